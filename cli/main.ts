@@ -1,0 +1,58 @@
+// stylekube command-line entry point. Subcommands are added by the areas that
+// own them (dataset, train, controller, serve); this file only dispatches.
+import { readFileSync } from "node:fs";
+
+const USAGE = `stylekube — train and serve fast style-transfer networks on Kubernetes
+
+Usage:
+  stylekube crds            print the CustomResourceDefinitions (YAML)
+  stylekube validate -f F   validate a StyleTraining or StyleServer manifest
+  stylekube version         print the version
+
+Docs: docs/ in the repository.`;
+
+/** Version from the package.json above this file (dist/cli or cli under tsx). */
+function packageVersion(): string {
+  for (const rel of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === "stylekube" && pkg.version) return pkg.version;
+    } catch {
+      // not at this level; try the next
+    }
+  }
+  return "unknown";
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "crds": {
+      const { renderCrdsYaml } = await import("../common/api/crds.js");
+      process.stdout.write(renderCrdsYaml());
+      return 0;
+    }
+    case "validate": {
+      const { validateManifestFile } = await import("./validate.js");
+      return validateManifestFile(rest);
+    }
+    case "version": {
+      console.log(packageVersion());
+      return 0;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`stylekube: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

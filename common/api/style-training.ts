@@ -1,0 +1,353 @@
+// StyleTraining (stylekube.io/v1alpha1): one fast style-transfer network,
+// trained by N data-parallel workers. This zod schema is the single source of
+// the TypeScript types, the CRD's openAPIV3Schema and validation messages.
+import { z } from "zod";
+import {
+  conditions,
+  described,
+  dnsLabel,
+  engine,
+  quantity,
+  StorageSchema,
+  timestamp,
+  uri,
+} from "./fields.js";
+
+export const GROUP = "stylekube.io";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** VGG-16 activations a loss can read (paper, section 3.1 and 4). */
+export const VGG_LAYERS = [
+  "relu1_1",
+  "relu1_2",
+  "relu2_1",
+  "relu2_2",
+  "relu3_1",
+  "relu3_2",
+  "relu3_3",
+  "relu4_1",
+  "relu4_2",
+  "relu4_3",
+] as const;
+export type VggLayer = (typeof VGG_LAYERS)[number];
+
+export const HyperparametersSchema = z
+  .object({
+    imageSize: z
+      .int()
+      .min(16)
+      .max(2048)
+      .multipleOf(4)
+      .default(256)
+      .describe(
+        "Side of the square training crops in pixels (paper: 256). A multiple of 4, because the network downsamples twice by 2.",
+      ),
+    batchSize: z
+      .int()
+      .min(1)
+      .max(256)
+      .default(4)
+      .describe("Images per worker per step (paper: 4). The global batch is batchSize × workers."),
+    iterations: z
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .default(40_000)
+      .describe("Optimiser steps (paper: 40000, about two epochs of COCO at batch 4)."),
+    learningRate: z.number().gt(0).max(1).default(1e-3).describe("Adam learning rate (paper: 1e-3)."),
+    contentWeight: z
+      .number()
+      .min(0)
+      .default(1)
+      .describe("λc, weight of the feature reconstruction loss (eq. 2)."),
+    styleWeight: z
+      .number()
+      .min(0)
+      .default(5)
+      .describe("λs, weight of the style reconstruction loss (eq. 4); the paper's range is 5 to 10."),
+    tvWeight: z
+      .number()
+      .min(0)
+      .default(1e-6)
+      .describe("λTV, weight of the total-variation regulariser (paper: 1e-6 to 1e-4, chosen per style)."),
+    contentLayer: z
+      .enum(VGG_LAYERS)
+      .default("relu2_2")
+      .describe("VGG-16 layer of the feature reconstruction loss (paper: relu2_2)."),
+    styleLayers: z
+      .array(z.enum(VGG_LAYERS))
+      .min(1)
+      .max(VGG_LAYERS.length)
+      .default(["relu1_2", "relu2_2", "relu3_3", "relu4_3"])
+      .describe(
+        "VGG-16 layers of the style reconstruction loss (paper: relu1_2, relu2_2, relu3_3, relu4_3).",
+      ),
+    normalization: z
+      .enum(["instance", "batch"])
+      .default("instance")
+      .describe(
+        "Normalisation in the transformation network: instance (Ulyanov et al., better stylisation) or batch (the paper's).",
+      ),
+    upsampling: z
+      .enum(["upsample-conv", "transpose"])
+      .default("upsample-conv")
+      .describe(
+        "Upsampling layers: upsample-conv (nearest-neighbour then conv, no checkerboard artefacts) or transpose (the paper's fractionally strided convs).",
+      ),
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0)
+      .describe("Seed of weight initialisation and data order; the same seed gives the same run."),
+  })
+  .strict()
+  .prefault({})
+  .describe("Training hyperparameters; every field defaults to the paper's value.");
+
+export const LossNetworkSchema = described(
+  z
+    .object({
+      weights: uri(
+        "VGG-16 weights: Keras vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, torchvision VGG-16 .safetensors, or a TensorFlow.js layers model.json.",
+        ["s3", "file", "http"],
+        "a weights URI",
+        "s3://bucket/vgg16.safetensors, file:///weights/vgg16_notop.h5 or https://host/model.json",
+      ).optional(),
+      format: z
+        .enum(["auto", "keras-h5", "safetensors", "tfjs-layers"])
+        .default("auto")
+        .describe("Weights format; auto decides by file extension (.h5, .safetensors, .json)."),
+      random: z
+        .boolean()
+        .default(false)
+        .describe("Use random VGG-16 weights. For tests only: the network learns nothing useful."),
+    })
+    .strict()
+    .prefault({}),
+  "The frozen VGG-16 loss network. Training refuses to start without weights unless random is true.",
+  [
+    {
+      rule: "!(has(self.weights) && self.random)",
+      message: "set either weights or random: true, not both",
+      check: (v: { weights?: string; random?: boolean }) => !(v.weights !== undefined && v.random === true),
+    },
+  ],
+);
+
+export const WorkerResourcesSchema = z
+  .object({
+    gpu: z.int().min(0).max(16).default(1).describe("GPUs per worker; 0 trains on CPU (engine wasm or cpu)."),
+    gpuResourceName: z
+      .string()
+      .max(253)
+      .default("nvidia.com/gpu")
+      .describe("Extended resource name of the GPU, e.g. nvidia.com/gpu or amd.com/gpu."),
+    cpu: quantity("CPU request and limit per worker.").default("4"),
+    memory: quantity("Memory request and limit per worker.").default("16Gi"),
+  })
+  .strict()
+  .prefault({})
+  .describe("Resources of each worker pod. A GPU per worker by default; set gpu: 0 for CPU workers.");
+
+export const CheckpointSchema = z
+  .object({
+    everySteps: z
+      .int()
+      .min(1)
+      .default(1000)
+      .describe("Rank 0 writes a checkpoint (and a preview image) every N steps."),
+    keep: z.int().min(1).max(1000).default(3).describe("Complete checkpoints kept; older ones are deleted."),
+  })
+  .strict()
+  .prefault({})
+  .describe("Checkpointing; an attempt that restarts resumes from the latest complete checkpoint.");
+
+export const ServingTargetSchema = z
+  .object({
+    server: dnsLabel("StyleServer in the same namespace that serves the finished model."),
+    style: dnsLabel(
+      "Name of the style on that server (the {name} in /v1/styles/{name}:stylize); defaults to the StyleTraining's name.",
+    ).optional(),
+  })
+  .strict()
+  .describe("Deploy the finished model to a StyleServer. Omit to only write the model to output.");
+
+export const StyleTrainingSpecSchema = z
+  .object({
+    style: uri(
+      "The style image (JPEG, PNG or WebP).",
+      ["s3", "file", "http"],
+      "an image URI",
+      "s3://bucket/styles/mosaic.jpg, file:///data/mosaic.jpg or https://host/mosaic.jpg",
+    ),
+    dataset: uri(
+      "Prefix of the packed dataset (tar shards plus index.json), as written by `stylekube dataset pack`.",
+      ["s3", "file"],
+      "a dataset prefix URI",
+      "s3://bucket/coco256/ or file:///data/coco256/",
+    ),
+    output: uri(
+      "Prefix where checkpoints, previews and the final model are written.",
+      ["s3", "file"],
+      "an output prefix URI",
+      "s3://bucket/models/mosaic/ or file:///data/models/mosaic/",
+    ),
+    workers: z
+      .int()
+      .min(1)
+      .max(64)
+      .default(1)
+      .describe("Data-parallel workers; gradients are averaged over NATS every step."),
+    resources: WorkerResourcesSchema,
+    engine: engine("Compute engine of the workers; auto tries webgpu, tensorflow, wasm, cpu in that order."),
+    hyperparameters: HyperparametersSchema,
+    lossNetwork: LossNetworkSchema,
+    checkpoint: CheckpointSchema,
+    serving: ServingTargetSchema.optional(),
+    storage: StorageSchema.optional(),
+    image: z
+      .string()
+      .max(1024)
+      .optional()
+      .describe("Worker container image; defaults to the operator's trainer image."),
+    suspend: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Suspend removes the worker pods and keeps progress; resuming continues from the checkpoint.",
+      ),
+    activeDeadlineSeconds: z
+      .int()
+      .min(1)
+      .optional()
+      .describe("Fail the training once it has run this long, counted from startTime."),
+    ttlSecondsAfterFinished: z
+      .int()
+      .min(0)
+      .optional()
+      .describe("Delete the StyleTraining this long after it succeeded or failed."),
+    backoffLimit: z
+      .int()
+      .min(0)
+      .max(100)
+      .default(3)
+      .describe("Attempts restarted after a worker failure before the training is marked Failed."),
+  })
+  .strict()
+  .describe("What to train: style image, dataset, workers, hyperparameters, and where the model goes.");
+
+export const TRAINING_PHASES = [
+  "Pending",
+  "Running",
+  "Restarting",
+  "Suspended",
+  "Succeeded",
+  "Failed",
+] as const;
+export type TrainingPhase = (typeof TRAINING_PHASES)[number];
+
+/** Condition types of a StyleTraining (metav1.Condition semantics). */
+export const TRAINING_CONDITIONS = [
+  "Created",
+  "Running",
+  "Restarting",
+  "Succeeded",
+  "Failed",
+  "Suspended",
+  "Deployed",
+] as const;
+
+const nonNegative = (description: string) => z.number().min(0).describe(description);
+
+export const LossTermsSchema = z
+  .object({
+    total: nonNegative("λc·ℓfeat + λs·ℓstyle + λTV·ℓTV."),
+    content: nonNegative("Feature reconstruction loss ℓfeat (eq. 2), unweighted."),
+    style: nonNegative("Style reconstruction loss ℓstyle (eq. 4), unweighted."),
+    tv: nonNegative("Total-variation loss ℓTV, unweighted."),
+  })
+  .strict()
+  .describe("Loss terms of the latest reported step, averaged over workers.");
+
+export const StyleTrainingStatusSchema = z
+  .object({
+    phase: z
+      .enum(TRAINING_PHASES)
+      .optional()
+      .describe("Pending, Running, Restarting, Suspended, Succeeded or Failed."),
+    conditions: conditions(
+      "Created, Running, Restarting, Succeeded, Failed, Suspended, Deployed, as metav1.Conditions.",
+    ).optional(),
+    attempt: z
+      .int()
+      .min(0)
+      .optional()
+      .describe("Current attempt; a failed worker restarts the whole attempt."),
+    workers: z
+      .object({
+        ready: z.int().min(0).describe("Worker pods running and ready."),
+        total: z.int().min(0).describe("Worker pods of the current attempt."),
+      })
+      .strict()
+      .optional()
+      .describe("Worker pods of the current attempt."),
+    progress: z
+      .object({
+        step: z.int().min(0).describe("Completed optimiser steps."),
+        totalSteps: z.int().min(0).describe("hyperparameters.iterations."),
+        percent: z.number().min(0).max(100).describe("step / totalSteps × 100."),
+        imagesPerSecond: nonNegative("Training throughput over all workers."),
+        etaSeconds: nonNegative("Estimated seconds to completion at the current throughput.").optional(),
+        loss: LossTermsSchema.optional(),
+      })
+      .strict()
+      .optional()
+      .describe("Training progress, folded in from the workers' progress messages."),
+    lastCheckpoint: z
+      .object({
+        uri: z.string().describe("Prefix of the checkpoint (its manifest is written last)."),
+        step: z.int().min(0).describe("Step the checkpoint was taken at."),
+        time: timestamp("When the checkpoint's manifest was written."),
+      })
+      .strict()
+      .optional()
+      .describe("Latest complete checkpoint; the next attempt resumes from it."),
+    modelURI: z.string().optional().describe("The final exported model, once Succeeded."),
+    startTime: timestamp("When the first attempt started.").optional(),
+    completionTime: timestamp("When the training succeeded or failed.").optional(),
+    observedGeneration: z.int().min(0).optional().describe("The .metadata.generation this status reflects."),
+  })
+  .strict()
+  .describe("Observed state, written by the operator through the status subresource.");
+
+export const ObjectMetaSchema = z
+  .object({
+    name: z.string().optional(),
+    namespace: z.string().optional(),
+    generation: z.int().optional(),
+    resourceVersion: z.string().optional(),
+    uid: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  })
+  .loose();
+
+export const StyleTrainingSchema = z
+  .object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal("StyleTraining"),
+    metadata: ObjectMetaSchema,
+    spec: StyleTrainingSpecSchema,
+    status: StyleTrainingStatusSchema.optional(),
+  })
+  .strict();
+
+/** A StyleTraining as written by a user (defaults not yet applied). */
+export type StyleTrainingInput = z.input<typeof StyleTrainingSchema>;
+/** A StyleTraining with every default filled in. */
+export type StyleTraining = z.infer<typeof StyleTrainingSchema>;
+export type StyleTrainingSpec = z.infer<typeof StyleTrainingSpecSchema>;
+export type StyleTrainingStatus = z.infer<typeof StyleTrainingStatusSchema>;
+export type Hyperparameters = z.infer<typeof HyperparametersSchema>;
