@@ -11,6 +11,7 @@ import {
   STYLE_SERVER,
   STYLE_TRAINING,
 } from "../../../common/api/crds.js";
+import { renderApiReference } from "../../../common/api/reference-docs.js";
 import { REPO_ROOT } from "../../env/env-file.js";
 
 type Schema = {
@@ -52,6 +53,10 @@ describe("generated CRDs", () => {
       assert.deepEqual(missing, []);
     });
   }
+
+  it("docs/api.md is current (run `npm run generate` if this fails)", () => {
+    assert.equal(readFileSync(resolve(REPO_ROOT, "docs/api.md"), "utf8"), renderApiReference());
+  });
 
   it("StyleTraining: short name st, status subresource, printer columns", () => {
     const crd = parse(renderCrdYaml(STYLE_TRAINING));
