@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 const USAGE = `stylekube — train and serve fast style-transfer networks on Kubernetes
 
 Usage:
+  stylekube controller      run the operator (watches StyleTrainings; config from env, see docs/)
   stylekube crds            print the CustomResourceDefinitions (YAML)
   stylekube validate -f F   validate a StyleTraining or StyleServer manifest
   stylekube version         print the version
@@ -38,6 +39,10 @@ async function main(argv: string[]): Promise<number> {
     case "validate": {
       const { validateManifestFile } = await import("./validate.js");
       return validateManifestFile(rest);
+    }
+    case "controller": {
+      const { runController } = await import("../controller/main.js");
+      return runController();
     }
     case "version": {
       console.log(packageVersion());

@@ -285,6 +285,11 @@ export const StyleTrainingStatusSchema = z
       .min(0)
       .optional()
       .describe("Current attempt; a failed worker restarts the whole attempt."),
+    restarts: z
+      .int()
+      .min(0)
+      .optional()
+      .describe("Attempts ended by a failed worker; the training fails once this exceeds spec.backoffLimit."),
     workers: z
       .object({
         ready: z.int().min(0).describe("Worker pods running and ready."),

@@ -1,0 +1,22 @@
+// What workers publish on NATS after each reported step, and what the
+// operator (status, dashboard) consumes. Core NATS, JSON, one subject per
+// training: see `subjects.progress` in worker-env.ts.
+import { z } from "zod";
+import { LossTermsSchema } from "./api/style-training.js";
+
+export const ProgressMessageSchema = z.object({
+  jobId: z.string(),
+  attempt: z.int().min(1),
+  rank: z.int().min(0),
+  step: z.int().min(0),
+  totalSteps: z.int().min(1),
+  /** Images per second of this worker. */
+  imagesPerSecond: z.number().min(0),
+  loss: LossTermsSchema,
+  /** Set by rank 0 when a checkpoint's manifest has been written. */
+  checkpoint: z.object({ uri: z.string(), step: z.int().min(0) }).optional(),
+  /** Set by rank 0 when a preview image of the fixed photo was written. */
+  preview: z.object({ uri: z.string(), step: z.int().min(0) }).optional(),
+  time: z.iso.datetime({ offset: true }),
+});
+export type ProgressMessage = z.infer<typeof ProgressMessageSchema>;

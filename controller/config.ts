@@ -1,0 +1,42 @@
+// The operator's settings, from environment variables (the Helm chart sets
+// them), parsed with zod so a bad value stops the process with its name.
+import { z } from "zod";
+
+const bool = z.enum(["true", "false"]).transform((v) => v === "true");
+
+export const ControllerConfigSchema = z.object({
+  /** Namespace to watch; empty watches all namespaces. */
+  STYLEKUBE_WATCH_NAMESPACE: z.string().default(""),
+  /** Where the leader-election Lease lives: the operator's own namespace. */
+  POD_NAMESPACE: z.string().default("stylekube-system"),
+  POD_NAME: z.string().optional(),
+  STYLEKUBE_LEASE_NAME: z.string().default("stylekube-controller"),
+  STYLEKUBE_LEADER_ELECT: bool.default(true),
+  STYLEKUBE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  STYLEKUBE_HTTP_HOST: z.string().default("0.0.0.0"),
+  STYLEKUBE_TRAINER_IMAGE: z.string().default("stylekube/trainer:0.1.0"),
+  STYLEKUBE_WORKER_SERVICE_ACCOUNT: z.string().default("stylekube-worker"),
+  /** NATS for progress (the operator) and gradients (the workers). */
+  STYLEKUBE_NATS_URL: z.string().default("nats://nats:4222"),
+  /** Secret (in each training's namespace) with NATS credentials for workers: token or user/password. */
+  STYLEKUBE_NATS_SECRET: z.string().optional(),
+  STYLEKUBE_NATS_TOKEN: z.string().optional(),
+  STYLEKUBE_NATS_USER: z.string().optional(),
+  STYLEKUBE_NATS_PASSWORD: z.string().optional(),
+  /** Defaults for pods' S3 access, overridable per object with spec.storage. */
+  STYLEKUBE_S3_ENDPOINT: z.string().optional(),
+  STYLEKUBE_S3_REGION: z.string().default("us-east-1"),
+  STYLEKUBE_S3_FORCE_PATH_STYLE: bool.optional(),
+  STYLEKUBE_STORAGE_SECRET: z.string().optional(),
+  /** Progress is written to status at most this often per training. */
+  STYLEKUBE_STATUS_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  STYLEKUBE_RESYNC_SECONDS: z.coerce.number().int().min(0).default(600),
+});
+export type ControllerConfig = z.infer<typeof ControllerConfigSchema>;
+
+export function readControllerConfig(env: NodeJS.ProcessEnv = process.env): ControllerConfig {
+  const result = ControllerConfigSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  throw new Error(`invalid controller configuration: ${problems}`);
+}

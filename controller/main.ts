@@ -1,0 +1,98 @@
+// `stylekube controller`: the operator process. Serves health and metrics at
+// once, campaigns for the leader Lease, and only the leader watches and
+// reconciles. SIGTERM/SIGINT stop it gracefully (finish the current reconcile,
+// release the Lease so a standby takes over at once).
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import * as k8s from "@kubernetes/client-node";
+import { connect, type NatsConnection } from "nats";
+import { createLogger } from "../common/log/logger.js";
+import { readControllerConfig } from "./config.js";
+import { startHttpServer } from "./http-server.js";
+import { EventRecorder } from "./kube/events.js";
+import { LeaderElector } from "./kube/leader-election.js";
+import { ControllerMetrics } from "./metrics.js";
+import { TrainingController } from "./training/training-controller.js";
+
+export async function runController(): Promise<number> {
+  const log = createLogger("controller");
+  const config = readControllerConfig();
+  const kc = new k8s.KubeConfig();
+  kc.loadFromDefault();
+  const metrics = new ControllerMetrics();
+  const events = new EventRecorder(kc, "stylekube-controller", log);
+  const identity = config.POD_NAME ?? `${hostname()}-${randomBytes(4).toString("hex")}`;
+
+  let nc: NatsConnection | undefined;
+  try {
+    nc = await connect({
+      servers: config.STYLEKUBE_NATS_URL,
+      token: config.STYLEKUBE_NATS_TOKEN,
+      user: config.STYLEKUBE_NATS_USER,
+      pass: config.STYLEKUBE_NATS_PASSWORD,
+      name: `stylekube-controller-${identity}`,
+      maxReconnectAttempts: -1,
+    });
+    log.info({ nats: config.STYLEKUBE_NATS_URL }, "connected to NATS");
+  } catch (err) {
+    // Status still tracks pods without NATS; only live progress is missing.
+    log.error(
+      { nats: config.STYLEKUBE_NATS_URL, err: String(err) },
+      "NATS unreachable: progress will not be reported",
+    );
+  }
+
+  const trainings = new TrainingController(kc, config, events, metrics, log);
+  const elector = config.STYLEKUBE_LEADER_ELECT
+    ? new LeaderElector({
+        kc,
+        namespace: config.POD_NAMESPACE,
+        name: config.STYLEKUBE_LEASE_NAME,
+        identity,
+        log,
+      })
+    : undefined;
+
+  const server = await startHttpServer(config.STYLEKUBE_HTTP_HOST, config.STYLEKUBE_HTTP_PORT, metrics, {
+    ready: () => {
+      if (elector && !elector.isLeader) return { ok: true, detail: "standby: waiting for the leader lease" };
+      return trainings.synced() ? { ok: true, detail: "ok" } : { ok: false, detail: "caches not synced" };
+    },
+  });
+  const address = server.address();
+  log.info({ address, identity }, "controller listening");
+
+  let stopping = false;
+  const stop = new Promise<string>((resolve) => {
+    const onSignal = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, "shutting down");
+      elector?.stop();
+      resolve(signal);
+    };
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    process.once("SIGINT", () => onSignal("SIGINT"));
+  });
+
+  let exitCode = 0;
+  if (elector) {
+    const reason = await elector.run(async (lost) => {
+      metrics.isLeader.set(1);
+      await trainings.start(nc, lost);
+    });
+    metrics.isLeader.set(0);
+    // Losing the lease (not a signal) must end the process: a restart is the
+    // only way to be sure nothing acts on a stale view.
+    if (!stopping) exitCode = 1;
+    log.info({ reason }, "leader election ended");
+  } else {
+    metrics.isLeader.set(1);
+    await trainings.start(nc, new AbortController().signal);
+    await stop;
+  }
+  await trainings.stop();
+  await nc?.drain().catch(() => undefined);
+  await new Promise((r) => server.close(r));
+  return exitCode;
+}

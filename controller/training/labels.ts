@@ -1,0 +1,17 @@
+// Labels on everything a StyleTraining owns; selectors are built from these.
+export const LABELS = {
+  training: "stylekube.io/training",
+  attempt: "stylekube.io/attempt",
+  rank: "stylekube.io/rank",
+  component: "app.kubernetes.io/component",
+  name: "app.kubernetes.io/name",
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+export const WORKER_SELECTOR = `${LABELS.component}=trainer,${LABELS.managedBy}=stylekube`;
+
+export function workerPodName(training: string, attempt: number, rank: number): string {
+  // Deterministic names make creation idempotent: a repeated create after a
+  // lost response or a stale cache gets 409 instead of a duplicate worker.
+  return `${training.slice(0, 40)}-a${attempt}-w${rank}`;
+}

@@ -1,0 +1,124 @@
+// The pod of one worker of one attempt: the env contract, resources, owner
+// reference, labels and a locked-down security context.
+import type * as k8s from "@kubernetes/client-node";
+import { API_VERSION, type StyleTraining } from "../../common/api/index.js";
+import { WORKER_ENV, workerEnvVars } from "../../common/worker-env.js";
+import type { ControllerConfig } from "../config.js";
+import { LABELS, workerPodName } from "./labels.js";
+
+export function buildWorkerPod(
+  training: StyleTraining,
+  attempt: number,
+  rank: number,
+  config: ControllerConfig,
+): k8s.V1Pod {
+  const { name, namespace, uid } = training.metadata as { name: string; namespace: string; uid: string };
+  const spec = training.spec;
+  const storage = spec.storage;
+  const vars = workerEnvVars({
+    jobId: uid,
+    namespace,
+    name,
+    attempt,
+    rank,
+    worldSize: spec.workers,
+    spec,
+    natsUrl: config.STYLEKUBE_NATS_URL,
+    s3Endpoint: storage?.endpoint ?? config.STYLEKUBE_S3_ENDPOINT,
+    s3ForcePathStyle: storage?.forcePathStyle ?? config.STYLEKUBE_S3_FORCE_PATH_STYLE,
+    region: storage?.region ?? config.STYLEKUBE_S3_REGION,
+  });
+  const env: k8s.V1EnvVar[] = Object.entries(vars).map(([n, value]) => ({ name: n, value }));
+
+  const storageSecret = storage?.secretName ?? config.STYLEKUBE_STORAGE_SECRET;
+  if (storageSecret) {
+    env.push(
+      {
+        name: WORKER_ENV.accessKeyId,
+        valueFrom: { secretKeyRef: { name: storageSecret, key: "AWS_ACCESS_KEY_ID" } },
+      },
+      {
+        name: WORKER_ENV.secretAccessKey,
+        valueFrom: { secretKeyRef: { name: storageSecret, key: "AWS_SECRET_ACCESS_KEY" } },
+      },
+      {
+        name: "AWS_SESSION_TOKEN",
+        valueFrom: { secretKeyRef: { name: storageSecret, key: "AWS_SESSION_TOKEN", optional: true } },
+      },
+    );
+  }
+  if (config.STYLEKUBE_NATS_SECRET) {
+    const secret = config.STYLEKUBE_NATS_SECRET;
+    for (const [envName, key] of [
+      [WORKER_ENV.natsToken, "token"],
+      [WORKER_ENV.natsUser, "user"],
+      [WORKER_ENV.natsPassword, "password"],
+    ] as const) {
+      env.push({ name: envName, valueFrom: { secretKeyRef: { name: secret, key, optional: true } } });
+    }
+  }
+
+  const res = spec.resources;
+  const quantities: Record<string, string> = { cpu: res.cpu, memory: res.memory };
+  if (res.gpu > 0) quantities[res.gpuResourceName] = String(res.gpu);
+
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: workerPodName(name, attempt, rank),
+      namespace,
+      labels: {
+        [LABELS.name]: "stylekube",
+        [LABELS.component]: "trainer",
+        [LABELS.managedBy]: "stylekube",
+        [LABELS.training]: name,
+        [LABELS.attempt]: String(attempt),
+        [LABELS.rank]: String(rank),
+      },
+      ownerReferences: [
+        {
+          apiVersion: API_VERSION,
+          kind: "StyleTraining",
+          name,
+          uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      // The operator restarts the whole gang; a kubelet restart of one worker
+      // would rejoin a collective the others have already abandoned.
+      restartPolicy: "Never",
+      serviceAccountName: config.STYLEKUBE_WORKER_SERVICE_ACCOUNT,
+      automountServiceAccountToken: false,
+      hostname: `w${rank}`,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        runAsGroup: 1000,
+        fsGroup: 1000,
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      containers: [
+        {
+          name: "worker",
+          image: spec.image ?? config.STYLEKUBE_TRAINER_IMAGE,
+          args: ["worker"],
+          env,
+          resources: { requests: quantities, limits: quantities },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+          },
+          volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+        },
+      ],
+      volumes: [{ name: "tmp", emptyDir: {} }],
+      tolerations:
+        res.gpu > 0 ? [{ key: res.gpuResourceName, operator: "Exists", effect: "NoSchedule" }] : undefined,
+    },
+  };
+}

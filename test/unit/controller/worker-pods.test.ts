@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { validateStyleTraining } from "../../../common/api/index.js";
+import { readWorkerEnv } from "../../../common/worker-env.js";
+import { readControllerConfig } from "../../../controller/config.js";
+import { buildWorkerPod } from "../../../controller/training/worker-pods.js";
+import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
+
+function training() {
+  const obj = minimalStyleTraining("mosaic");
+  obj.metadata = { name: "mosaic", namespace: "team-a", uid: "1234-uid" };
+  obj.spec.workers = 3;
+  obj.spec.storage = { secretName: "s3-creds", endpoint: "http://minio.storage:9000", forcePathStyle: true };
+  const r = validateStyleTraining(obj);
+  assert.ok(r.ok);
+  return r.value;
+}
+
+describe("worker pods", () => {
+  const config = readControllerConfig({
+    STYLEKUBE_NATS_URL: "nats://nats.stylekube:4222",
+    STYLEKUBE_NATS_SECRET: "nats-creds",
+  });
+
+  it("carry the env contract, which the worker parses back", () => {
+    const pod = buildWorkerPod(training(), 2, 1, config);
+    const env = Object.fromEntries(
+      (pod.spec!.containers[0]!.env ?? [])
+        .filter((e) => e.value !== undefined)
+        .map((e) => [e.name, e.value!]),
+    );
+    const parsed = readWorkerEnv(env);
+    assert.equal(parsed.rank, 1);
+    assert.equal(parsed.worldSize, 3);
+    assert.equal(parsed.attempt, 2);
+    assert.equal(parsed.jobId, "1234-uid");
+    assert.equal(parsed.natsUrl, "nats://nats.stylekube:4222");
+    assert.equal(parsed.s3Endpoint, "http://minio.storage:9000");
+    assert.equal(parsed.s3ForcePathStyle, true);
+    assert.equal(parsed.spec.hyperparameters.iterations, 40_000);
+  });
+
+  it("take credentials from Secrets, never inline", () => {
+    const pod = buildWorkerPod(training(), 1, 0, config);
+    const env = pod.spec!.containers[0]!.env!;
+    const secretKey = env.find((e) => e.name === "AWS_SECRET_ACCESS_KEY");
+    assert.deepEqual(secretKey?.valueFrom?.secretKeyRef, { name: "s3-creds", key: "AWS_SECRET_ACCESS_KEY" });
+    assert.equal(
+      env.find((e) => e.name === "STYLEKUBE_NATS_TOKEN")?.valueFrom?.secretKeyRef?.name,
+      "nats-creds",
+    );
+    assert.ok(env.every((e) => !/SECRET|TOKEN|PASSWORD/.test(e.name) || e.value === undefined));
+  });
+
+  it("request a GPU by default, are owned by the training, and never restart alone", () => {
+    const pod = buildWorkerPod(training(), 1, 0, config);
+    assert.equal(pod.metadata!.name, "mosaic-a1-w0");
+    assert.deepEqual(pod.spec!.containers[0]!.resources!.limits, {
+      cpu: "4",
+      memory: "16Gi",
+      "nvidia.com/gpu": "1",
+    });
+    assert.equal(pod.spec!.restartPolicy, "Never");
+    assert.deepEqual(pod.metadata!.ownerReferences![0], {
+      apiVersion: "stylekube.io/v1alpha1",
+      kind: "StyleTraining",
+      name: "mosaic",
+      uid: "1234-uid",
+      controller: true,
+      blockOwnerDeletion: true,
+    });
+    assert.equal(pod.metadata!.labels!["stylekube.io/attempt"], "1");
+    assert.equal(pod.spec!.containers[0]!.securityContext!.readOnlyRootFilesystem, true);
+  });
+
+  it("a bad env names the variable", () => {
+    assert.throws(() => readWorkerEnv({ STYLEKUBE_RANK: "x" }), /STYLEKUBE_RANK/);
+  });
+});
