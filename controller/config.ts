@@ -12,9 +12,14 @@ export const ControllerConfigSchema = z.object({
   POD_NAME: z.string().optional(),
   STYLEKUBE_LEASE_NAME: z.string().default("stylekube-controller"),
   STYLEKUBE_LEADER_ELECT: bool.default(true),
+  /** client-go's defaults: a standby takes over at most this long after the leader vanishes. */
+  STYLEKUBE_LEASE_DURATION_SECONDS: z.coerce.number().int().min(1).default(15),
+  STYLEKUBE_RENEW_DEADLINE_MS: z.coerce.number().int().min(100).default(10_000),
+  STYLEKUBE_RETRY_PERIOD_MS: z.coerce.number().int().min(50).default(2_000),
   STYLEKUBE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   STYLEKUBE_HTTP_HOST: z.string().default("0.0.0.0"),
   STYLEKUBE_TRAINER_IMAGE: z.string().default("stylekube/trainer:0.1.0"),
+  STYLEKUBE_SERVER_IMAGE: z.string().default("stylekube/server:0.1.0"),
   STYLEKUBE_WORKER_SERVICE_ACCOUNT: z.string().default("stylekube-worker"),
   /** NATS for progress (the operator) and gradients (the workers). */
   STYLEKUBE_NATS_URL: z.string().default("nats://nats:4222"),

@@ -12,6 +12,7 @@ import { startHttpServer } from "./http-server.js";
 import { EventRecorder } from "./kube/events.js";
 import { LeaderElector } from "./kube/leader-election.js";
 import { ControllerMetrics } from "./metrics.js";
+import { ServerController } from "./serving/server-controller.js";
 import { TrainingController } from "./training/training-controller.js";
 
 export async function runController(): Promise<number> {
@@ -43,12 +44,18 @@ export async function runController(): Promise<number> {
   }
 
   const trainings = new TrainingController(kc, config, events, metrics, log);
+  const servers = new ServerController(kc, config, events, metrics, log);
+  const startControllers = (leading: AbortSignal) =>
+    Promise.all([trainings.start(nc, leading), servers.start(leading)]);
   const elector = config.STYLEKUBE_LEADER_ELECT
     ? new LeaderElector({
         kc,
         namespace: config.POD_NAMESPACE,
         name: config.STYLEKUBE_LEASE_NAME,
         identity,
+        leaseDurationSeconds: config.STYLEKUBE_LEASE_DURATION_SECONDS,
+        renewDeadlineMs: config.STYLEKUBE_RENEW_DEADLINE_MS,
+        retryPeriodMs: config.STYLEKUBE_RETRY_PERIOD_MS,
         log,
       })
     : undefined;
@@ -56,7 +63,9 @@ export async function runController(): Promise<number> {
   const server = await startHttpServer(config.STYLEKUBE_HTTP_HOST, config.STYLEKUBE_HTTP_PORT, metrics, {
     ready: () => {
       if (elector && !elector.isLeader) return { ok: true, detail: "standby: waiting for the leader lease" };
-      return trainings.synced() ? { ok: true, detail: "ok" } : { ok: false, detail: "caches not synced" };
+      return trainings.synced() && servers.synced()
+        ? { ok: true, detail: "ok" }
+        : { ok: false, detail: "caches not synced" };
     },
   });
   const address = server.address();
@@ -79,7 +88,7 @@ export async function runController(): Promise<number> {
   if (elector) {
     const reason = await elector.run(async (lost) => {
       metrics.isLeader.set(1);
-      await trainings.start(nc, lost);
+      await startControllers(lost);
     });
     metrics.isLeader.set(0);
     // Losing the lease (not a signal) must end the process: a restart is the
@@ -88,10 +97,10 @@ export async function runController(): Promise<number> {
     log.info({ reason }, "leader election ended");
   } else {
     metrics.isLeader.set(1);
-    await trainings.start(nc, new AbortController().signal);
+    await startControllers(new AbortController().signal);
     await stop;
   }
-  await trainings.stop();
+  await Promise.all([trainings.stop(), servers.stop()]);
   await nc?.drain().catch(() => undefined);
   await new Promise((r) => server.close(r));
   return exitCode;

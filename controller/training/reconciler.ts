@@ -160,6 +160,10 @@ export class TrainingReconciler {
     // 2. Finished: clean up, and honour ttlSecondsAfterFinished.
     if (status.phase === "Succeeded" || status.phase === "Failed") {
       await this.deletePods(pods.filter((p) => !["succeeded", "failed"].includes(podState(p))));
+      if (status.phase === "Succeeded" && spec.serving && !isTrue(status.conditions, "Deployed")) {
+        const retry = await this.deploy(training, status, event, condition);
+        if (retry) return retry;
+      }
       return this.expireAfterTtl(raw, status, now, event);
     }
 
@@ -307,6 +311,10 @@ export class TrainingReconciler {
         "Succeeded",
         `training finished after ${attempt} attempt(s); model at ${status.modelURI}`,
       );
+      if (spec.serving) {
+        const retry = await this.deploy(training, status, event, condition);
+        if (retry) return retry;
+      }
       return this.expireAfterTtl(raw, status, now, event);
     }
 
@@ -339,6 +347,48 @@ export class TrainingReconciler {
         ? Math.max(0, Date.parse(status.startTime) + spec.activeDeadlineSeconds * 1000 - now.getTime())
         : undefined;
     return requeue !== undefined ? { requeueAfterMs: requeue } : {};
+  }
+
+  /**
+   * Auto-deploy: put the finished model on the named StyleServer. The server's
+   * Deployment then rolls one replica at a time, each ready only once it has
+   * loaded every style, so a retrained style replaces the old without an outage.
+   */
+  private async deploy(
+    training: StyleTraining,
+    status: StyleTrainingStatus,
+    event: (type: "Normal" | "Warning", reason: string, message: string) => Promise<void>,
+    condition: (u: ConditionUpdate) => void,
+  ): Promise<ReconcileResult | undefined> {
+    const serving = training.spec.serving!;
+    const name = training.metadata.name!;
+    const namespace = training.metadata.namespace!;
+    const style = serving.style ?? name;
+    try {
+      await this.custom.patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: "styleservers",
+          name: serving.server,
+          body: { spec: { styles: { [style]: { modelURI: status.modelURI, trainedBy: name } } } },
+        },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      if (err instanceof k8s.ApiException && err.code === 404) {
+        const message = `StyleServer ${serving.server} not found in ${namespace}; will deploy when it exists`;
+        condition({ type: "Deployed", status: "False", reason: "ServerNotFound", message });
+        await event("Warning", "ServerNotFound", message);
+        return { requeueAfterMs: 30_000 };
+      }
+      throw err;
+    }
+    const message = `style ${style} on StyleServer ${serving.server}`;
+    condition({ type: "Deployed", status: "True", reason: "AddedToServer", message });
+    await event("Normal", "Deployed", `deployed as ${message}`);
+    return undefined;
   }
 
   private async fail(
