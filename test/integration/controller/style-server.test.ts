@@ -91,6 +91,7 @@ describe("StyleServer controller", () => {
     } catch (err) {
       throw new Error(
         `${String(err)}\nlast status: ${JSON.stringify(last)}\ncontroller log:\n${controller.logs().slice(-3000)}`,
+        { cause: err },
       );
     }
     return last!;

@@ -100,6 +100,7 @@ describe("StyleTraining controller", () => {
     } catch (err) {
       throw new Error(
         `${String(err)}\nlast status: ${JSON.stringify(last)}\ncontroller log tail:\n${controller.logs().slice(-3000)}`,
+        { cause: err },
       );
     }
     return last!;
