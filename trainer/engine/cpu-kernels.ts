@@ -1,0 +1,107 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "./tfjs.js";
+
+/**
+ * A faster Conv2DBackpropFilter for the pure-JS cpu backend.
+ *
+ * The stock kernel (tfjs-backend-cpu 4.22) loops filter-element-first and
+ * reads every value through TensorBuffer.get(...varargs); on a 32×32 training
+ * step it took 17 of 19 seconds. This one walks the output positions once
+ * and, for each input value, adds it times the contiguous dy row into the
+ * contiguous dW row: dW[kh, kw, ci, :] += x[b, ih, iw, ci] · dy[b, oh, ow, :].
+ * Same arithmetic (a sum over b, oh, ow), a different summation order, so
+ * results agree to float rounding; a unit test compares it with the stock
+ * kernel. Only NHWC, dilation 1 (what tfjs's conv2d gradient sends); other
+ * calls go to the stock kernel.
+ */
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dataFormat: "NHWC" | "NCHW";
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  filterShape: [number, number, number, number];
+}
+
+type KernelFunc = tf.KernelConfig["kernelFunc"];
+
+let stock: KernelFunc | undefined;
+
+interface CpuBackendData {
+  data: { get(dataId: tf.DataId): { values: tf.backend_util.BackendValues } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+}
+
+function fastConv2DBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const { inputs, attrs } = args;
+  const backend = args.backend as unknown as CpuBackendData;
+  const x = inputs["x"];
+  const dy = inputs["dy"];
+  const a = attrs as unknown as ConvAttrs;
+  if (x === undefined || dy === undefined) throw new Error("Conv2DBackpropFilter needs x and dy");
+  if (a.dataFormat !== "NHWC" || x.dtype !== "float32" || dy.dtype !== "float32") {
+    if (stock === undefined) throw new Error("stock Conv2DBackpropFilter missing");
+    return stock(args) as tf.TensorInfo;
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    "channelsLast",
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const xv = backend.data.get(x.dataId).values as Float32Array;
+  const dyv = backend.data.get(dy.dataId).values as Float32Array;
+  const dw = new Float32Array(fh * fw * inChannels * outChannels);
+  const co = outChannels;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      for (let ow = 0; ow < outWidth; ow++) {
+        const dyBase = ((b * outHeight + oh) * outWidth + ow) * co;
+        for (let kh = 0; kh < fh; kh++) {
+          const ih = oh * sh + kh - top;
+          if (ih < 0 || ih >= inHeight) continue;
+          for (let kw = 0; kw < fw; kw++) {
+            const iw = ow * sw + kw - left;
+            if (iw < 0 || iw >= inWidth) continue;
+            const xBase = ((b * inHeight + ih) * inWidth + iw) * inChannels;
+            const dwBase = (kh * fw + kw) * inChannels * co;
+            for (let ci = 0; ci < inChannels; ci++) {
+              const xval = xv[xBase + ci] as number;
+              if (xval === 0) continue; // ReLU outputs are often 0
+              const row = dwBase + ci * co;
+              for (let c = 0; c < co; c++)
+                dw[row + c] = (dw[row + c] as number) + xval * (dyv[dyBase + c] as number);
+            }
+          }
+        }
+      }
+    }
+  }
+  return backend.makeTensorInfo([fh, fw, inChannels, outChannels], "float32", dw);
+}
+
+/** The stock kernel, for tests that compare against it. */
+export function stockConv2DBackpropFilter(): KernelFunc | undefined {
+  return stock;
+}
+
+/** Replaces the cpu backend's Conv2DBackpropFilter with the faster one (idempotent). */
+export function registerFastCpuKernels(): void {
+  const current = tf.getKernel("Conv2DBackpropFilter", "cpu");
+  if (current === undefined || current.kernelFunc === fastConv2DBackpropFilter) return;
+  stock = current.kernelFunc;
+  tf.unregisterKernel("Conv2DBackpropFilter", "cpu");
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropFilter",
+    backendName: "cpu",
+    kernelFunc: fastConv2DBackpropFilter,
+  });
+}

@@ -1,0 +1,217 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "./tfjs.js";
+import type { Engine } from "../../common/api/index.js";
+import { createLogger } from "../../common/log/logger.js";
+import { registerFastCpuKernels } from "./cpu-kernels.js";
+
+const log = createLogger("trainer.engine");
+
+export type EngineName = Engine;
+export type ConcreteEngine = Exclude<EngineName, "auto">;
+
+/** The order "auto" tries, fastest first (DESIGN.md, "Compute engines"). */
+export const AUTO_ORDER: readonly ConcreteEngine[] = ["webgpu", "tensorflow", "wasm", "cpu"];
+
+/**
+ * Every kernel one training step dispatches (transformation network forward
+ * and backward, both normalisations and upsampling modes, VGG-16 forward and
+ * backward to the image, the losses, Adam), plus Reverse for the Caffe input
+ * convention. A backend lacking any of them can run inference but cannot
+ * train (wasm lacks Conv2DBackpropFilter). Checked against the kernel
+ * registry instead of hard-coding per engine, so the answer changes by
+ * itself when a backend gains the kernels. A unit test profiles real steps on
+ * the cpu backend and fails when this list misses one.
+ */
+export const TRAINING_KERNELS: readonly string[] = [
+  "Add",
+  "AddN",
+  "BatchMatMul",
+  "Cast",
+  "Conv2D",
+  "Conv2DBackpropFilter",
+  "Conv2DBackpropInput",
+  "Identity",
+  "MaxPool",
+  "MaxPoolGrad",
+  "Mean",
+  "MirrorPad",
+  "Multiply",
+  "Neg",
+  "PadV2",
+  "RealDiv",
+  "Relu",
+  "Reshape",
+  "ResizeNearestNeighbor",
+  "ResizeNearestNeighborGrad",
+  "Reverse",
+  "Slice",
+  "Sqrt",
+  "Square",
+  "SquaredDifference",
+  "Step",
+  "Sub",
+  "Sum",
+  "Tanh",
+  "ZerosLike",
+];
+
+export interface EngineInfo {
+  /** The engine asked for after "auto" was resolved. */
+  engine: ConcreteEngine;
+  /** The tfjs backend name now active. */
+  backend: string;
+  /** Whether every kernel in TRAINING_KERNELS is registered for the backend. */
+  canTrain: boolean;
+  /** Kernels from TRAINING_KERNELS the backend lacks (empty when canTrain). */
+  missingTrainingKernels: string[];
+}
+
+export interface InitEngineOptions {
+  /**
+   * The process will train (default). Then "auto" skips engines that cannot
+   * train, and naming such an engine explicitly fails, instead of failing
+   * later in the middle of the first step.
+   */
+  training?: boolean;
+}
+
+/** Thrown when an engine cannot be used here; the message says why and what to do. */
+export class EngineUnavailableError extends Error {
+  constructor(
+    readonly engine: ConcreteEngine,
+    message: string,
+  ) {
+    super(message);
+    this.name = "EngineUnavailableError";
+  }
+}
+
+export function missingTrainingKernels(backend: string): string[] {
+  return TRAINING_KERNELS.filter((k) => tf.getKernel(k, backend) === undefined);
+}
+
+/** Imports a package that may not be installed; the specifier is a variable so TypeScript does not need its types. */
+async function importOptional(specifier: string): Promise<unknown> {
+  return (await import(specifier)) as unknown;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Makes `engine` available as a tfjs backend (importing its package when needed) and returns the backend name. */
+async function register(engine: ConcreteEngine): Promise<string> {
+  switch (engine) {
+    case "cpu":
+      // Registered by ./tfjs.js; its slowest training kernel is replaced.
+      registerFastCpuKernels();
+      return "cpu";
+    case "wasm":
+      try {
+        await importOptional("@tensorflow/tfjs-backend-wasm");
+      } catch (err) {
+        throw new EngineUnavailableError(
+          "wasm",
+          `engine wasm: @tensorflow/tfjs-backend-wasm could not be loaded (${errorText(err)}); install it with npm install @tensorflow/tfjs-backend-wasm`,
+        );
+      }
+      return "wasm";
+    case "tensorflow":
+      try {
+        // Registers the "tensorflow" backend as a side effect.
+        await importOptional("@tensorflow/tfjs-node-gpu").catch(() =>
+          importOptional("@tensorflow/tfjs-node"),
+        );
+      } catch (err) {
+        throw new EngineUnavailableError(
+          "tensorflow",
+          `engine tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (${errorText(err)}). ` +
+            "Their install step downloads libtensorflow, so they are only present in images built with internet access; use engine webgpu, wasm or cpu otherwise.",
+        );
+      }
+      return "tensorflow";
+    case "webgpu":
+      // Needs navigator.gpu (the `webgpu` npm package, Dawn for Node) before
+      // the backend module is imported, and a Vulkan driver on the machine.
+      // Not wired up yet in this package.
+      throw new EngineUnavailableError(
+        "webgpu",
+        "engine webgpu is not available in this build: it needs the `webgpu` (Dawn for Node) and @tensorflow/tfjs-backend-webgpu packages, libvulkan1 and a GPU driver; use engine cpu (or wasm for inference) for now.",
+      );
+  }
+}
+
+async function tryEngine(engine: ConcreteEngine, training: boolean): Promise<EngineInfo> {
+  const backend = await register(engine);
+  if (tf.findBackendFactory(backend) === null && tf.findBackend(backend) === null) {
+    throw new EngineUnavailableError(
+      engine,
+      `engine ${engine}: backend "${backend}" did not register itself`,
+    );
+  }
+  const missing = missingTrainingKernels(backend);
+  if (training && missing.length > 0) {
+    throw new EngineUnavailableError(
+      engine,
+      `engine ${engine} cannot train: the ${backend} backend has no gradient kernels ${missing.join(", ")}. ` +
+        "It can run inference (serving); train with another engine.",
+    );
+  }
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(backend);
+  } catch (err) {
+    throw new EngineUnavailableError(
+      engine,
+      `engine ${engine}: backend "${backend}" failed to start: ${errorText(err)}`,
+    );
+  }
+  if (!ok) throw new EngineUnavailableError(engine, `engine ${engine}: backend "${backend}" failed to start`);
+  await tf.ready();
+  return {
+    engine,
+    backend: tf.getBackend(),
+    canTrain: missing.length === 0,
+    missingTrainingKernels: missing,
+  };
+}
+
+/**
+ * Selects the compute engine of this process. "auto" tries AUTO_ORDER and
+ * logs what it chose and why the faster ones were skipped; a named engine
+ * that cannot run here fails with EngineUnavailableError.
+ */
+export async function initEngine(name: EngineName, options: InitEngineOptions = {}): Promise<EngineInfo> {
+  const training = options.training ?? true;
+  // tfjs prints a banner recommending tfjs-node on first use of the cpu
+  // backend; prod mode silences tfjs's console warnings (our own logs say
+  // which engine runs).
+  tf.enableProdMode();
+  if (name !== "auto") {
+    const info = await tryEngine(name, training);
+    log.info(
+      { engine: info.engine, backend: info.backend, canTrain: info.canTrain },
+      "compute engine selected",
+    );
+    return info;
+  }
+  const skipped: Record<string, string> = {};
+  for (const candidate of AUTO_ORDER) {
+    try {
+      const info = await tryEngine(candidate, training);
+      log.info(
+        { engine: info.engine, backend: info.backend, canTrain: info.canTrain, skipped },
+        `compute engine auto: chose ${info.engine}`,
+      );
+      if (info.engine === "cpu") {
+        log.warn(
+          "compute engine cpu is the pure-JavaScript fallback: fine for tests, far too slow for real training",
+        );
+      }
+      return info;
+    } catch (err) {
+      skipped[candidate] = errorText(err);
+    }
+  }
+  throw new Error(`no compute engine available: ${JSON.stringify(skipped)}`);
+}
