@@ -10,6 +10,9 @@ export type { Logger };
 export const REDACTED_PATHS = [
   "secretAccessKey",
   "*.secretAccessKey",
+  "accessKeyId",
+  "*.accessKeyId",
+  "*.*.accessKeyId",
   "*.*.secretAccessKey",
   "sessionToken",
   "*.sessionToken",

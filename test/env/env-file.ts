@@ -25,6 +25,10 @@ export const TestEnvSchema = z.object({
   }),
   /** Directory with kubectl and the other built tools, for tests that shell out. */
   binDir: z.string().optional(),
+  /** NATS HTTP monitoring endpoint (/healthz, /varz), where the provider has one. */
+  natsMonitorUrl: z.string().url().optional(),
+  /** Directory with one log file per server process. */
+  logsDir: z.string().optional(),
   /** pids of the processes env:up started, for env:down. */
   pids: z.record(z.string(), z.number().int()).default({}),
 });
