@@ -1,0 +1,213 @@
+// Checkpoints: everything needed to continue a training exactly where it
+// stopped — weights, Adam's moments and iteration count, the step, the data
+// cursor and the seed — written by rank 0 with the storage layer's
+// "objects first, manifest last" helper. A checkpoint without a (valid)
+// manifest is incomplete by definition, so a worker that dies mid-write
+// never leaves something a later attempt would load.
+//
+// Layout under the training's output prefix:
+//   checkpoints/step-00001000/{weights.bin, optimizer.bin, state.json, manifest.json}
+import * as tf from "@tensorflow/tfjs-core";
+import { z } from "zod";
+import {
+  isNotFound,
+  joinUri,
+  ManifestError,
+  readManifest,
+  writeWithManifest,
+  type ObjectStore,
+} from "../../common/storage/index.js";
+import type { ParameterMap } from "../model/parameters.js";
+
+export const CHECKPOINT_FORMAT = "stylekube.io/checkpoint/v1";
+
+const NamedShapeSchema = z.object({ name: z.string(), shape: z.array(z.int().min(0)) });
+
+export const CheckpointStateSchema = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
+  step: z.int().min(0),
+  attempt: z.int().min(1),
+  time: z.iso.datetime({ offset: true }),
+  seed: z.int(),
+  /** Parameters in weights.bin, in order (float32 little-endian, concatenated). */
+  parameters: z.array(NamedShapeSchema),
+  /** Adam: iteration count, and its slot tensors in optimizer.bin, in order. */
+  optimizer: z.object({ iterations: z.int().min(0), slots: z.array(NamedShapeSchema) }),
+  /** The data reader's cursor; the reader validates its own shape. */
+  cursor: z.unknown(),
+});
+export type CheckpointState = z.infer<typeof CheckpointStateSchema>;
+
+export interface SaveCheckpointInput {
+  step: number;
+  attempt: number;
+  seed: number;
+  params: ParameterMap;
+  optimizer: tf.Optimizer;
+  cursor: unknown;
+}
+
+export function checkpointsPrefix(output: string): string {
+  return joinUri(output, "checkpoints/");
+}
+
+export function checkpointPrefix(output: string, step: number): string {
+  return joinUri(output, `checkpoints/step-${String(step).padStart(8, "0")}/`);
+}
+
+function concat(arrays: { data: Float32Array }[]): Buffer {
+  const total = arrays.reduce((n, a) => n + a.data.length, 0);
+  const out = new Float32Array(total);
+  let offset = 0;
+  for (const a of arrays) {
+    out.set(a.data, offset);
+    offset += a.data.length;
+  }
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+function toFloats(bytes: Uint8Array): Float32Array {
+  // Copy: the storage buffer may not be 4-byte aligned.
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new Float32Array(copy.buffer);
+}
+
+/** Write a checkpoint; returns its prefix URI once the manifest is written. */
+export async function saveCheckpoint(
+  store: ObjectStore,
+  output: string,
+  input: SaveCheckpointInput,
+): Promise<string> {
+  const parameters = [...input.params].map(([name, v]) => ({
+    name,
+    shape: [...v.shape],
+    data: v.dataSync() as Float32Array,
+  }));
+  const named = await input.optimizer.getWeights();
+  const iterTensor = named.find((w) => w.name === "iter");
+  const iterations = iterTensor ? Math.round((await iterTensor.tensor.data())[0] ?? 0) : 0;
+  const slots = await Promise.all(
+    named
+      .filter((w) => w.name !== "iter")
+      .map(async (w) => ({
+        name: w.name,
+        shape: [...w.tensor.shape],
+        data: (await w.tensor.data()) as Float32Array,
+      })),
+  );
+  const state: CheckpointState = {
+    format: CHECKPOINT_FORMAT,
+    step: input.step,
+    attempt: input.attempt,
+    time: new Date().toISOString(),
+    seed: input.seed,
+    parameters: parameters.map(({ name, shape }) => ({ name, shape })),
+    optimizer: { iterations, slots: slots.map(({ name, shape }) => ({ name, shape })) },
+    cursor: input.cursor,
+  };
+  const prefix = checkpointPrefix(output, input.step);
+  await writeWithManifest(
+    store,
+    prefix,
+    [
+      { name: "weights.bin", body: concat(parameters), contentType: "application/octet-stream" },
+      { name: "optimizer.bin", body: concat(slots), contentType: "application/octet-stream" },
+      { name: "state.json", body: JSON.stringify(state), contentType: "application/json" },
+    ],
+    { kind: "checkpoint", step: input.step },
+  );
+  return prefix;
+}
+
+const ManifestDataSchema = z.object({ kind: z.literal("checkpoint"), step: z.int().min(0) });
+
+export interface CheckpointRef {
+  uri: string;
+  step: number;
+}
+
+/** Complete checkpoints (manifest present), newest first. */
+export async function listCheckpoints(store: ObjectStore, output: string): Promise<CheckpointRef[]> {
+  const steps = new Map<number, string>();
+  for await (const entry of store.list(checkpointsPrefix(output))) {
+    const m = /(?:^|\/)step-(\d{8})\/manifest\.json$/.exec(entry.key);
+    if (m) steps.set(Number(m[1]), checkpointPrefix(output, Number(m[1])));
+  }
+  return [...steps].sort((a, b) => b[0] - a[0]).map(([step, uri]) => ({ step, uri }));
+}
+
+/**
+ * The newest checkpoint whose manifest and every object verify (sizes and
+ * sha256); a damaged newer one is skipped in favour of an older good one.
+ */
+export async function latestCheckpoint(
+  store: ObjectStore,
+  output: string,
+): Promise<CheckpointRef | undefined> {
+  for (const ref of await listCheckpoints(store, output)) {
+    try {
+      await readManifest(store, ref.uri, ManifestDataSchema, { verify: "sha256" });
+      return ref;
+    } catch (err) {
+      if (err instanceof ManifestError || isNotFound(err)) continue;
+      throw err;
+    }
+  }
+  return undefined;
+}
+
+/** Load a checkpoint into the parameters and the optimizer; returns its state. */
+export async function loadCheckpoint(
+  store: ObjectStore,
+  uri: string,
+  params: ParameterMap,
+  optimizer: tf.Optimizer,
+): Promise<CheckpointState> {
+  await readManifest(store, uri, ManifestDataSchema, { verify: "size" });
+  const state = CheckpointStateSchema.parse(
+    JSON.parse((await store.getBytes(joinUri(uri, "state.json"))).toString()),
+  );
+  const weights = toFloats(await store.getBytes(joinUri(uri, "weights.bin")));
+  let offset = 0;
+  const expected = [...params.keys()];
+  const saved = state.parameters.map((p) => p.name);
+  if (JSON.stringify(expected) !== JSON.stringify(saved)) {
+    throw new Error(
+      `checkpoint ${uri} was written for a different network (parameters differ); was the spec's normalization or upsampling changed?`,
+    );
+  }
+  for (const p of state.parameters) {
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    const v = params.get(p.name)!;
+    tf.tidy(() => v.assign(tf.tensor(weights.subarray(offset, offset + size), v.shape, "float32")));
+    offset += size;
+  }
+  if (offset !== weights.length)
+    throw new Error(`checkpoint ${uri}: weights.bin has ${weights.length - offset} extra values`);
+
+  const slotsData = toFloats(await store.getBytes(joinUri(uri, "optimizer.bin")));
+  offset = 0;
+  const restored: { name: string; tensor: tf.Tensor }[] = [
+    { name: "iter", tensor: tf.scalar(state.optimizer.iterations, "int32") },
+  ];
+  for (const s of state.optimizer.slots) {
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    restored.push({
+      name: s.name,
+      tensor: tf.tensor(slotsData.subarray(offset, offset + size), s.shape, "float32"),
+    });
+    offset += size;
+  }
+  await optimizer.setWeights(restored);
+  for (const r of restored) r.tensor.dispose();
+  return state;
+}
+
+/** Delete all but the newest `keep` complete checkpoints, and any incomplete older than the newest complete. */
+export async function pruneCheckpoints(store: ObjectStore, output: string, keep: number): Promise<number> {
+  const complete = await listCheckpoints(store, output);
+  let deleted = 0;
+  for (const ref of complete.slice(keep)) deleted += await store.deletePrefix(ref.uri);
+  return deleted;
+}
