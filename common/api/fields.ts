@@ -34,7 +34,7 @@ const SCHEME_PATTERNS: Record<Scheme, string> = { s3: S3_URI, file: FILE_URI, ht
 /** A storage URI restricted to the given schemes, e.g. `s3://bucket/key` or `file:///path`. */
 export function uri(description: string, schemes: Scheme[], what: string, examples: string): z.ZodString {
   const patterns = schemes.map((s) => SCHEME_PATTERNS[s]);
-  const rule = patterns.map((p) => `self.matches('${p}')`).join(" || ");
+  const rule = patterns.map((p) => `self.matches(r'${p}')`).join(" || ");
   const regexes = patterns.map((p) => new RegExp(p));
   return described(z.string().max(2048), description, [
     {
@@ -52,7 +52,7 @@ const QUANTITY_RE = new RegExp(QUANTITY);
 export function quantity(description: string): z.ZodString {
   return described(z.string().max(64), description, [
     {
-      rule: `self.matches('${QUANTITY}')`,
+      rule: `self.matches(r'${QUANTITY}')`,
       message: "must be a Kubernetes quantity such as 4, 500m or 16Gi",
       check: (v: string) => QUANTITY_RE.test(v),
     },
@@ -66,7 +66,7 @@ const DNS_LABEL_RE = new RegExp(DNS_LABEL);
 export function dnsLabel(description: string): z.ZodString {
   return described(z.string().min(1).max(63), description, [
     {
-      rule: `self.matches('${DNS_LABEL}')`,
+      rule: `self.matches(r'${DNS_LABEL}')`,
       message:
         "must be a lowercase RFC 1123 label: a-z, 0-9 and '-', starting and ending with a letter or digit",
       check: (v: string) => DNS_LABEL_RE.test(v),

@@ -98,7 +98,7 @@ export const StyleServerSpecSchema = z
       "Styles served, by name: POST /v1/styles/{name}:stylize. The operator adds finished StyleTrainings here.",
       [
         {
-          rule: `self.all(k, k.matches('${DNS_LABEL_PATTERN}'))`,
+          rule: `self.all(k, k.matches(r'${DNS_LABEL_PATTERN}'))`,
           message: "style names must be lowercase RFC 1123 labels: a-z, 0-9 and '-'",
           check: (v: Record<string, unknown>) => Object.keys(v).every((k) => DNS_LABEL_REGEXP.test(k)),
         },

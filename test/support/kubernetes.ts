@@ -2,7 +2,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as k8s from "@kubernetes/client-node";
-import { parse } from "yaml";
 import { z } from "zod";
 import { readTestEnv, REPO_ROOT } from "../env/env-file.js";
 
@@ -40,7 +39,10 @@ export async function applyCrds(kc: k8s.KubeConfig): Promise<void> {
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const dir = resolve(REPO_ROOT, "manifests/crds");
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
-    const crd = parse(readFileSync(resolve(dir, file), "utf8")) as k8s.V1CustomResourceDefinition;
+    // Raw YAML keys (`default`, `enum`, `x-kubernetes-validations`) differ from
+    // the client's model names (`_default`, …); its serializer drops unknown
+    // ones, so turn YAML into the model first.
+    const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(resolve(dir, file), "utf8"));
     const name = crd.metadata!.name!;
     try {
       const existing = await api.readCustomResourceDefinition({ name });
