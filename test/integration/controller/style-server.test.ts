@@ -167,7 +167,7 @@ describe("StyleServer controller", () => {
         !!(await hpas.readNamespacedHorizontalPodAutoscaler({ name: "default-server", namespace: ns })),
     );
     const hpa = await hpas.readNamespacedHorizontalPodAutoscaler({ name: "default-server", namespace: ns });
-    assert.deepEqual(hpa.spec!.scaleTargetRef, {
+    assert.deepEqual({ ...hpa.spec!.scaleTargetRef }, {
       apiVersion: `${GROUP}/${VERSION}`,
       kind: "StyleServer",
       name: "default",
