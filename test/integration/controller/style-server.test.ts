@@ -167,11 +167,14 @@ describe("StyleServer controller", () => {
         !!(await hpas.readNamespacedHorizontalPodAutoscaler({ name: "default-server", namespace: ns })),
     );
     const hpa = await hpas.readNamespacedHorizontalPodAutoscaler({ name: "default-server", namespace: ns });
-    assert.deepEqual({ ...hpa.spec!.scaleTargetRef }, {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: "StyleServer",
-      name: "default",
-    });
+    assert.deepEqual(
+      { ...hpa.spec!.scaleTargetRef },
+      {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: "StyleServer",
+        name: "default",
+      },
+    );
     assert.equal(hpa.spec!.maxReplicas, 6);
     assert.equal(hpa.spec!.metrics![0]!.resource!.target.averageUtilization, 70);
     await patch({ autoscaling: null });
