@@ -1,0 +1,173 @@
+// `stylekube train -f spec.yaml --local`: the same StyleTraining on one
+// machine. Starts N worker processes with exactly the environment contract a
+// pod gets, follows their progress on NATS, and applies the operator's gang
+// semantics: when a worker fails, the others are stopped and a new attempt
+// starts from the latest checkpoint, up to spec.backoffLimit.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { connect } from "nats";
+import { parseAllDocuments } from "yaml";
+import { validateStyleTraining, type StyleTraining } from "../common/api/index.js";
+import { createLogger } from "../common/log/logger.js";
+import { ProgressMessageSchema } from "../common/progress.js";
+import { subjects, workerEnvVars } from "../common/worker-env.js";
+
+export interface LocalRunOptions {
+  file: string;
+  natsUrl?: string;
+  /** Override spec.workers. */
+  workers?: number;
+  /** Where the test environment's env.json is, for NATS/S3 defaults. */
+  envFile?: string;
+  /** Extra environment for the workers (tests: timeouts). */
+  extraEnv?: Record<string, string>;
+  /** Called for every progress message (tests, progress bar). */
+  onProgress?: (line: string) => void;
+  /** Called with each attempt's worker processes once started (tests kill one). */
+  onAttempt?: (attempt: number, workers: ChildProcess[]) => void;
+}
+
+export interface LocalRunResult {
+  ok: boolean;
+  attempts: number;
+  modelURI?: string;
+  error?: string;
+}
+
+const log = createLogger("train-local");
+
+export function readTrainingFile(file: string): StyleTraining {
+  const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJSON() as unknown);
+  const obj = docs.find((d) => (d as { kind?: string } | null)?.kind === "StyleTraining");
+  if (!obj) throw new Error(`${file}: no StyleTraining in it`);
+  const result = validateStyleTraining(obj);
+  if (!result.ok) throw new Error(`${file}: ${result.message}`);
+  return result.value;
+}
+
+interface EnvDefaults {
+  natsUrl?: string;
+  storage: Record<string, string>;
+}
+
+function environmentDefaults(envFile: string | undefined): EnvDefaults {
+  const file = envFile ?? resolve(".stylekube/env.json");
+  if (!existsSync(file)) return { storage: {} };
+  const env = JSON.parse(readFileSync(file, "utf8")) as {
+    natsUrl?: string;
+    s3?: {
+      endpoint: string;
+      region: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+      forcePathStyle?: boolean;
+    };
+  };
+  const storage: Record<string, string> = {};
+  if (env.s3) {
+    storage.STYLEKUBE_S3_ENDPOINT = env.s3.endpoint;
+    storage.STYLEKUBE_S3_REGION = env.s3.region;
+    storage.STYLEKUBE_S3_ACCESS_KEY_ID = env.s3.accessKeyId;
+    storage.STYLEKUBE_S3_SECRET_ACCESS_KEY = env.s3.secretAccessKey;
+    storage.STYLEKUBE_S3_FORCE_PATH_STYLE = String(env.s3.forcePathStyle ?? true);
+  }
+  return { ...(env.natsUrl ? { natsUrl: env.natsUrl } : {}), storage };
+}
+
+function exitOf(child: ChildProcess): Promise<number> {
+  return new Promise((res) => {
+    if (child.exitCode !== null) return res(child.exitCode);
+    child.once("exit", (code, signal) => res(code ?? (signal ? 128 : 1)));
+  });
+}
+
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  const training = readTrainingFile(options.file);
+  const spec = { ...training.spec, workers: options.workers ?? training.spec.workers };
+  const defaults = environmentDefaults(options.envFile);
+  const natsUrl = options.natsUrl ?? defaults.natsUrl;
+  if (!natsUrl) {
+    throw new Error(
+      "no NATS server: pass --nats nats://host:4222, or start the local environment with `npm run env:up`",
+    );
+  }
+  const name = training.metadata.name ?? "local";
+  const namespace = "local";
+  const jobId = `local-${name}-${randomBytes(4).toString("hex")}`;
+  const nc = await connect({ servers: natsUrl });
+  const sub = nc.subscribe(subjects.progress(namespace, name));
+  void (async () => {
+    for await (const m of sub) {
+      const parsed = ProgressMessageSchema.safeParse(JSON.parse(new TextDecoder().decode(m.data)));
+      if (!parsed.success || parsed.data.rank !== 0) continue;
+      const p = parsed.data;
+      const pct = ((p.step / p.totalSteps) * 100).toFixed(1);
+      options.onProgress?.(
+        `attempt ${p.attempt} step ${p.step}/${p.totalSteps} (${pct}%) loss ${p.loss.total.toFixed(2)} ` +
+          `(content ${p.loss.content.toFixed(2)}, style ${p.loss.style.toFixed(2)}, tv ${p.loss.tv.toFixed(2)})` +
+          `${p.checkpoint ? ` checkpoint ${p.checkpoint.uri}` : ""}`,
+      );
+    }
+  })();
+
+  // The same binary, in worker mode (under tsx in development, compiled JS in production).
+  const self = [...process.execArgv, process.argv[1]!, "worker"];
+  try {
+    for (let attempt = 1, failures = 0; ; attempt++) {
+      const workers: ChildProcess[] = [];
+      for (let rank = 0; rank < spec.workers; rank++) {
+        const vars = workerEnvVars({
+          jobId,
+          namespace,
+          name,
+          attempt,
+          rank,
+          worldSize: spec.workers,
+          spec,
+          natsUrl,
+        });
+        workers.push(
+          spawn(process.execPath, self, {
+            env: { ...process.env, ...defaults.storage, ...vars, ...options.extraEnv },
+            stdio: ["ignore", "inherit", "inherit"],
+          }),
+        );
+      }
+      options.onAttempt?.(attempt, workers);
+      log.info({ attempt, workers: spec.workers, jobId }, "attempt started");
+      const codes = await new Promise<number[]>((res) => {
+        const results: (number | undefined)[] = workers.map(() => undefined);
+        workers.forEach(
+          (w, i) =>
+            void exitOf(w).then((code) => {
+              results[i] = code;
+              // Gang semantics: one failed worker ends the attempt for all.
+              if (code !== 0) for (const other of workers) if (other.exitCode === null) other.kill("SIGTERM");
+              if (results.every((r) => r !== undefined)) res(results as number[]);
+            }),
+        );
+      });
+      if (codes.every((c) => c === 0)) {
+        return { ok: true, attempts: attempt, modelURI: `${spec.output.replace(/\/?$/, "/")}model/` };
+      }
+      failures++;
+      const failed = codes
+        .map((c, rank) => ({ c, rank }))
+        .filter((x) => x.c !== 0)
+        .map((x) => `worker ${x.rank} exited ${x.c}`);
+      log.warn({ attempt, failed }, "attempt failed");
+      if (failures > spec.backoffLimit) {
+        return {
+          ok: false,
+          attempts: attempt,
+          error: `${failed.join(", ")}; ${failures} failed attempts exceed backoffLimit ${spec.backoffLimit}`,
+        };
+      }
+    }
+  } finally {
+    sub.unsubscribe();
+    await nc.drain().catch(() => undefined);
+  }
+}

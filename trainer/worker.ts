@@ -1,0 +1,258 @@
+// `stylekube worker`: one data-parallel training worker. Everything comes
+// from the worker environment contract (common/worker-env.ts), whether the
+// operator started it in a pod or `stylekube train --local` as a process.
+//
+// Per step: forward + backward on this rank's batch, allreduce-mean of the
+// flattened gradient over NATS (every rank ends with bit-identical averages),
+// Adam update. Rank 0 writes checkpoints (manifest last) and previews; every
+// rank publishes progress. A new attempt resumes from the newest complete
+// checkpoint that rank 0 finds and broadcasts.
+import * as tf from "@tensorflow/tfjs-core";
+import type { NatsConnection } from "nats";
+import type { StyleTrainingSpec } from "../common/api/index.js";
+import { decodeRgb, encodeRgb, floatToRgb, rgbToFloat } from "../common/images/codec.js";
+import { createLogger, type Logger } from "../common/log/logger.js";
+import type { ProgressMessage } from "../common/progress.js";
+import { joinUri, openStore, storeOptionsFromEnv, type ObjectStore } from "../common/storage/index.js";
+import { readWorkerEnv, subjects, type WorkerEnv } from "../common/worker-env.js";
+import type { BatchSource } from "./batch-source.js";
+import {
+  latestCheckpoint,
+  loadCheckpoint,
+  pruneCheckpoints,
+  saveCheckpoint,
+} from "./checkpoint/checkpoints.js";
+import { Collective } from "./collectives/index.js";
+import { connectNats } from "./collectives/options.js";
+import { initEngine } from "./engine/engines.js";
+import { exportModel } from "./export/model-export.js";
+import { loadVgg16 } from "./loss-network/load.js";
+import { computeStyleTargets, disposeStyleTargets } from "./losses/style-reconstruction.js";
+import { flattenTensors, unflattenTensors } from "./model/parameters.js";
+import { TransformerNet } from "./model/transformer-net.js";
+import { applyGradients, computeGradients, createOptimizer, type TrainStepSetup } from "./train-step.js";
+
+export interface WorkerDeps {
+  /** Opens this rank's batches, continuing from a checkpoint's cursor when given. */
+  openBatches: (args: {
+    store: ObjectStore;
+    spec: StyleTrainingSpec;
+    rank: number;
+    worldSize: number;
+    cursor: unknown;
+  }) => Promise<BatchSource>;
+  store?: ObjectStore;
+  log?: Logger;
+  /** Deadline of one allreduce (must cover a checkpoint write on rank 0). */
+  stepTimeoutMs?: number;
+}
+
+async function readUri(store: ObjectStore, uri: string): Promise<Uint8Array> {
+  if (/^https?:\/\//.test(uri)) {
+    const res = await fetch(uri);
+    if (!res.ok) throw new Error(`GET ${uri}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  return store.getBytes(uri);
+}
+
+export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void> {
+  const { spec, rank, worldSize, attempt } = env;
+  const log = (deps.log ?? createLogger("worker")).child({ job: env.jobId, attempt, rank });
+  const hp = spec.hyperparameters;
+  const store = deps.store ?? openStore(storeOptionsFromEnv());
+  const engine = await initEngine(spec.engine);
+  log.info({ engine: engine.engine, backend: engine.backend, worldSize }, "worker starting");
+
+  const nc: NatsConnection = await connectNats({
+    url: env.natsUrl,
+    token: env.natsToken,
+    user: env.natsUser,
+    pass: env.natsPassword,
+    credsFile: env.natsCredsFile,
+    name: `stylekube-${env.name}-a${attempt}-w${rank}`,
+  });
+  const collective = await Collective.join({
+    nc,
+    jobId: env.jobId,
+    attempt,
+    rank,
+    worldSize,
+    stepTimeoutMs: deps.stepTimeoutMs ?? 300_000,
+    logger: log,
+  });
+  let batches: BatchSource | undefined;
+  try {
+    // The loss network and the style targets, once per job.
+    const vgg = await loadVgg16({
+      weights: spec.lossNetwork.weights,
+      format: spec.lossNetwork.format,
+      random: spec.lossNetwork.random,
+      readUri: (uri) => readUri(store, uri),
+    });
+    const styleRgb = await decodeRgb(await readUri(store, spec.style), {
+      maxSide: Math.max(hp.imageSize, 512),
+    });
+    const styleImage = tf.tensor4d(rgbToFloat(styleRgb), [1, styleRgb.height, styleRgb.width, 3]);
+    const styleTargets = computeStyleTargets(vgg, styleImage, hp.styleLayers);
+    styleImage.dispose();
+    const net = new TransformerNet({
+      normalization: hp.normalization,
+      upsampling: hp.upsampling,
+      seed: hp.seed,
+    });
+    const optimizer = createOptimizer(hp.learningRate);
+    const setup: TrainStepSetup = {
+      net,
+      vgg,
+      styleTargets,
+      layers: { content: hp.contentLayer, style: hp.styleLayers },
+      weights: { content: hp.contentWeight, style: hp.styleWeight, tv: hp.tvWeight },
+    };
+
+    // Resume: rank 0 picks the checkpoint and tells everyone which, so all
+    // ranks load the same one even if another appears meanwhile.
+    const choice = new Float32Array(1);
+    if (rank === 0) choice[0] = (await latestCheckpoint(store, spec.output))?.step ?? -1;
+    await collective.broadcast(choice, 0);
+    let step = 0;
+    let cursor: unknown = undefined;
+    if (choice[0]! >= 0) {
+      const uri = joinUri(spec.output, `checkpoints/step-${String(choice[0]).padStart(8, "0")}/`);
+      const state = await loadCheckpoint(store, uri, net.params, optimizer);
+      step = state.step;
+      cursor = state.cursor;
+      log.info({ checkpoint: uri, step }, "resumed from checkpoint");
+    } else {
+      // Same seed gives the same weights everywhere; broadcasting makes it a guarantee.
+      const flat = flattenTensors(net.params);
+      await collective.broadcast(flat, 0);
+      const values = unflattenTensors(flat, net.params);
+      for (const [name, v] of net.params) v.assign(values.get(name)!);
+      tf.dispose([...values.values()]);
+    }
+    batches = await deps.openBatches({ store, spec, rank, worldSize, cursor });
+
+    let preview: { data: Float32Array; shape: [number, number, number, number] } | undefined;
+    let windowStart = performance.now();
+    let windowImages = 0;
+    let lastPublish = 0;
+    while (step < hp.iterations) {
+      const batch = await batches.next();
+      if (rank === 0 && !preview)
+        preview = {
+          data: batch.data.slice(0, batch.shape[1] * batch.shape[2] * 3),
+          shape: [1, batch.shape[1], batch.shape[2], 3],
+        };
+      const content = tf.tensor4d(batch.data, batch.shape);
+      const { loss, grads } = await computeGradients(setup, content);
+      content.dispose();
+      const flat = flattenTensors(grads);
+      tf.dispose([...grads.values()]);
+      step++;
+      await collective.allreduceMean(flat, step);
+      applyGradients(net, optimizer, unflattenTensors(flat, net.params));
+      windowImages += batch.shape[0];
+
+      let checkpoint: ProgressMessage["checkpoint"];
+      let previewRef: ProgressMessage["preview"];
+      const atCheckpoint = step % spec.checkpoint.everySteps === 0 || step === hp.iterations;
+      if (rank === 0 && atCheckpoint) {
+        const uri = await saveCheckpoint(store, spec.output, {
+          step,
+          attempt,
+          seed: hp.seed,
+          params: net.params,
+          optimizer,
+          cursor: batches.cursor(),
+        });
+        await pruneCheckpoints(store, spec.output, spec.checkpoint.keep);
+        checkpoint = { uri, step };
+        if (preview) previewRef = { uri: await writePreview(store, spec.output, net, preview, step), step };
+        log.info({ step, checkpoint: uri }, "checkpoint written");
+      }
+      const now = performance.now();
+      if (checkpoint || now - lastPublish > 1000 || step === hp.iterations) {
+        const seconds = (now - windowStart) / 1000;
+        const message: ProgressMessage = {
+          jobId: env.jobId,
+          attempt,
+          rank,
+          step,
+          totalSteps: hp.iterations,
+          imagesPerSecond: seconds > 0 ? windowImages / seconds : 0,
+          loss,
+          time: new Date().toISOString(),
+          ...(checkpoint ? { checkpoint } : {}),
+          ...(previewRef ? { preview: previewRef } : {}),
+        };
+        nc.publish(subjects.progress(env.namespace, env.name), JSON.stringify(message));
+        lastPublish = now;
+        windowStart = now;
+        windowImages = 0;
+      }
+    }
+
+    if (rank === 0) {
+      const uri = await exportModel(store, spec.output, net, {
+        trainedSteps: step,
+        style: spec.style,
+        imageSize: hp.imageSize,
+      });
+      log.info({ model: uri, steps: step }, "model exported");
+    }
+    // Nobody leaves before the model is written: a peer's exit would look like a failure.
+    await collective.barrier("done");
+    disposeStyleTargets(styleTargets);
+    vgg.dispose();
+    net.dispose();
+  } finally {
+    await batches?.close();
+    await collective.close();
+    await nc.drain().catch(() => undefined);
+  }
+}
+
+/** Rank 0's fixed photo stylised by the current weights, for the dashboard's slider. */
+async function writePreview(
+  store: ObjectStore,
+  output: string,
+  net: TransformerNet,
+  photo: { data: Float32Array; shape: [number, number, number, number] },
+  step: number,
+): Promise<string> {
+  const [, h, w] = photo.shape;
+  const values = tf.tidy(() =>
+    net.apply(tf.tensor4d(photo.data, photo.shape), { training: false }).dataSync(),
+  );
+  const jpeg = await encodeRgb(floatToRgb(values, w, h), "jpeg", 85);
+  const uri = joinUri(output, `previews/step-${String(step).padStart(8, "0")}.jpg`);
+  await store.put(uri, jpeg, { contentType: "image/jpeg" });
+  return uri;
+}
+
+/** Entry point of `stylekube worker`. */
+export async function workerMain(deps: Pick<WorkerDeps, "openBatches">): Promise<number> {
+  const log = createLogger("worker");
+  let env: WorkerEnv;
+  try {
+    env = readWorkerEnv();
+  } catch (err) {
+    log.error({ err: (err as Error).message }, "cannot start");
+    return 2;
+  }
+  try {
+    await runWorker(env, {
+      ...deps,
+      log,
+      stepTimeoutMs: Number(process.env.STYLEKUBE_STEP_TIMEOUT_MS ?? 300_000),
+    });
+    return 0;
+  } catch (err) {
+    log.error(
+      { err: err instanceof Error ? { message: err.message, name: err.name } : String(err) },
+      "worker failed",
+    );
+    return 1;
+  }
+}
