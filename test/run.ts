@@ -5,7 +5,8 @@
 //   npm test -- --unit            unit tests only (no servers)
 //   npm test -- test/unit/api     only files under the given paths
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { REPO_ROOT } from "./env/env-file.js";
 
@@ -42,6 +43,9 @@ if (files.some((f) => relative(REPO_ROOT, f).startsWith("test/integration"))) {
   );
 }
 
+// spec for people, TAP to a file so the totals can be printed as one plain
+// line that any CI reads ("N passed, N failed").
+const tapFile = join(mkdtempSync(join(tmpdir(), "stylekube-test-")), "results.tap");
 const child = spawn(
   process.execPath,
   [
@@ -49,6 +53,9 @@ const child = spawn(
     "tsx",
     "--test",
     "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    "--test-reporter=tap",
+    `--test-reporter-destination=${tapFile}`,
     "--test-timeout=600000",
     ...files.map((f) => relative(REPO_ROOT, f)),
   ],
@@ -64,5 +71,11 @@ const child = spawn(
   },
 );
 child.on("exit", (code, signal) => {
+  const tap = existsSync(tapFile) ? readFileSync(tapFile, "utf8") : "";
+  const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, "m").exec(tap)?.[1] ?? 0);
+  const failed = count("fail") + count("cancelled");
+  console.log(
+    `\n${count("pass")} passed, ${failed} failed${count("skipped") ? `, ${count("skipped")} skipped` : ""}`,
+  );
   process.exit(code ?? (signal ? 1 : 0));
 });
