@@ -159,9 +159,24 @@ export class UpsampleConv implements Layer {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const [, h, w] = x.shape;
-    return this.conv.apply(tf.image.resizeNearestNeighbor(x, [h * 2, w * 2]));
+    return this.conv.apply(upsampleNearest2x(x));
   }
+}
+
+/**
+ * Nearest-neighbour ×2 upsampling as reshape + tile + reshape: the same values
+ * as tf.image.resizeNearestNeighbor, with a gradient that is right on every
+ * backend. tfjs 4.22's cpu ResizeNearestNeighborGrad returns wrong gradients
+ * for every image after the first in a batch (the cpu engine replaces that
+ * kernel, trainer/engine/cpu-kernels.ts), which silently broke batch > 1
+ * training and data-parallel equivalence; reshape and tile gradients are
+ * simple enough to be right everywhere (cpu, wasm, webgpu).
+ */
+export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  // Two rank-4 tiles (tfjs has no tile gradient above rank 4): columns, then rows.
+  const cols = tf.reshape(tf.tile(tf.reshape(x, [n * h, w, 1, c]), [1, 1, 2, 1]), [n, h, 1, 2 * w * c]);
+  return tf.reshape(tf.tile(cols, [1, 1, 2, 1]), [n, 2 * h, 2 * w, c]);
 }
 
 /** Per-channel affine normalisation; instance norm over (H, W) of each image, batch norm over (N, H, W). */
