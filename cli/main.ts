@@ -5,6 +5,12 @@ import { readFileSync } from "node:fs";
 const USAGE = `stylekube — train and serve fast style-transfer networks on Kubernetes
 
 Usage:
+  stylekube dataset pack <folder|zip> <uri> [--size 256] [--shard-size N]
+                            resize, centre-crop and shard photos to s3:// or file://
+  stylekube dataset info|verify <uri>
+  stylekube train -f spec.yaml --local [--workers N] [--nats URL]
+                            run a StyleTraining on this machine with N worker processes
+  stylekube worker          one training worker (env contract; started by the operator or --local)
   stylekube controller      run the operator (watches StyleTrainings; config from env, see docs/)
   stylekube crds            print the CustomResourceDefinitions (YAML)
   stylekube validate -f F   validate a StyleTraining or StyleServer manifest
@@ -43,6 +49,21 @@ async function main(argv: string[]): Promise<number> {
     case "controller": {
       const { runController } = await import("../controller/main.js");
       return runController();
+    }
+    case "dataset": {
+      const { runDatasetCommand } = await import("./dataset.js");
+      return runDatasetCommand(rest);
+    }
+    case "worker": {
+      const [{ workerMain }, { openDatasetBatches }] = await Promise.all([
+        import("../trainer/worker.js"),
+        import("../trainer/data/reader.js"),
+      ]);
+      return workerMain({ openBatches: openDatasetBatches });
+    }
+    case "train": {
+      const { runTrainCommand } = await import("./train.js");
+      return runTrainCommand(rest);
     }
     case "version": {
       console.log(packageVersion());

@@ -8,8 +8,10 @@ import * as k8s from "@kubernetes/client-node";
 import { connect, type NatsConnection } from "nats";
 import { createLogger } from "../common/log/logger.js";
 import { readControllerConfig } from "./config.js";
+import { readDashboardConfig } from "./dashboard/config.js";
+import { Dashboard } from "./dashboard/dashboard.js";
+import { RecentEvents, RememberingEventRecorder } from "./dashboard/recent-events.js";
 import { startHttpServer } from "./http-server.js";
-import { EventRecorder } from "./kube/events.js";
 import { LeaderElector } from "./kube/leader-election.js";
 import { ControllerMetrics } from "./metrics.js";
 import { ServerController } from "./serving/server-controller.js";
@@ -21,7 +23,10 @@ export async function runController(): Promise<number> {
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
   const metrics = new ControllerMetrics();
-  const events = new EventRecorder(kc, "stylekube-controller", log);
+  const dashboardConfig = readDashboardConfig();
+  // Remembers what it records, so the dashboard can show recent events without list rights on events.
+  const recentEvents = new RecentEvents();
+  const events = new RememberingEventRecorder(kc, "stylekube-controller", log, recentEvents);
   const identity = config.POD_NAME ?? `${hostname()}-${randomBytes(4).toString("hex")}`;
 
   let nc: NatsConnection | undefined;
@@ -60,14 +65,34 @@ export async function runController(): Promise<number> {
       })
     : undefined;
 
-  const server = await startHttpServer(config.STYLEKUBE_HTTP_HOST, config.STYLEKUBE_HTTP_PORT, metrics, {
-    ready: () => {
-      if (elector && !elector.isLeader) return { ok: true, detail: "standby: waiting for the leader lease" };
-      return trainings.synced() && servers.synced()
-        ? { ok: true, detail: "ok" }
-        : { ok: false, detail: "caches not synced" };
+  const dashboard = dashboardConfig.STYLEKUBE_DASHBOARD
+    ? new Dashboard({
+        kc,
+        config: dashboardConfig,
+        trainings,
+        servers,
+        recentEvents,
+        record: (target, type, reason, message) => events.record(target, type, reason, message),
+        isLeader: () => !elector || elector.isLeader,
+        log: log.child({ part: "dashboard" }),
+      })
+    : undefined;
+
+  const server = await startHttpServer(
+    config.STYLEKUBE_HTTP_HOST,
+    config.STYLEKUBE_HTTP_PORT,
+    metrics,
+    {
+      ready: () => {
+        if (elector && !elector.isLeader)
+          return { ok: true, detail: "standby: waiting for the leader lease" };
+        return trainings.synced() && servers.synced()
+          ? { ok: true, detail: "ok" }
+          : { ok: false, detail: "caches not synced" };
+      },
     },
-  });
+    dashboard ? [dashboard.route] : [],
+  );
   const address = server.address();
   log.info({ address, identity }, "controller listening");
 
@@ -102,6 +127,8 @@ export async function runController(): Promise<number> {
   }
   await Promise.all([trainings.stop(), servers.stop()]);
   await nc?.drain().catch(() => undefined);
+  // Open event streams would keep server.close() waiting forever.
+  dashboard?.close();
   await new Promise((r) => server.close(r));
   return exitCode;
 }

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { connect } from "nats";
 import { parseAllDocuments } from "yaml";
 import { validateStyleTraining, type StyleTraining } from "../common/api/index.js";
@@ -25,6 +26,8 @@ export interface LocalRunOptions {
   extraEnv?: Record<string, string>;
   /** Called for every progress message (tests, progress bar). */
   onProgress?: (line: string) => void;
+  /** After one worker fails, how long the others get to fail by themselves before being stopped. */
+  gangGraceMs?: number;
   /** Called with each attempt's worker processes once started (tests kill one). */
   onAttempt?: (attempt: number, workers: ChildProcess[]) => void;
 }
@@ -83,6 +86,16 @@ function exitOf(child: ChildProcess): Promise<number> {
   });
 }
 
+/**
+ * The stylekube CLI in worker mode: the compiled JS next to this module in
+ * production, the TypeScript source under tsx in development.
+ */
+function workerCommand(): string[] {
+  const fromSource = import.meta.url.endsWith(".ts");
+  const cli = fileURLToPath(new URL(`../cli/main.${fromSource ? "ts" : "js"}`, import.meta.url));
+  return fromSource ? ["--import", "tsx", cli, "worker"] : [cli, "worker"];
+}
+
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const training = readTrainingFile(options.file);
   const spec = { ...training.spec, workers: options.workers ?? training.spec.workers };
@@ -112,8 +125,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     }
   })();
 
-  // The same binary, in worker mode (under tsx in development, compiled JS in production).
-  const self = [...process.execArgv, process.argv[1]!, "worker"];
+  const self = workerCommand();
   try {
     for (let attempt = 1, failures = 0; ; attempt++) {
       const workers: ChildProcess[] = [];
@@ -139,15 +151,26 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       log.info({ attempt, workers: spec.workers, jobId }, "attempt started");
       const codes = await new Promise<number[]>((res) => {
         const results: (number | undefined)[] = workers.map(() => undefined);
-        workers.forEach(
-          (w, i) =>
-            void exitOf(w).then((code) => {
-              results[i] = code;
-              // Gang semantics: one failed worker ends the attempt for all.
-              if (code !== 0) for (const other of workers) if (other.exitCode === null) other.kill("SIGTERM");
-              if (results.every((r) => r !== undefined)) res(results as number[]);
-            }),
-        );
+        let stopTimer: NodeJS.Timeout | undefined;
+        workers.forEach((w, i) => {
+          void exitOf(w).then((code) => {
+            results[i] = code;
+            // Gang semantics: one failed worker ends the attempt for all. The
+            // survivors notice within their step deadline and exit with an
+            // error naming the lost rank; whoever still runs after a grace
+            // period is stopped.
+            if (code !== 0 && stopTimer === undefined) {
+              log.warn({ attempt, rank: i, code }, "worker failed; the attempt ends");
+              stopTimer = setTimeout(() => {
+                for (const other of workers) if (other.exitCode === null) other.kill("SIGTERM");
+              }, options.gangGraceMs ?? 60_000);
+            }
+            if (results.every((r) => r !== undefined)) {
+              clearTimeout(stopTimer);
+              res(results as number[]);
+            }
+          });
+        });
       });
       if (codes.every((c) => c === 0)) {
         return { ok: true, attempts: attempt, modelURI: `${spec.output.replace(/\/?$/, "/")}model/` };

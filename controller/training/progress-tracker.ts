@@ -18,6 +18,8 @@ interface TrainingProgress {
 export class ProgressTracker {
   private readonly trainings = new Map<string, TrainingProgress>();
   private sub: Subscription | undefined;
+  /** Called with every accepted message (the dashboard keeps loss history and previews from them). */
+  private readonly listeners: ((key: string, msg: ProgressMessage) => void)[] = [];
   messages = 0;
   rejected = 0;
 
@@ -37,6 +39,11 @@ export class ProgressTracker {
         this.observe(`${parts[2]}/${parts[3]}`, m.data);
       }
     })();
+  }
+
+  /** Be told of every accepted message of a current attempt, after it was folded in. */
+  onMessage(listener: (key: string, msg: ProgressMessage) => void): void {
+    this.listeners.push(listener);
   }
 
   stop(): void {
@@ -73,6 +80,14 @@ export class ProgressTracker {
       t.checkpoint = { ...msg.checkpoint, time: msg.time };
     }
     this.schedule(key, t);
+    for (const listener of this.listeners) {
+      try {
+        listener(key, msg);
+      } catch (err) {
+        // A listener's bug must not stop status updates.
+        this.log.error({ key, err: String(err) }, "progress listener threw");
+      }
+    }
   }
 
   private schedule(key: string, t: TrainingProgress): void {

@@ -16,6 +16,7 @@ import { REPO_ROOT } from "../../env/env-file.js";
 
 type Schema = {
   type?: string;
+  required?: string[];
   description?: string;
   properties?: Record<string, Schema>;
   items?: Schema;

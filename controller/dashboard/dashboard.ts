@@ -1,0 +1,644 @@
+// The dashboard: a page at `/` on the operator's HTTP port plus the JSON and
+// event-stream API behind it. It reads the operator's own informer caches and
+// progress stream (nothing extra is watched), remembers loss history and
+// previews in memory, proxies preview images from storage and "try it"
+// photos to the StyleServer, and performs the few actions a user needs —
+// each authorised, audited in the log and recorded as a Kubernetes event.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import * as k8s from "@kubernetes/client-node";
+import { z } from "zod";
+import { API_VERSION, GROUP, StyleTrainingSpecSchema, VERSION } from "../../common/api/index.js";
+import type { Logger } from "../../common/log/logger.js";
+import type { ProgressMessage } from "../../common/progress.js";
+import { isNotFound, joinUri, openStore, type ObjectStore } from "../../common/storage/index.js";
+import type { RouteHandler } from "../http-server.js";
+import type { ServerController } from "../serving/server-controller.js";
+import { LABELS } from "../training/labels.js";
+import type { TrainingController } from "../training/training-controller.js";
+import { Authorizer, sameOrigin, type ActionAttributes } from "./auth.js";
+import type { DashboardConfig } from "./config.js";
+import { LossHistory, PreviewIndex, type LossPoint } from "./history.js";
+import type { RecentEvents } from "./recent-events.js";
+import { SseHub } from "./sse.js";
+import { StaticAssets } from "./static-assets.js";
+import { serverView, trainingKey, trainingView, type ServerView, type TrainingView } from "./views.js";
+
+export interface DashboardOptions {
+  kc: k8s.KubeConfig;
+  config: DashboardConfig;
+  trainings: TrainingController;
+  servers: ServerController;
+  recentEvents: RecentEvents;
+  /** Records the audit event of each action on its object. */
+  record: (target: EventObject, type: "Normal" | "Warning", reason: string, message: string) => Promise<void>;
+  /** False on a standby replica: its caches are not running, so it has nothing to show. */
+  isLeader: () => boolean;
+  log: Logger;
+  store?: ObjectStore;
+  assets?: StaticAssets;
+}
+
+interface EventObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
+
+/** Live updates are batched this often: smooth to watch, cheap with fast jobs. */
+const FLUSH_MS = 250;
+
+// Object names are DNS subdomains; anything else in a path is refused before use.
+const NameSchema = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+const NamespaceSchema = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+const StyleNameSchema = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+const ObjectParamsSchema = z.object({ namespace: NamespaceSchema, name: NameSchema });
+const StepSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const ScaleBodySchema = z.object({ replicas: z.int().min(0).max(1000) }).strict();
+const SuspendBodySchema = z.object({ suspend: z.boolean() }).strict();
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
+const IMAGE_TYPES: Record<string, string> = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export class Dashboard {
+  private readonly hub = new SseHub();
+  private readonly history: LossHistory;
+  private readonly previews: PreviewIndex;
+  private readonly auth: Authorizer;
+  private readonly assets: StaticAssets;
+  private readonly custom: k8s.CustomObjectsApi;
+  private store: ObjectStore | undefined;
+  private readonly backfilled = new Set<string>();
+  private readonly dirtyTrainings = new Set<string>();
+  private readonly dirtyServers = new Set<string>();
+  private readonly dirtyPoints = new Map<string, Map<number, LossPoint>>();
+  private readonly flushTimer: NodeJS.Timeout;
+
+  constructor(private readonly opts: DashboardOptions) {
+    const { config, trainings, servers, recentEvents } = opts;
+    this.history = new LossHistory(config.STYLEKUBE_DASHBOARD_HISTORY_POINTS);
+    this.previews = new PreviewIndex(config.STYLEKUBE_DASHBOARD_PREVIEWS);
+    this.auth = new Authorizer({
+      token: config.STYLEKUBE_DASHBOARD_TOKEN,
+      tokenReview: config.STYLEKUBE_DASHBOARD_TOKEN_REVIEW,
+      audiences: config.STYLEKUBE_DASHBOARD_TOKEN_AUDIENCES,
+      kc: opts.kc,
+      log: opts.log,
+    });
+    this.assets = opts.assets ?? new StaticAssets();
+    this.store = opts.store;
+    this.custom = opts.kc.makeApiClient(k8s.CustomObjectsApi);
+
+    trainings.trainings.on((event, obj) => {
+      const key = trainingKey(obj);
+      if (event === "deleted") {
+        this.history.forget(key);
+        this.previews.forget(key);
+        this.backfilled.delete(key);
+        recentEvents.forget("StyleTraining", key);
+      }
+      this.dirtyTrainings.add(key);
+    });
+    trainings.pods.on((_event, pod) => {
+      const owner = pod.metadata?.labels?.[LABELS.training];
+      if (owner) this.dirtyTrainings.add(`${pod.metadata?.namespace}/${owner}`);
+    });
+    servers.servers.on((event, obj) => {
+      const key = trainingKey(obj);
+      if (event === "deleted") recentEvents.forget("StyleServer", key);
+      this.dirtyServers.add(key);
+    });
+    trainings.progress.onMessage((key, msg) => this.onProgress(key, msg));
+    recentEvents.onChange((key, kind) =>
+      (kind === "StyleServer" ? this.dirtyServers : this.dirtyTrainings).add(key),
+    );
+    this.flushTimer = setInterval(() => this.flush(), FLUSH_MS);
+    this.flushTimer.unref();
+    const size = this.assets.sizes();
+    opts.log.info(
+      { assetsBytes: size.raw, assetsGzipBytes: size.gzip, auth: this.auth.methods },
+      this.auth.actionsEnabled
+        ? "dashboard at /"
+        : "dashboard at / (read-only: set STYLEKUBE_DASHBOARD_TOKEN or STYLEKUBE_DASHBOARD_TOKEN_REVIEW to allow actions)",
+    );
+  }
+
+  /** The route for startHttpServer: everything that is not health or metrics. */
+  readonly route: RouteHandler = async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
+    if (path !== "/" && !path.startsWith("/assets/") && !path.startsWith("/api/")) return false;
+    try {
+      await this.handle(req, res, path);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        this.json(res, err.status, { error: err.message }, err.headers);
+      } else {
+        this.opts.log.error({ err: String(err), path }, "dashboard request failed");
+        this.json(res, 500, { error: "internal error" });
+      }
+    }
+    return true;
+  };
+
+  close(): void {
+    clearInterval(this.flushTimer);
+    this.hub.close();
+    void this.store?.close();
+  }
+
+  // ---- routing -------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? "GET";
+    const read = method === "GET" || method === "HEAD";
+    if (path === "/" || path.startsWith("/assets/")) {
+      if (!read) throw new HttpError(405, "method not allowed", { allow: "GET, HEAD" });
+      const file = path === "/" ? "index.html" : path.slice("/assets/".length);
+      if (!/^[a-z0-9-]+\.[a-z]+$/.test(file) || !this.assets.serve(req, res, file, SECURITY_HEADERS))
+        throw new HttpError(404, "not found");
+      return;
+    }
+    if (!this.opts.isLeader())
+      throw new HttpError(503, "this operator replica is on standby; the leader serves the dashboard", {
+        "retry-after": "5",
+      });
+    // Anything that changes state must come from this page's own origin.
+    if (!read && !sameOrigin(req, this.opts.config.STYLEKUBE_DASHBOARD_ALLOWED_ORIGINS)) {
+      this.opts.log.warn(
+        { path, origin: req.headers.origin, method },
+        "dashboard refused a cross-origin request",
+      );
+      throw new HttpError(403, "cross-origin request refused");
+    }
+    let parts: string[];
+    try {
+      parts = path.split("/").slice(2).map(decodeURIComponent); // after "/api/"
+    } catch {
+      throw new HttpError(400, "malformed path");
+    }
+    const [resource, ns, name, sub, subName, subAction] = parts;
+
+    if (resource === "state" && parts.length === 1 && read) return this.json(res, 200, this.snapshot());
+    if (resource === "stream" && parts.length === 1 && read) {
+      this.hub.open(req, res, { event: "snapshot", data: this.snapshot() });
+      return;
+    }
+    if (resource === "trainings" && ns !== undefined && name !== undefined) {
+      const p = ObjectParamsSchema.safeParse({ namespace: ns, name });
+      if (!p.success) throw new HttpError(400, "invalid namespace or name");
+      const key = `${p.data.namespace}/${p.data.name}`;
+      if (parts.length === 3 && read) return this.trainingDetail(res, key);
+      if (parts.length === 5 && sub === "previews" && read) return this.preview(res, key, subName);
+      if (parts.length === 4 && sub === "suspend" && method === "POST")
+        return this.suspend(req, res, p.data.namespace, p.data.name);
+      if (parts.length === 3 && method === "DELETE")
+        return this.deleteTraining(req, res, p.data.namespace, p.data.name);
+    }
+    if (resource === "servers" && ns !== undefined && name !== undefined) {
+      const p = ObjectParamsSchema.safeParse({ namespace: ns, name });
+      if (!p.success) throw new HttpError(400, "invalid namespace or name");
+      if (parts.length === 4 && sub === "scale" && method === "POST")
+        return this.scale(req, res, p.data.namespace, p.data.name);
+      if (parts.length === 6 && sub === "styles" && subAction === "stylize" && method === "POST")
+        return this.stylize(req, res, p.data.namespace, p.data.name, subName);
+    }
+    throw new HttpError(404, "not found");
+  }
+
+  // ---- reading -------------------------------------------------------------
+
+  private snapshot(): {
+    trainings: TrainingView[];
+    servers: ServerView[];
+    actions: { enabled: boolean; methods: string[] };
+  } {
+    const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
+    return {
+      trainings: this.opts.trainings.trainings
+        .list()
+        .map((t) => this.trainingView(trainingKey(t))!)
+        .sort(byKey),
+      servers: this.opts.servers.servers
+        .list()
+        .map((s) => this.serverView(trainingKey(s))!)
+        .sort(byKey),
+      actions: { enabled: this.auth.actionsEnabled, methods: this.auth.methods },
+    };
+  }
+
+  private trainingView(key: string): TrainingView | undefined {
+    const training = this.opts.trainings.trainings.get(key);
+    if (!training) return undefined;
+    const [namespace, name] = key.split("/") as [string, string];
+    const pods = this.opts.trainings.pods
+      .list()
+      .filter((p) => p.metadata?.namespace === namespace && p.metadata?.labels?.[LABELS.training] === name);
+    const spec = StyleTrainingSpecSchema.safeParse(training.spec);
+    const attempt = training.status?.attempt ?? 0;
+    const live =
+      spec.success && attempt > 0
+        ? this.opts.trainings.progress.summary(
+            key,
+            attempt,
+            spec.data.hyperparameters.batchSize * spec.data.workers,
+          )?.progress
+        : undefined;
+    return trainingView({
+      training,
+      pods,
+      liveProgress: live,
+      events: this.opts.recentEvents.list("StyleTraining", key),
+      previews: this.previews.list(key).map((p) => p.step),
+    });
+  }
+
+  private serverView(key: string): ServerView | undefined {
+    const server = this.opts.servers.servers.get(key);
+    return server ? serverView(server, this.opts.recentEvents.list("StyleServer", key)) : undefined;
+  }
+
+  private trainingDetail(res: ServerResponse, key: string): void {
+    const view = this.trainingView(key);
+    if (!view) throw new HttpError(404, `StyleTraining ${key} not found`);
+    void this.backfillPreviews(key, view.output);
+    this.json(res, 200, { training: view, history: this.history.points(key) });
+  }
+
+  /**
+   * After an operator restart the in-memory preview list is empty, but the
+   * images are still in storage: list `<output>previews/` once per training.
+   */
+  private async backfillPreviews(key: string, output: string | null): Promise<void> {
+    if (!output || this.backfilled.has(key)) return;
+    this.backfilled.add(key);
+    try {
+      const prefix = joinUri(output, "previews/");
+      let added = false;
+      for await (const entry of this.storage().list(prefix)) {
+        const m = /^step-(\d+)\.(jpe?g|png|webp)$/.exec(entry.relativeKey);
+        if (m && this.previews.add(key, Number(m[1]), entry.uri)) added = true;
+      }
+      if (added) this.dirtyTrainings.add(key);
+    } catch (err) {
+      this.opts.log.debug({ key, err: String(err) }, "could not list previews");
+    }
+  }
+
+  private async preview(res: ServerResponse, key: string, stepText: string | undefined): Promise<void> {
+    const step = StepSchema.safeParse(stepText);
+    if (!step.success) throw new HttpError(400, "invalid step");
+    const training = this.opts.trainings.trainings.get(key);
+    if (!training) throw new HttpError(404, `StyleTraining ${key} not found`);
+    const uri = this.previews.get(key, step.data);
+    if (!uri) throw new HttpError(404, `no preview at step ${step.data}`);
+    // The URI came from a progress message; only ever read inside this
+    // training's own output prefix, so a forged message cannot turn the
+    // operator into a reader of arbitrary objects.
+    const spec = StyleTrainingSpecSchema.safeParse(training.spec);
+    if (!spec.success || !withinPrefix(uri, spec.data.output))
+      throw new HttpError(403, "preview is outside the training's output");
+    const ext = /\.([a-z]+)$/.exec(uri.toLowerCase())?.[1] ?? "";
+    const type = IMAGE_TYPES[ext];
+    if (!type) throw new HttpError(415, "not an image");
+    let body: Readable;
+    try {
+      body = await this.storage().get(uri);
+    } catch (err) {
+      if (isNotFound(err)) throw new HttpError(404, "preview no longer in storage");
+      this.opts.log.warn({ key, err: String(err) }, "could not read preview");
+      throw new HttpError(502, "could not read the preview from storage");
+    }
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      "content-type": type,
+      // A preview of a step never changes.
+      "cache-control": "private, max-age=86400, immutable",
+    });
+    await pipeline(body, res).catch(() => undefined);
+  }
+
+  private storage(): ObjectStore {
+    return (this.store ??= openStore());
+  }
+
+  // ---- actions -------------------------------------------------------------
+
+  private async scale(
+    req: IncomingMessage,
+    res: ServerResponse,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
+    const key = `${namespace}/${name}`;
+    const server = this.opts.servers.servers.get(key);
+    const attrs: ActionAttributes = {
+      verb: "patch",
+      resource: "styleservers",
+      subresource: "scale",
+      namespace,
+      name,
+    };
+    const user = await this.authorize(req, "scale", attrs);
+    const body = ScaleBodySchema.safeParse(await readJson(req));
+    if (!body.success) throw new HttpError(400, `invalid body: ${z.prettifyError(body.error)}`);
+    if (!server) throw new HttpError(404, `StyleServer ${key} not found`);
+    const view = serverView(server, []);
+    if (view.autoscaling)
+      throw new HttpError(409, "replicas are owned by the autoscaler; change spec.autoscaling instead");
+    const from = view.replicas;
+    await this.patch("styleservers", namespace, name, { spec: { replicas: body.data.replicas } });
+    const message = `Scaled from ${from} to ${body.data.replicas} replicas by ${user} via the dashboard`;
+    await this.audit(
+      { ...server, apiVersion: API_VERSION, kind: "StyleServer" },
+      "DashboardScaled",
+      message,
+      user,
+    );
+    this.json(res, 200, { replicas: body.data.replicas });
+  }
+
+  private async suspend(
+    req: IncomingMessage,
+    res: ServerResponse,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
+    const key = `${namespace}/${name}`;
+    const attrs: ActionAttributes = { verb: "patch", resource: "styletrainings", namespace, name };
+    const user = await this.authorize(req, "suspend", attrs);
+    const body = SuspendBodySchema.safeParse(await readJson(req));
+    if (!body.success) throw new HttpError(400, `invalid body: ${z.prettifyError(body.error)}`);
+    const training = this.opts.trainings.trainings.get(key);
+    if (!training) throw new HttpError(404, `StyleTraining ${key} not found`);
+    await this.patch("styletrainings", namespace, name, { spec: { suspend: body.data.suspend } });
+    const verb = body.data.suspend ? "Suspended" : "Resumed";
+    await this.audit(
+      { ...training, apiVersion: API_VERSION, kind: "StyleTraining" },
+      `Dashboard${verb}`,
+      `${verb} by ${user} via the dashboard`,
+      user,
+    );
+    this.json(res, 200, { suspend: body.data.suspend });
+  }
+
+  private async deleteTraining(
+    req: IncomingMessage,
+    res: ServerResponse,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
+    const key = `${namespace}/${name}`;
+    const attrs: ActionAttributes = { verb: "delete", resource: "styletrainings", namespace, name };
+    const user = await this.authorize(req, "delete", attrs);
+    const training = this.opts.trainings.trainings.get(key);
+    if (!training) throw new HttpError(404, `StyleTraining ${key} not found`);
+    // Recorded first: once deleted there is no object to hang it on.
+    await this.audit(
+      { ...training, apiVersion: API_VERSION, kind: "StyleTraining" },
+      "DashboardDeleted",
+      `Deleted by ${user} via the dashboard`,
+      user,
+    );
+    try {
+      await this.custom.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: "styletrainings",
+        namespace,
+        name,
+        propagationPolicy: "Background",
+      });
+    } catch (err) {
+      throw this.kubeError(err);
+    }
+    this.json(res, 202, { deleted: key });
+  }
+
+  /** Authorise or throw the refusal; refusals are logged (never as events: anyone can cause them). */
+  private async authorize(req: IncomingMessage, action: string, attrs: ActionAttributes): Promise<string> {
+    const result = await this.auth.authorize(req, attrs);
+    const object = `${attrs.resource}/${attrs.namespace}/${attrs.name}`;
+    if (result.ok) return result.user;
+    this.opts.log.warn(
+      {
+        audit: true,
+        action,
+        object,
+        status: result.status,
+        user: result.user,
+        remote: req.socket.remoteAddress,
+      },
+      `dashboard action refused: ${result.error}`,
+    );
+    throw new HttpError(
+      result.status,
+      result.error,
+      result.status === 401 ? { "www-authenticate": 'Bearer realm="stylekube"' } : {},
+    );
+  }
+
+  private async audit(target: EventObject, reason: string, message: string, user: string): Promise<void> {
+    const m = target.metadata;
+    this.opts.log.info(
+      { audit: true, reason, object: `${target.kind}/${m.namespace}/${m.name}`, user },
+      message,
+    );
+    await this.opts.record(target, "Normal", reason, message);
+  }
+
+  private async patch(plural: string, namespace: string, name: string, body: object): Promise<void> {
+    try {
+      await this.custom.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, plural, namespace, name, body },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      throw this.kubeError(err);
+    }
+  }
+
+  private kubeError(err: unknown): HttpError {
+    if (err instanceof k8s.ApiException) {
+      const code = err.code;
+      this.opts.log.warn(
+        { code, err: String(err.body).slice(0, 500) },
+        "dashboard action failed in the API server",
+      );
+      if (code === 404) return new HttpError(404, "not found in the API server");
+      if (code === 403) return new HttpError(502, "the operator is not allowed to do this (RBAC)");
+      if (code === 409 || code === 422) return new HttpError(code, "the API server rejected the change");
+    }
+    this.opts.log.warn({ err: String(err) }, "dashboard action failed");
+    return new HttpError(502, "the API server request failed");
+  }
+
+  // ---- try it --------------------------------------------------------------
+
+  private async stylize(
+    req: IncomingMessage,
+    res: ServerResponse,
+    namespace: string,
+    name: string,
+    style: string | undefined,
+  ): Promise<void> {
+    const s = StyleNameSchema.safeParse(style);
+    if (!s.success) throw new HttpError(400, "invalid style name");
+    const type = String(req.headers["content-type"] ?? "");
+    if (!/^image\/(jpeg|png|webp)$/.test(type)) throw new HttpError(415, "send a JPEG, PNG or WebP image");
+    const server = this.serverView(`${namespace}/${name}`);
+    if (!server) throw new HttpError(404, `StyleServer ${namespace}/${name} not found`);
+    if (!server.styles.includes(s.data)) throw new HttpError(404, `${name} does not serve style ${s.data}`);
+    const photo = await readBody(req, this.opts.config.STYLEKUBE_DASHBOARD_MAX_UPLOAD_BYTES);
+    const base = this.opts.config.STYLEKUBE_DASHBOARD_SERVING_URL.replaceAll("{name}", name).replaceAll(
+      "{namespace}",
+      namespace,
+    );
+    const target = `${base.replace(/\/+$/, "")}/v1/styles/${s.data}:stylize`;
+    let upstream: Response;
+    try {
+      upstream = await fetch(target, {
+        method: "POST",
+        headers: { "content-type": type, accept: "image/*" },
+        body: photo,
+        signal: AbortSignal.timeout(120_000),
+      });
+    } catch (err) {
+      this.opts.log.warn({ target, err: String(err) }, "try-it: server unreachable");
+      throw new HttpError(502, `the style server is unreachable (${target})`);
+    }
+    const upstreamType = upstream.headers.get("content-type") ?? "";
+    if (!upstream.ok || !/^image\//.test(upstreamType)) {
+      const text = (await upstream.text().catch(() => "")).slice(0, 500);
+      throw new HttpError(502, `the style server answered ${upstream.status}: ${text}`);
+    }
+    res.writeHead(200, { ...SECURITY_HEADERS, "content-type": upstreamType, "cache-control": "no-store" });
+    if (upstream.body) await pipeline(Readable.fromWeb(upstream.body as WebReadableStream), res);
+    else res.end();
+  }
+
+  // ---- live updates --------------------------------------------------------
+
+  private onProgress(key: string, msg: ProgressMessage): void {
+    const point = this.history.add(key, msg);
+    if (point) {
+      let m = this.dirtyPoints.get(key);
+      if (!m) this.dirtyPoints.set(key, (m = new Map()));
+      m.set(point.step, point);
+    }
+    if (msg.preview) this.previews.add(key, msg.preview.step, msg.preview.uri);
+    this.dirtyTrainings.add(key);
+  }
+
+  private flush(): void {
+    const trainings = [...this.dirtyTrainings];
+    const servers = [...this.dirtyServers];
+    const points = [...this.dirtyPoints];
+    this.dirtyTrainings.clear();
+    this.dirtyServers.clear();
+    this.dirtyPoints.clear();
+    if (this.hub.size === 0 || !this.opts.isLeader()) return;
+    for (const [key, m] of points)
+      this.hub.send("progress", { key, points: [...m.values()].sort((a, b) => a.step - b.step) });
+    for (const key of trainings) {
+      const view = this.trainingView(key);
+      this.hub.send(view ? "training" : "training-deleted", view ?? { key });
+    }
+    for (const key of servers) {
+      const view = this.serverView(key);
+      this.hub.send(view ? "server" : "server-deleted", view ?? { key });
+    }
+  }
+
+  private json(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res
+      .writeHead(status, {
+        ...SECURITY_HEADERS,
+        ...headers,
+        "content-type": "application/json; charset=utf-8",
+        "cache-control": "no-store",
+      })
+      .end(JSON.stringify(body));
+  }
+}
+
+/** True when `uri` names an object under `prefix`, with no `.`/`..` segment that could climb out (file://). */
+export function withinPrefix(uri: string, prefix: string): boolean {
+  const base = prefix.endsWith("/") ? prefix : `${prefix}/`;
+  if (!uri.startsWith(base)) return false;
+  const rest = uri.slice(base.length);
+  return (
+    rest !== "" &&
+    !rest.split("/").some((seg) => seg === "." || seg === ".." || seg === "") &&
+    !rest.includes("\\")
+  );
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  // A JSON content type cannot be sent cross-site without a CORS preflight,
+  // which this server never grants.
+  if (!/^application\/json\b/.test(String(req.headers["content-type"] ?? "")))
+    throw new HttpError(415, "send application/json");
+  const body = await readBody(req, 16 * 1024);
+  try {
+    return JSON.parse(body.toString("utf8")) as unknown;
+  } catch {
+    throw new HttpError(400, "invalid JSON");
+  }
+}
