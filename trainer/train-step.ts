@@ -10,6 +10,7 @@ import {
 } from "./losses/index.js";
 import type { StyleTargets } from "./losses/style-reconstruction.js";
 import type { TransformerNet } from "./model/transformer-net.js";
+import { Adam, type Optimizer } from "./optimizer/adam.js";
 
 /** Paper section 4.1: Adam, learning rate 1e-3. */
 export const PAPER_LEARNING_RATE = 1e-3;
@@ -61,30 +62,24 @@ export async function computeGradients(setup: TrainStepSetup, content: tf.Tensor
   return { loss, grads: ordered };
 }
 
-/** Applies (possibly averaged) gradients by parameter name with the optimizer, then disposes them. */
+/** Applies (possibly averaged) gradients by parameter name with the optimizer, which disposes them. */
 export function applyGradients(
   net: TransformerNet,
-  optimizer: tf.Optimizer,
+  optimizer: Optimizer,
   grads: Map<string, tf.Tensor>,
 ): void {
-  const byVariable: tf.NamedTensorMap = {};
-  for (const [name, g] of grads) {
-    const v = net.params.get(name);
-    if (v === undefined) throw new Error(`gradient for unknown parameter ${name}`);
-    byVariable[v.name] = g;
-  }
-  optimizer.applyGradients(byVariable);
-  tf.dispose([...grads.values()]);
+  optimizer.apply(net.params, grads);
 }
 
-export function createOptimizer(learningRate = PAPER_LEARNING_RATE): tf.Optimizer {
-  return tf.train.adam(learningRate);
+/** Adam with the paper's learning rate. */
+export function createOptimizer(learningRate = PAPER_LEARNING_RATE): Adam {
+  return new Adam(learningRate);
 }
 
 /** One single-worker step: loss, gradients, Adam update. Returns the loss before the update. */
 export async function trainStep(
   setup: TrainStepSetup,
-  optimizer: tf.Optimizer,
+  optimizer: Optimizer,
   content: tf.Tensor4D,
 ): Promise<LossValues> {
   const { loss, grads } = await computeGradients(setup, content);

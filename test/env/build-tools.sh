@@ -2,13 +2,17 @@
 # Builds the real servers the test environment runs — etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubectl, kwok, MinIO, nats-server —
 # from their Go modules, into a cache outside the repository keyed by version,
-# so the second run is a no-op. Usage: build-tools.sh [tool ...] (default: all).
+# so the second run is a no-op. Usage: build-tools.sh [tool ...] (default: all
+# servers). helm and kubeconform (the chart tests' tools) are built only when
+# named, so bringing the environment up does not pay for them.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 NATS_VERSION="${NATS_VERSION:-v2.12.15}"
+HELM_VERSION="${HELM_VERSION:-v4.3.1}"
+KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.8.0}"
 TOOLS_DIR="${STYLEKUBE_TOOLS_DIR:-$HOME/.cache/stylekube/tools}"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 
@@ -63,12 +67,12 @@ GO
 }
 
 # Modules without replace directives install directly.
-go_install() { # name version package binary
-  local name="$1" version="$2" pkg="$3" bin="$4"
+go_install() { # name version package binary [extra ldflags]
+  local name="$1" version="$2" pkg="$3" bin="$4" ldflags="${5:-}"
   local out="$TOOLS_DIR/$name-$version"
   if [[ -x "$out/bin/$bin" ]]; then log "$name $version: cached"; return; fi
   log "$name $version: building"
-  GOBIN="$out/bin" go install -trimpath -ldflags="-s -w" "$pkg@$version"
+  GOBIN="$out/bin" go install -trimpath -ldflags="-s -w $ldflags" "$pkg@$version"
 }
 
 tools=("$@"); [[ ${#tools[@]} -eq 0 ]] && tools=(kubernetes kwok minio nats)
@@ -78,6 +82,12 @@ for t in "${tools[@]}"; do
     kwok) go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok kwok ;;
     minio) go_install minio "$MINIO_VERSION" github.com/minio/minio minio ;;
     nats) go_install nats-server "$NATS_VERSION" github.com/nats-io/nats-server/v2 nats-server ;;
+    # Neither go.mod has replace directives, so plain `go install` builds them.
+    # Their version strings come from ldflags, as in their release builds.
+    helm) go_install helm "$HELM_VERSION" helm.sh/helm/v4/cmd/helm helm \
+            "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" ;;
+    kubeconform) go_install kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform kubeconform \
+            "-X main.version=$KUBECONFORM_VERSION" ;;
     *) log "unknown tool $t"; exit 2 ;;
   esac
 done

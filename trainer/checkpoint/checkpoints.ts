@@ -18,6 +18,7 @@ import {
   type ObjectStore,
 } from "../../common/storage/index.js";
 import type { ParameterMap } from "../model/parameters.js";
+import type { Adam } from "../optimizer/adam.js";
 
 export const CHECKPOINT_FORMAT = "stylekube.io/checkpoint/v1";
 
@@ -31,8 +32,8 @@ export const CheckpointStateSchema = z.object({
   seed: z.int(),
   /** Parameters in weights.bin, in order (float32 little-endian, concatenated). */
   parameters: z.array(NamedShapeSchema),
-  /** Adam: iteration count, and its slot tensors in optimizer.bin, in order. */
-  optimizer: z.object({ iterations: z.int().min(0), slots: z.array(NamedShapeSchema) }),
+  /** Adam: its step count, and its moments in optimizer.bin — m then v of each parameter, in `parameters` order. */
+  optimizer: z.object({ kind: z.literal("adam"), step: z.int().min(0) }),
   /** The data reader's cursor; the reader validates its own shape. */
   cursor: z.unknown(),
 });
@@ -43,7 +44,7 @@ export interface SaveCheckpointInput {
   attempt: number;
   seed: number;
   params: ParameterMap;
-  optimizer: tf.Optimizer;
+  optimizer: Adam;
   cursor: unknown;
 }
 
@@ -84,18 +85,12 @@ export async function saveCheckpoint(
     shape: [...v.shape],
     data: v.dataSync() as Float32Array,
   }));
-  const named = await input.optimizer.getWeights();
-  const iterTensor = named.find((w) => w.name === "iter");
-  const iterations = iterTensor ? Math.round((await iterTensor.tensor.data())[0] ?? 0) : 0;
-  const slots = await Promise.all(
-    named
-      .filter((w) => w.name !== "iter")
-      .map(async (w) => ({
-        name: w.name,
-        shape: [...w.tensor.shape],
-        data: (await w.tensor.data()) as Float32Array,
-      })),
-  );
+  const adam = input.optimizer.state();
+  // Before the first step Adam has no moments yet: save zeros, which is what it starts from.
+  const slots = parameters.flatMap((p) => [
+    { data: adam.m.get(p.name) ?? new Float32Array(p.data.length) },
+    { data: adam.v.get(p.name) ?? new Float32Array(p.data.length) },
+  ]);
   const state: CheckpointState = {
     format: CHECKPOINT_FORMAT,
     step: input.step,
@@ -103,7 +98,7 @@ export async function saveCheckpoint(
     time: new Date().toISOString(),
     seed: input.seed,
     parameters: parameters.map(({ name, shape }) => ({ name, shape })),
-    optimizer: { iterations, slots: slots.map(({ name, shape }) => ({ name, shape })) },
+    optimizer: { kind: "adam", step: adam.step },
     cursor: input.cursor,
   };
   const prefix = checkpointPrefix(output, input.step);
@@ -162,7 +157,7 @@ export async function loadCheckpoint(
   store: ObjectStore,
   uri: string,
   params: ParameterMap,
-  optimizer: tf.Optimizer,
+  optimizer: Adam,
 ): Promise<CheckpointState> {
   await readManifest(store, uri, ManifestDataSchema, { verify: "size" });
   const state = CheckpointStateSchema.parse(
@@ -186,21 +181,22 @@ export async function loadCheckpoint(
   if (offset !== weights.length)
     throw new Error(`checkpoint ${uri}: weights.bin has ${weights.length - offset} extra values`);
 
-  const slotsData = toFloats(await store.getBytes(joinUri(uri, "optimizer.bin")));
-  offset = 0;
-  const restored: { name: string; tensor: tf.Tensor }[] = [
-    { name: "iter", tensor: tf.scalar(state.optimizer.iterations, "int32") },
-  ];
-  for (const s of state.optimizer.slots) {
-    const size = s.shape.reduce((a, b) => a * b, 1);
-    restored.push({
-      name: s.name,
-      tensor: tf.tensor(slotsData.subarray(offset, offset + size), s.shape, "float32"),
-    });
-    offset += size;
+  const moments = toFloats(await store.getBytes(joinUri(uri, "optimizer.bin")));
+  if (moments.length !== 2 * weights.length) {
+    throw new Error(
+      `checkpoint ${uri}: optimizer.bin has ${moments.length} values, expected ${2 * weights.length}`,
+    );
   }
-  await optimizer.setWeights(restored);
-  for (const r of restored) r.tensor.dispose();
+  const m = new Map<string, Float32Array>();
+  const v = new Map<string, Float32Array>();
+  offset = 0;
+  for (const p of state.parameters) {
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    m.set(p.name, moments.slice(offset, offset + size));
+    v.set(p.name, moments.slice(offset + size, offset + 2 * size));
+    offset += 2 * size;
+  }
+  optimizer.load(params, { step: state.optimizer.step, m, v });
   return state;
 }
 

@@ -11,6 +11,7 @@ import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets } from "../../../trainer/losses/style-reconstruction.js";
 import { flattenTensors, unflattenTensors } from "../../../trainer/model/parameters.js";
 import { TransformerNet } from "../../../trainer/model/transformer-net.js";
+import { Sgd } from "../../../trainer/optimizer/adam.js";
 import { applyGradients, computeGradients, type TrainStepSetup } from "../../../trainer/train-step.js";
 import { syntheticImage } from "./synthetic-images.js";
 
@@ -43,7 +44,7 @@ async function main(args: Args): Promise<void> {
   // Plain SGD: Adam divides by √v, which turns float-noise gradients (the conv
   // biases before instance norm have a true gradient of 0) into ±lr steps, so
   // only SGD makes "equal to float tolerance" a meaningful check of the averaging.
-  const optimizer = tf.train.sgd(args.learningRate);
+  const optimizer = new Sgd(args.learningRate);
   const collective =
     args.worldSize > 1
       ? await Collective.join({
