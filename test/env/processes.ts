@@ -94,7 +94,10 @@ export async function waitFor(
   const deadline = Date.now() + opts.timeoutMs;
   let lastError: unknown;
   for (;;) {
-    if (opts.process && !isRunning(opts.process.pid, opts.binaryName)) {
+    // Liveness only: right after spawn the child may not have exec'd its binary
+    // yet (its cmdline still says node), which under load takes a while; the
+    // binary-name check is for recognising a reused pid in an old env.json.
+    if (opts.process && !isRunning(opts.process.pid)) {
       throw new Error(`${opts.process.name} exited while waiting for ${what}; see ${opts.process.log}`);
     }
     try {
