@@ -206,6 +206,10 @@ describe("StyleTraining controller", () => {
     // The Restarting condition may already have moved on (kwok readies the new
     // pods at once), so check the transition's event, which names the worker.
     assert.equal(s.restarts, 1);
+    assert.ok(
+      s.conditions?.some((c) => c.type === "Restarting" && c.lastTransitionTime >= (s.startTime ?? "")),
+      "a Restarting condition is recorded",
+    );
     const failed = (
       await core.listNamespacedEvent({ namespace: ns, fieldSelector: "involvedObject.name=lifecycle" })
     ).items.find((e) => e.reason === "WorkerFailed");
@@ -302,6 +306,60 @@ describe("StyleTraining controller", () => {
     await assert.rejects(saCore.listNamespacedSecret({ namespace: ns }), (err: unknown) => {
       return err instanceof k8s.ApiException && err.code === 403;
     });
+  });
+
+  it("a controller killed mid-job and restarted creates no duplicate pods and status continues", async () => {
+    await create("survivor", { workers: 2 });
+    await waitStatus("survivor", "Running", (st) => st.phase === "Running");
+    const before = (await podsOf("survivor")).map((p) => `${p.metadata!.name}/${p.metadata!.uid}`).sort();
+    controller.child.kill("SIGKILL"); // no clean shutdown: the lease is not released
+    await controller.stop();
+    controller = await startControllerProcess(saKubeconfig, controllerEnv());
+    // The new process must wait for the old lease to expire (3 s here), then resync.
+    const t = await get("survivor");
+    nc.publish(
+      subjects.progress(ns, "survivor"),
+      JSON.stringify({
+        jobId: t.metadata.uid!,
+        attempt: 1,
+        rank: 0,
+        step: 77,
+        totalSteps: 40_000,
+        imagesPerSecond: 4,
+        loss: { total: 3, content: 1, style: 1, tv: 1 },
+        time: new Date().toISOString(),
+      } satisfies ProgressMessage),
+    );
+    // Progress keeps arriving until the new leader has subscribed.
+    const timer = setInterval(() => {
+      nc.publish(
+        subjects.progress(ns, "survivor"),
+        JSON.stringify({
+          jobId: t.metadata.uid!,
+          attempt: 1,
+          rank: 0,
+          step: 77,
+          totalSteps: 40_000,
+          imagesPerSecond: 4,
+          loss: { total: 3, content: 1, style: 1, tv: 1 },
+          time: new Date().toISOString(),
+        } satisfies ProgressMessage),
+      );
+    }, 500);
+    try {
+      const st = await waitStatus(
+        "survivor",
+        "progress under the new controller",
+        (x) => x.progress?.step === 77,
+        30_000,
+      );
+      assert.equal(st.phase, "Running");
+      assert.equal(st.attempt, 1);
+    } finally {
+      clearInterval(timer);
+    }
+    const after = (await podsOf("survivor")).map((p) => `${p.metadata!.name}/${p.metadata!.uid}`).sort();
+    assert.deepEqual(after, before, "the restarted controller replaced or duplicated pods");
   });
 
   it("a second replica stands by and takes over when the leader stops", async () => {
