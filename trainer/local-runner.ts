@@ -86,6 +86,18 @@ function exitOf(child: ChildProcess): Promise<number> {
   });
 }
 
+function progressBar(fraction: number, width = 20): string {
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
 /**
  * The stylekube CLI in worker mode: the compiled JS next to this module in
  * production, the TypeScript source under tsx in development.
@@ -117,9 +129,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       if (!parsed.success || parsed.data.rank !== 0) continue;
       const p = parsed.data;
       const pct = ((p.step / p.totalSteps) * 100).toFixed(1);
+      // Workers step in lockstep, so rank 0's rate times the world size is the job's.
+      const imagesPerSecond = p.imagesPerSecond * spec.workers;
+      const globalBatch = spec.hyperparameters.batchSize * spec.workers;
+      const eta = imagesPerSecond > 0 ? ((p.totalSteps - p.step) * globalBatch) / imagesPerSecond : undefined;
       options.onProgress?.(
-        `attempt ${p.attempt} step ${p.step}/${p.totalSteps} (${pct}%) loss ${p.loss.total.toFixed(2)} ` +
-          `(content ${p.loss.content.toFixed(2)}, style ${p.loss.style.toFixed(2)}, tv ${p.loss.tv.toFixed(2)})` +
+        `attempt ${p.attempt} step ${p.step}/${p.totalSteps} (${pct}%) ${progressBar(p.step / p.totalSteps)} ` +
+          `loss ${p.loss.total.toPrecision(4)} (content ${p.loss.content.toPrecision(3)}, ` +
+          `style ${p.loss.style.toPrecision(3)}, tv ${p.loss.tv.toPrecision(3)}) ` +
+          `${imagesPerSecond.toFixed(1)} img/s ETA ${eta === undefined ? "?" : formatDuration(eta)}` +
           `${p.checkpoint ? ` checkpoint ${p.checkpoint.uri}` : ""}`,
       );
     }
