@@ -93,8 +93,60 @@ export function stockConv2DBackpropFilter(): KernelFunc | undefined {
   return stock;
 }
 
-/** Replaces the cpu backend's Conv2DBackpropFilter with the faster one (idempotent). */
+interface ResizeGradAttrs {
+  alignCorners: boolean;
+  halfPixelCenters?: boolean;
+}
+
+/**
+ * ResizeNearestNeighborGrad, corrected. The stock cpu kernel (tfjs-backend-cpu
+ * 4.22) offsets dy by the batch stride of the *input* image
+ * (`batchOffset + dyR * dyStrides[1]`), so for batch > 1 every image after
+ * the first received another image's gradient; found by comparing with the
+ * wasm backend, which is right. This one scatters dy back through exactly
+ * the source-pixel mapping of the cpu forward kernel.
+ */
+function resizeNearestNeighborGrad(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+  const backend = args.backend as unknown as CpuBackendData;
+  const images = args.inputs["images"];
+  const dy = args.inputs["dy"];
+  if (images === undefined || dy === undefined)
+    throw new Error("ResizeNearestNeighborGrad needs images and dy");
+  const { alignCorners, halfPixelCenters = false } = args.attrs as unknown as ResizeGradAttrs;
+  const [batch, inH, inW, depth] = images.shape as [number, number, number, number];
+  const [, outH, outW] = dy.shape as [number, number, number, number];
+  const ratio = (inSize: number, outSize: number): number =>
+    alignCorners && outSize > 1 ? (inSize - 1) / (outSize - 1) : inSize / outSize;
+  const source = (o: number, r: number, inSize: number): number => {
+    const frac = halfPixelCenters ? r * (o + 0.5) : r * o;
+    const nearest = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
+    return halfPixelCenters ? Math.max(0, nearest) : nearest;
+  };
+  const rh = ratio(inH, outH);
+  const rw = ratio(inW, outW);
+  const cols = Array.from({ length: outW }, (_, o) => source(o, rw, inW));
+  const dyv = backend.data.get(dy.dataId).values as Float32Array;
+  const dx = new Float32Array(batch * inH * inW * depth);
+  let d = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const rowBase = (b * inH + source(oh, rh, inH)) * inW;
+      for (let ow = 0; ow < outW; ow++) {
+        const base = (rowBase + (cols[ow] as number)) * depth;
+        for (let c = 0; c < depth; c++, d++) dx[base + c] = (dx[base + c] as number) + (dyv[d] as number);
+      }
+    }
+  }
+  return backend.makeTensorInfo([batch, inH, inW, depth], "float32", dx);
+}
+
+/** Replaces the cpu backend's Conv2DBackpropFilter with the faster one and ResizeNearestNeighborGrad with a correct one (idempotent). */
 export function registerFastCpuKernels(): void {
+  const resize = tf.getKernel("ResizeNearestNeighborGrad", "cpu");
+  if (resize !== undefined && resize.kernelFunc !== resizeNearestNeighborGrad) {
+    tf.unregisterKernel("ResizeNearestNeighborGrad", "cpu");
+    tf.registerKernel({ ...resize, kernelFunc: resizeNearestNeighborGrad });
+  }
   const current = tf.getKernel("Conv2DBackpropFilter", "cpu");
   if (current === undefined || current.kernelFunc === fastConv2DBackpropFilter) return;
   stock = current.kernelFunc;

@@ -3,6 +3,9 @@ import "./tfjs.js";
 import type { Engine } from "../../common/api/index.js";
 import { createLogger } from "../../common/log/logger.js";
 import { registerFastCpuKernels } from "./cpu-kernels.js";
+import { registerWasmTrainingKernels } from "./wasm-kernels.js";
+import { prepareWasmThreads } from "./wasm-threads.js";
+import { installWebGpu } from "./webgpu.js";
 
 const log = createLogger("trainer.engine");
 
@@ -17,7 +20,7 @@ export const AUTO_ORDER: readonly ConcreteEngine[] = ["webgpu", "tensorflow", "w
  * and backward, both normalisations and upsampling modes, VGG-16 forward and
  * backward to the image, the losses, Adam), plus Reverse for the Caffe input
  * convention. A backend lacking any of them can run inference but cannot
- * train (wasm lacks Conv2DBackpropFilter). Checked against the kernel
+ * train (stock wasm lacks Conv2DBackpropFilter; wasm-kernels.ts adds it). Checked against the kernel
  * registry instead of hard-coding per engine, so the answer changes by
  * itself when a backend gains the kernels. A unit test profiles real steps on
  * the cpu backend and fails when this list misses one.
@@ -52,6 +55,7 @@ export const TRAINING_KERNELS: readonly string[] = [
   "Sub",
   "Sum",
   "Tanh",
+  "Tile",
   "ZerosLike",
 ];
 
@@ -64,6 +68,8 @@ export interface EngineInfo {
   canTrain: boolean;
   /** Kernels from TRAINING_KERNELS the backend lacks (empty when canTrain). */
   missingTrainingKernels: string[];
+  /** wasm only: the threads XNNPACK actually runs with. */
+  threads?: number;
 }
 
 export interface InitEngineOptions {
@@ -73,6 +79,37 @@ export interface InitEngineOptions {
    * later in the middle of the first step.
    */
   training?: boolean;
+  /**
+   * Threads of the wasm engine (XNNPACK's thread pool), only honoured by the
+   * first wasm initialisation of the process. Default: the
+   * STYLEKUBE_WASM_THREADS environment variable, else 1. Above 1 the
+   * threaded SIMD binary is loaded on Node worker_threads (see
+   * wasm-threads.ts).
+   */
+  wasmThreads?: number;
+}
+
+interface WasmModule {
+  setThreadsCount(n: number): void;
+  getThreadsCount(): number;
+}
+
+let wasmModule: WasmModule | undefined;
+let wasmRegistered = false;
+/** Undoes what prepareWasmThreads changed for the backend's initialisation. */
+let afterWasmInit: (() => void) | undefined;
+
+function wasmThreadsFromEnv(): number {
+  const v = Number(process.env.STYLEKUBE_WASM_THREADS ?? "1");
+  return Number.isInteger(v) && v > 0 ? v : 1;
+}
+
+function wasmThreadsCount(): number | undefined {
+  try {
+    return wasmModule?.getThreadsCount();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Thrown when an engine cannot be used here; the message says why and what to do. */
@@ -100,22 +137,34 @@ function errorText(err: unknown): string {
 }
 
 /** Makes `engine` available as a tfjs backend (importing its package when needed) and returns the backend name. */
-async function register(engine: ConcreteEngine): Promise<string> {
+async function register(engine: ConcreteEngine, options: InitEngineOptions): Promise<string> {
   switch (engine) {
     case "cpu":
       // Registered by ./tfjs.js; its slowest training kernel is replaced.
       registerFastCpuKernels();
       return "cpu";
-    case "wasm":
+    case "wasm": {
+      let wasm: WasmModule;
       try {
-        await importOptional("@tensorflow/tfjs-backend-wasm");
+        wasm = (await importOptional("@tensorflow/tfjs-backend-wasm")) as WasmModule;
+        wasmModule = wasm;
       } catch (err) {
         throw new EngineUnavailableError(
           "wasm",
           `engine wasm: @tensorflow/tfjs-backend-wasm could not be loaded (${errorText(err)}); install it with npm install @tensorflow/tfjs-backend-wasm`,
         );
       }
+      // The stock backend lacks Conv2DBackpropFilter and has slow
+      // Conv2DBackpropInput and transposed/batched BatchMatMul.
+      registerWasmTrainingKernels();
+      // Only before the backend's first initialisation (tf.findBackend would start it).
+      if (!wasmRegistered) {
+        wasmRegistered = true;
+        const threads = options.wasmThreads ?? wasmThreadsFromEnv();
+        if (threads > 1) afterWasmInit = prepareWasmThreads(wasm, threads);
+      }
       return "wasm";
+    }
     case "tensorflow":
       try {
         // Registers the "tensorflow" backend as a side effect.
@@ -131,18 +180,20 @@ async function register(engine: ConcreteEngine): Promise<string> {
       }
       return "tensorflow";
     case "webgpu":
-      // Needs navigator.gpu (the `webgpu` npm package, Dawn for Node) before
-      // the backend module is imported, and a Vulkan driver on the machine.
-      // Not wired up yet in this package.
-      throw new EngineUnavailableError(
-        "webgpu",
-        "engine webgpu is not available in this build: it needs the `webgpu` (Dawn for Node) and @tensorflow/tfjs-backend-webgpu packages, libvulkan1 and a GPU driver; use engine cpu (or wasm for inference) for now.",
-      );
+      // Creates navigator.gpu (Dawn for Node) and finds an adapter before
+      // the backend module is imported; throws a clear error otherwise.
+      try {
+        await installWebGpu(importOptional);
+      } catch (err) {
+        throw new EngineUnavailableError("webgpu", `engine webgpu: ${errorText(err)}`);
+      }
+      return "webgpu";
   }
 }
 
-async function tryEngine(engine: ConcreteEngine, training: boolean): Promise<EngineInfo> {
-  const backend = await register(engine);
+async function tryEngine(engine: ConcreteEngine, options: InitEngineOptions): Promise<EngineInfo> {
+  const training = options.training ?? true;
+  const backend = await register(engine, options);
   if (tf.findBackendFactory(backend) === null && tf.findBackend(backend) === null) {
     throw new EngineUnavailableError(
       engine,
@@ -165,15 +216,22 @@ async function tryEngine(engine: ConcreteEngine, training: boolean): Promise<Eng
       engine,
       `engine ${engine}: backend "${backend}" failed to start: ${errorText(err)}`,
     );
+  } finally {
+    if (engine === "wasm") {
+      afterWasmInit?.();
+      afterWasmInit = undefined;
+    }
   }
   if (!ok) throw new EngineUnavailableError(engine, `engine ${engine}: backend "${backend}" failed to start`);
   await tf.ready();
-  return {
+  const info: EngineInfo = {
     engine,
     backend: tf.getBackend(),
     canTrain: missing.length === 0,
     missingTrainingKernels: missing,
   };
+  if (engine === "wasm") info.threads = wasmThreadsCount();
+  return info;
 }
 
 /**
@@ -182,15 +240,14 @@ async function tryEngine(engine: ConcreteEngine, training: boolean): Promise<Eng
  * that cannot run here fails with EngineUnavailableError.
  */
 export async function initEngine(name: EngineName, options: InitEngineOptions = {}): Promise<EngineInfo> {
-  const training = options.training ?? true;
   // tfjs prints a banner recommending tfjs-node on first use of the cpu
   // backend; prod mode silences tfjs's console warnings (our own logs say
   // which engine runs).
   tf.enableProdMode();
   if (name !== "auto") {
-    const info = await tryEngine(name, training);
+    const info = await tryEngine(name, options);
     log.info(
-      { engine: info.engine, backend: info.backend, canTrain: info.canTrain },
+      { engine: info.engine, backend: info.backend, canTrain: info.canTrain, threads: info.threads },
       "compute engine selected",
     );
     return info;
@@ -198,9 +255,15 @@ export async function initEngine(name: EngineName, options: InitEngineOptions = 
   const skipped: Record<string, string> = {};
   for (const candidate of AUTO_ORDER) {
     try {
-      const info = await tryEngine(candidate, training);
+      const info = await tryEngine(candidate, options);
       log.info(
-        { engine: info.engine, backend: info.backend, canTrain: info.canTrain, skipped },
+        {
+          engine: info.engine,
+          backend: info.backend,
+          canTrain: info.canTrain,
+          threads: info.threads,
+          skipped,
+        },
         `compute engine auto: chose ${info.engine}`,
       );
       if (info.engine === "cpu") {

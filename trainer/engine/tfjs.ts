@@ -19,3 +19,60 @@
  */
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * The gradient of MirrorPad, corrected.
+ *
+ * tfjs 4.22's own gradient (tfjs-core/src/gradients/MirrorPad_grad.ts)
+ * returns only the centre of dy, dropping what the reflected border pixels
+ * contribute to the pixels they copy. Every ReflectConv of the
+ * transformation network pads this way (4 pixels per side for the 9×9
+ * convs), so its input gradients were wrong near every border on every
+ * backend. Per padded axis with pads (lo, hi) over n positions, the border
+ * slices of dy, reversed, are added back onto their source positions:
+ * reflect maps padded index lo−1−k to k+1 and n+lo+k to n−2−k; symmetric to
+ * k and n−1−k.
+ */
+function mirrorPadGrad(dy: tf.Tensor, x: tf.Tensor, paddings: [number, number][], mode: string): tf.Tensor {
+  const reflect = mode === "reflect";
+  let g = dy;
+  paddings.forEach(([lo, hi], axis) => {
+    if (lo === 0 && hi === 0) return;
+    const n = x.shape[axis] as number;
+    const size = [...g.shape];
+    const begin = size.map(() => 0);
+    const part = (start: number, len: number): tf.Tensor => {
+      begin[axis] = start;
+      size[axis] = len;
+      return tf.slice(g, [...begin], [...size]);
+    };
+    const padAxis = (t: tf.Tensor, before: number, after: number): tf.Tensor =>
+      tf.pad(
+        t,
+        t.shape.map((_, i) => (i === axis ? [before, after] : [0, 0]) as [number, number]),
+      );
+    let sum = part(lo, n);
+    if (lo > 0) {
+      const left = tf.reverse(part(0, lo), axis);
+      sum = tf.add(sum, reflect ? padAxis(left, 1, n - 1 - lo) : padAxis(left, 0, n - lo));
+    }
+    if (hi > 0) {
+      const right = tf.reverse(part(lo + n, hi), axis);
+      sum = tf.add(sum, reflect ? padAxis(right, n - 1 - hi, 1) : padAxis(right, n - hi, 0));
+    }
+    g = sum;
+  });
+  return g;
+}
+
+tf.registerGradient({
+  kernelName: "MirrorPad",
+  inputsToSave: ["x"],
+  gradFunc: (dy, saved, attrs) => {
+    const x = saved[0];
+    if (x === undefined || Array.isArray(dy)) throw new Error("MirrorPad gradient: unexpected inputs");
+    const { paddings, mode } = attrs as unknown as { paddings: [number, number][]; mode: string };
+    return { x: () => mirrorPadGrad(dy, x, paddings, mode) };
+  },
+});
