@@ -11,6 +11,7 @@ Usage:
   stylekube train -f spec.yaml --local [--workers N] [--nats URL]
                             run a StyleTraining on this machine with N worker processes
   stylekube worker          one training worker (env contract; started by the operator or --local)
+  stylekube serve           the model server (POST /v1/styles/{name}:stylize; config from env)
   stylekube controller      run the operator (watches StyleTrainings; config from env, see docs/)
   stylekube crds            print the CustomResourceDefinitions (YAML)
   stylekube validate -f F   validate a StyleTraining or StyleServer manifest
@@ -60,6 +61,10 @@ async function main(argv: string[]): Promise<number> {
         import("../trainer/data/reader.js"),
       ]);
       return workerMain({ openBatches: openDatasetBatches });
+    }
+    case "serve": {
+      const { serveMain } = await import("../serving/main.js");
+      return serveMain();
     }
     case "train": {
       const { runTrainCommand } = await import("./train.js");

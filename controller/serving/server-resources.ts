@@ -45,6 +45,8 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
     { name: STYLES_ENV, value: JSON.stringify(styles) },
     { name: "STYLEKUBE_ENGINE", value: spec.engine },
     { name: "STYLEKUBE_HTTP_PORT", value: String(SERVER_PORT) },
+    // Styles come from the StyleServer spec only; no one may change them behind the operator's back.
+    { name: "STYLEKUBE_ADMIN_API", value: "false" },
   ];
   const endpoint = storage?.endpoint ?? config.STYLEKUBE_S3_ENDPOINT;
   if (endpoint) env.push({ name: WORKER_ENV.s3Endpoint, value: endpoint });

@@ -1,0 +1,64 @@
+// The model server's settings, from environment variables (the StyleServer
+// Deployment sets them; see controller/serving/server-resources.ts), parsed
+// with zod so a bad value stops the process at start with the variable's name.
+import { z } from "zod";
+import { ENGINES } from "../common/api/fields.js";
+import { StyleMapSchema } from "./style-map.js";
+
+const MB = 1024 * 1024;
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+/** STYLEKUBE_STYLES: a JSON object {styleName: modelURI}. */
+const StylesEnvSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `not JSON: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  })
+  .pipe(StyleMapSchema);
+
+export const ServerConfigSchema = z.object({
+  STYLEKUBE_HTTP_PORT: int(0, 65535).default(8080),
+  STYLEKUBE_HTTP_HOST: z.string().min(1).default("0.0.0.0"),
+  STYLEKUBE_ENGINE: z.enum(ENGINES).default("auto"),
+  STYLEKUBE_STYLES: StylesEnvSchema.default({}),
+  /** A JSON file of the same shape (e.g. a mounted ConfigMap), re-read when it changes. */
+  STYLEKUBE_STYLES_FILE: z.string().min(1).optional(),
+  STYLEKUBE_STYLES_FILE_POLL_MS: int(50).default(2000),
+  /** Inferences at once. tfjs computes synchronously per thread on cpu/wasm, so one per inference thread. */
+  STYLEKUBE_CONCURRENCY: int(1, 64).default(1),
+  /** Requests admitted beyond those computing; more get 429. */
+  STYLEKUBE_QUEUE_SIZE: int(0, 10_000).default(4),
+  STYLEKUBE_REQUEST_TIMEOUT_MS: int(100).default(60_000),
+  STYLEKUBE_MAX_BODY_BYTES: int(1024).default(20 * MB),
+  /** Decoded pixel count limit (checked from the header before decoding: decompression bombs). */
+  STYLEKUBE_MAX_PIXELS: int(1).default(40_000_000),
+  /** Longest side fed to the network; larger images are downscaled to it (after ?maxSide). */
+  STYLEKUBE_MAX_SIDE: int(16).default(2048),
+  STYLEKUBE_JPEG_QUALITY: int(1, 100).default(90),
+  /** Bearer token for PUT/DELETE /v1/styles/{name}; unset means the admin API is open to anyone who reaches the port. */
+  STYLEKUBE_ADMIN_TOKEN: z.string().min(1).optional(),
+  STYLEKUBE_ADMIN_API: bool.default(true),
+  STYLEKUBE_MAX_STYLES: int(1).default(64),
+  /** Retry of configured styles whose model cannot be loaded (yet), with backoff up to the max. */
+  STYLEKUBE_MODEL_RETRY_MS: int(10).default(1000),
+  STYLEKUBE_MODEL_RETRY_MAX_MS: int(10).default(30_000),
+  /** Graceful shutdown: how long in-flight requests may take before the process exits anyway. */
+  STYLEKUBE_SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+});
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+
+export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  // An empty variable counts as unset (Helm and Kubernetes often render "").
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = ServerConfigSchema.safeParse(present);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  throw new Error(`invalid server configuration: ${problems}`);
+}

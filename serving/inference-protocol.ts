@@ -1,0 +1,29 @@
+// Messages between the HTTP thread and an inference worker thread. Inference
+// runs on worker threads because tfjs computes synchronously on the cpu and
+// wasm engines: on the HTTP thread one 512×512 image would block health
+// probes, metrics and 429s for seconds.
+import type { ModelDescription } from "../trainer/export/model-export.js";
+import type { EngineName } from "../trainer/engine/engines.js";
+
+export interface WorkerInit {
+  engine: EngineName;
+}
+
+export interface WorkerEngine {
+  engine: string;
+  backend: string;
+  threads?: number;
+}
+
+export type ToWorker =
+  | { type: "load"; modelId: number; uri: string }
+  | { type: "unload"; modelId: number }
+  | { type: "run"; jobId: number; modelId: number; rgb: Uint8Array; width: number; height: number };
+
+export type FromWorker =
+  | { type: "ready"; engine: WorkerEngine }
+  | { type: "init-failed"; message: string }
+  | { type: "loaded"; modelId: number; description: ModelDescription }
+  | { type: "load-failed"; modelId: number; message: string }
+  | { type: "result"; jobId: number; rgb: Uint8Array; width: number; height: number; inferenceMs: number }
+  | { type: "run-failed"; jobId: number; message: string };

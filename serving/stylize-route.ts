@@ -1,0 +1,207 @@
+// POST /v1/styles/{name}:stylize — raw image bytes in, stylised image out.
+//
+// Order matters for what a client is told and what the server spends: every
+// check that needs no body (style, Accept, Content-Type, admission) comes
+// before the body is read, so an unknown style or an overloaded server
+// answers at once without taking a 20 MB upload. The per-request timeout
+// covers everything after admission; a request that times out while waiting
+// for an inference thread is withdrawn, one already computing finishes on
+// its thread (tfjs cannot interrupt a kernel) and its result is dropped.
+import express, { type Request, type Response } from "express";
+import { z } from "zod";
+import type { Logger } from "../common/log/logger.js";
+import {
+  decodeRgb,
+  encodeRgb,
+  ImageDecodeError,
+  ImageTooLargeError,
+  type ImageFormat,
+} from "../common/images/codec.js";
+import type { Admission } from "./admission.js";
+import { ApiError, sendError } from "./api-error.js";
+import type { ServerConfig } from "./config.js";
+import { InferenceError, type InferencePool } from "./inference-pool.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { StyleRegistry } from "./style-registry.js";
+import { StyleNameSchema } from "./style-map.js";
+
+export const OUTPUT_TYPES: Record<string, ImageFormat> = {
+  "image/jpeg": "jpeg",
+  "image/png": "png",
+  "image/webp": "webp",
+};
+
+/**
+ * Request Content-Types taken as a raw image (the bytes are sniffed; the
+ * header is not trusted). application/x-www-form-urlencoded is what
+ * `curl --data-binary @photo.jpg` sends unless told otherwise — the usage
+ * DESIGN.md promises — and "no type" is what many HTTP libraries send for
+ * raw bytes. Types that cannot be a raw image (JSON, text, multipart forms,
+ * other image formats) get 415 before the body is read.
+ */
+export const INPUT_TYPES = new Set([
+  "image/jpeg",
+  "image/png",
+  "image/webp",
+  "application/octet-stream",
+  "application/x-www-form-urlencoded",
+  "",
+]);
+
+const QuerySchema = z.object({
+  maxSide: z.coerce
+    .number({ error: "maxSide must be a whole number of pixels" })
+    .int("maxSide must be a whole number of pixels")
+    .min(1, "maxSide must be at least 1")
+    .optional(),
+});
+
+export interface StylizeDeps {
+  config: ServerConfig;
+  registry: StyleRegistry;
+  pool: InferencePool;
+  admission: Admission;
+  metrics: ServerMetrics;
+  log: Logger;
+  shuttingDown(): boolean;
+}
+
+const ms = (since: number) => performance.now() - since;
+
+export function createStylizeHandler(deps: StylizeDeps) {
+  const { config, registry, pool, admission, metrics } = deps;
+  const readBody = express.raw({ type: () => true, limit: config.STYLEKUBE_MAX_BODY_BYTES, inflate: true });
+  // Running average of inference time, for Retry-After.
+  let avgInferenceMs = 1000;
+
+  const retryAfterSeconds = () =>
+    String(
+      Math.max(
+        1,
+        Math.ceil((avgInferenceMs * (pool.queued + pool.running + 1)) / config.STYLEKUBE_CONCURRENCY / 1000),
+      ),
+    );
+
+  return async function stylize(req: Request, res: Response, style: string): Promise<void> {
+    const arrived = performance.now();
+    if (deps.shuttingDown())
+      throw new ApiError("shutting_down", "the server is shutting down; retry on another replica");
+    if (!StyleNameSchema.safeParse(style).success || !registry.has(style)) {
+      throw new ApiError("style_not_found", `no style named "${style}"; GET /v1/styles lists them`);
+    }
+    const query = QuerySchema.safeParse(req.query);
+    if (!query.success)
+      throw new ApiError("invalid_request", query.error.issues.map((i) => i.message).join("; "));
+    const accepted = req.accepts(Object.keys(OUTPUT_TYPES));
+    if (accepted === false) {
+      throw new ApiError("not_acceptable", `the response can be ${Object.keys(OUTPUT_TYPES).join(", ")}`);
+    }
+    const outputType = accepted;
+    const inputType = (req.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (!INPUT_TYPES.has(inputType)) {
+      throw new ApiError(
+        "unsupported_media_type",
+        `Content-Type ${inputType} is not a raw image: send the JPEG, PNG or WebP bytes as the body (image/jpeg, image/png, image/webp or application/octet-stream), not base64 JSON or a form`,
+      );
+    }
+    const leaveQueue = admission.tryEnter();
+    if (!leaveQueue) {
+      throw new ApiError(
+        "overloaded",
+        `the server is busy (${admission.capacity} requests in progress); retry later`,
+        { "Retry-After": retryAfterSeconds() },
+      );
+    }
+    const lease = registry.acquire(style);
+    if (!lease) {
+      leaveQueue();
+      throw new ApiError("style_not_ready", `style "${style}" is still loading`, { "Retry-After": "1" });
+    }
+
+    const controller = new AbortController();
+    const { signal } = controller;
+    const timer = setTimeout(() => {
+      const err = new ApiError(
+        "timeout",
+        `the request took longer than ${config.STYLEKUBE_REQUEST_TIMEOUT_MS} ms; try a smaller image (?maxSide=) or retry later`,
+      );
+      controller.abort(err);
+      sendError(res, err);
+    }, config.STYLEKUBE_REQUEST_TIMEOUT_MS);
+    res.on("close", () => {
+      if (!res.writableFinished) controller.abort(new Error("the client closed the connection"));
+    });
+    const timing: string[] = [];
+    try {
+      await new Promise<void>((resolve, reject) =>
+        readBody(req, res, (err?: unknown) => (err ? reject(bodyError(err)) : resolve())),
+      );
+      signal.throwIfAborted();
+      const body: unknown = req.body;
+      if (!(body instanceof Buffer) || body.length === 0) {
+        throw new ApiError("invalid_image", "the request body is empty: send the image bytes as the body");
+      }
+
+      let t = performance.now();
+      const maxSide = Math.min(query.data.maxSide ?? Infinity, config.STYLEKUBE_MAX_SIDE);
+      const image = await decodeRgb(body, { maxPixels: config.STYLEKUBE_MAX_PIXELS, maxSide }).catch(
+        (err: unknown) => {
+          if (err instanceof ImageTooLargeError) throw new ApiError("image_too_large", err.message);
+          if (err instanceof ImageDecodeError) throw new ApiError("invalid_image", err.message);
+          throw err;
+        },
+      );
+      timing.push(`decode;dur=${ms(t).toFixed(1)}`);
+      signal.throwIfAborted();
+
+      t = performance.now();
+      const result = await pool.run(lease.model.modelId, image, signal).catch((err: unknown) => {
+        if (err instanceof InferenceError)
+          throw new ApiError("inference_failed", `inference failed: ${err.message}`);
+        throw err;
+      });
+      timing.push(
+        `queue;dur=${(ms(t) - result.inferenceMs).toFixed(1)}`,
+        `inference;dur=${result.inferenceMs.toFixed(1)}`,
+      );
+      avgInferenceMs = 0.8 * avgInferenceMs + 0.2 * result.inferenceMs;
+      metrics.inferenceDuration.observe({ style }, result.inferenceMs / 1000);
+      signal.throwIfAborted();
+
+      t = performance.now();
+      const format = OUTPUT_TYPES[outputType]!;
+      const out = await encodeRgb(result.image, format, config.STYLEKUBE_JPEG_QUALITY);
+      timing.push(`encode;dur=${ms(t).toFixed(1)}`, `total;dur=${ms(arrived).toFixed(1)}`);
+      signal.throwIfAborted();
+      res
+        .status(200)
+        .set({
+          "Content-Type": outputType,
+          "Cache-Control": "no-store",
+          Vary: "Accept",
+          "Server-Timing": timing.join(", "),
+          "X-Image-Size": `${result.image.width}x${result.image.height}`,
+        })
+        .send(out);
+    } catch (err) {
+      // Already answered (timeout) or nobody to answer (client gone).
+      if (signal.aborted) return;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      lease.release();
+      leaveQueue();
+    }
+  };
+}
+
+/** Errors of the raw body reader (raw-body via body-parser) as API errors. */
+function bodyError(err: unknown): ApiError {
+  const e = err as { status?: number; type?: string; message?: string; limit?: number };
+  if (e.type === "entity.too.large" || e.status === 413) {
+    return new ApiError("payload_too_large", `the body is larger than the limit of ${e.limit ?? "?"} bytes`);
+  }
+  if (e.status === 415)
+    return new ApiError("unsupported_media_type", e.message ?? "unsupported content encoding");
+  return new ApiError("invalid_request", `could not read the body: ${e.message ?? String(err)}`);
+}
