@@ -7,6 +7,7 @@
 // Adam update. Rank 0 writes checkpoints (manifest last) and previews; every
 // rank publishes progress. A new attempt resumes from the newest complete
 // checkpoint that rank 0 finds and broadcasts.
+import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs-core";
 import type { NatsConnection } from "nats";
 import type { StyleTrainingSpec } from "../common/api/index.js";
@@ -137,6 +138,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
     let windowStart = performance.now();
     let windowImages = 0;
     let lastPublish = 0;
+    let lastLoss: ProgressMessage["loss"] | undefined;
     while (step < hp.iterations) {
       const batch = await batches.next();
       if (rank === 0 && !preview)
@@ -146,6 +148,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
         };
       const content = tf.tensor4d(batch.data, batch.shape);
       const { loss, grads } = await computeGradients(setup, content);
+      lastLoss = loss;
       content.dispose();
       const flat = flattenTensors(grads);
       tf.dispose([...grads.values()]);
@@ -198,6 +201,8 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
         trainedSteps: step,
         style: spec.style,
         imageSize: hp.imageSize,
+        specHash: createHash("sha256").update(JSON.stringify(spec)).digest("hex"),
+        ...(lastLoss ? { finalLoss: lastLoss } : {}),
       });
       log.info({ model: uri, steps: step }, "model exported");
     }

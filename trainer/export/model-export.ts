@@ -19,6 +19,12 @@ export const ModelDescriptionSchema = z.object({
   trainedSteps: z.int().min(0),
   style: z.string(),
   imageSize: z.int(),
+  /** sha256 of the training spec (JSON), to tell which run produced the model. */
+  specHash: z.string().optional(),
+  /** Loss terms of the last step (rank 0's batch). */
+  finalLoss: z
+    .object({ total: z.number(), content: z.number(), style: z.number(), tv: z.number() })
+    .optional(),
   createdAt: z.iso.datetime({ offset: true }),
 });
 export type ModelDescription = z.infer<typeof ModelDescriptionSchema>;
@@ -44,7 +50,7 @@ export async function exportModel(
   store: ObjectStore,
   output: string,
   net: TransformerNet,
-  info: { trainedSteps: number; style: string; imageSize: number },
+  info: Pick<ModelDescription, "trainedSteps" | "style" | "imageSize" | "specHash" | "finalLoss">,
 ): Promise<string> {
   const description: ModelDescription = {
     format: MODEL_FORMAT,

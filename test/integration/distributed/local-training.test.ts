@@ -100,6 +100,8 @@ describe("stylekube train --local", () => {
     assert.equal(result.attempts, 1);
     const { net, description } = await loadModel(store, result.modelURI!);
     assert.equal(description.trainedSteps, 4);
+    assert.match(description.specHash ?? "", /^[0-9a-f]{64}$/);
+    assert.ok(Number.isFinite(description.finalLoss?.total), "the final loss is recorded");
     assert.equal(net.parameterCount(), 1_679_235);
     net.dispose();
     assert.ok(
