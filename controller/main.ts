@@ -50,8 +50,11 @@ export async function runController(): Promise<number> {
 
   const trainings = new TrainingController(kc, config, events, metrics, log);
   const servers = new ServerController(kc, config, events, metrics, log);
+  // Caches on every replica (the dashboard reads them); reconciling on the leader only.
+  trainings.startCaches(nc);
+  servers.startCaches();
   const startControllers = (leading: AbortSignal) =>
-    Promise.all([trainings.start(nc, leading), servers.start(leading)]);
+    Promise.all([trainings.startReconciling(leading), servers.startReconciling(leading)]);
   const elector = config.STYLEKUBE_LEADER_ELECT
     ? new LeaderElector({
         kc,
@@ -73,7 +76,7 @@ export async function runController(): Promise<number> {
         servers,
         recentEvents,
         record: (target, type, reason, message) => events.record(target, type, reason, message),
-        isLeader: () => !elector || elector.isLeader,
+        ready: () => trainings.synced() && servers.synced(),
         log: log.child({ part: "dashboard" }),
       })
     : undefined;

@@ -187,10 +187,21 @@ export class StyleRegistry {
       throw new TooManyStylesError(`this server already has ${this.#entries.size} styles (the limit)`);
     }
     const intent = this.#bump(name);
+    // This call takes over the style: a background retry pending for it must
+    // not fire meanwhile and supersede it.
+    const pending = this.#entries.get(name);
+    if (pending) {
+      clearTimeout(pending.retryTimer);
+      pending.retryTimer = undefined;
+    }
     let loaded: Awaited<ReturnType<ModelHost["load"]>>;
     try {
       loaded = await this.host.load(uri);
     } catch (err) {
+      // Nothing changed: a configured style that was waiting keeps retrying.
+      if (pending && !pending.current && !this.#closed && this.#intent.get(name) === intent) {
+        this.#loadInBackground(pending);
+      }
       throw new ModelLoadError(`cannot load ${uri}: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (this.#closed || this.#intent.get(name) !== intent) {

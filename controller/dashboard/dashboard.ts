@@ -35,7 +35,8 @@ export interface DashboardOptions {
   /** Records the audit event of each action on its object. */
   record: (target: EventObject, type: "Normal" | "Warning", reason: string, message: string) => Promise<void>;
   /** False on a standby replica: its caches are not running, so it has nothing to show. */
-  isLeader: () => boolean;
+  /** Whether the operator's caches have synced (every replica keeps them, leader or not). */
+  ready: () => boolean;
   log: Logger;
   store?: ObjectStore;
   assets?: StaticAssets;
@@ -193,10 +194,8 @@ export class Dashboard {
         throw new HttpError(404, "not found");
       return;
     }
-    if (!this.opts.isLeader())
-      throw new HttpError(503, "this operator replica is on standby; the leader serves the dashboard", {
-        "retry-after": "5",
-      });
+    if (!this.opts.ready())
+      throw new HttpError(503, "the operator is still loading its caches", { "retry-after": "2" });
     // Anything that changes state must come from this page's own origin.
     if (!read && !sameOrigin(req, this.opts.config.STYLEKUBE_DASHBOARD_ALLOWED_ORIGINS)) {
       this.opts.log.warn(
@@ -571,7 +570,7 @@ export class Dashboard {
     this.dirtyTrainings.clear();
     this.dirtyServers.clear();
     this.dirtyPoints.clear();
-    if (this.hub.size === 0 || !this.opts.isLeader()) return;
+    if (this.hub.size === 0 || !this.opts.ready()) return;
     for (const [key, m] of points)
       this.hub.send("progress", { key, points: [...m.values()].sort((a, b) => a.step - b.step) });
     for (const key of trainings) {

@@ -79,9 +79,14 @@ export class ServerController {
     });
   }
 
-  async start(leading: AbortSignal): Promise<void> {
+  /** Start watching (every replica: see TrainingController.startCaches). */
+  startCaches(): void {
     this.servers.start();
     this.deployments.start();
+  }
+
+  /** Reconcile (the leader only), once both caches have synced. */
+  async startReconciling(leading: AbortSignal): Promise<void> {
     await Promise.all([this.servers.waitForSync(), this.deployments.waitForSync()]);
     if (leading.aborted) return;
     this.loop.start();

@@ -92,8 +92,12 @@ export class TrainingController {
     });
   }
 
-  /** Start watching; reconciling starts once both caches have synced. */
-  async start(nc: NatsConnection | undefined, leading: AbortSignal): Promise<void> {
+  /**
+   * Start watching and following progress. Every replica does this, leader or
+   * not, so a standby's dashboard shows the same live state and a new leader
+   * starts from warm caches.
+   */
+  startCaches(nc: NatsConnection | undefined): void {
     if (nc) {
       this.progress.start(nc);
       void (async () => {
@@ -106,6 +110,10 @@ export class TrainingController {
     }
     this.trainings.start();
     this.pods.start();
+  }
+
+  /** Reconcile (the leader only), once both caches have synced. */
+  async startReconciling(leading: AbortSignal): Promise<void> {
     await Promise.all([this.trainings.waitForSync(), this.pods.waitForSync()]);
     if (leading.aborted) return;
     this.loop.start();
