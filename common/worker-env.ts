@@ -5,6 +5,7 @@
 // with the variable's name.
 import { z } from "zod";
 import { StyleTrainingSpecSchema, type StyleTrainingSpec } from "./api/style-training.js";
+import { ALL_PROGRESS, progressSubject } from "./nats-subjects.js";
 
 export const WORKER_ENV = {
   jobId: "STYLEKUBE_JOB_ID",
@@ -117,6 +118,6 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
 
 /** NATS subjects of one training; progress is what the operator folds into status. */
 export const subjects = {
-  progress: (namespace: string, name: string) => `stylekube.progress.${namespace}.${name}`,
-  allProgress: "stylekube.progress.>",
+  progress: progressSubject,
+  allProgress: ALL_PROGRESS,
 };

@@ -28,6 +28,19 @@ export const ControllerConfigSchema = z.object({
   STYLEKUBE_NATS_TOKEN: z.string().optional(),
   STYLEKUBE_NATS_USER: z.string().optional(),
   STYLEKUBE_NATS_PASSWORD: z.string().optional(),
+  /** The operator's own NATS credentials (a .creds file), for servers using JWT auth. */
+  STYLEKUBE_NATS_CREDS_FILE: z.string().optional(),
+  /**
+   * Seed of the NATS account (or an account signing key) under which the
+   * operator mints per-job credentials; from a Secret. Unset: workers get
+   * STYLEKUBE_NATS_SECRET's shared credentials instead.
+   */
+  STYLEKUBE_NATS_ACCOUNT_SEED: z.string().optional(),
+  STYLEKUBE_NATS_CREDS_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * 24 * 3600),
   /** Defaults for pods' S3 access, overridable per object with spec.storage. */
   STYLEKUBE_S3_ENDPOINT: z.string().optional(),
   STYLEKUBE_S3_REGION: z.string().default("us-east-1"),

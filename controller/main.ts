@@ -5,7 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import * as k8s from "@kubernetes/client-node";
-import { connect, type NatsConnection } from "nats";
+import { readFileSync } from "node:fs";
+import { connect, credsAuthenticator, type NatsConnection } from "nats";
 import { createLogger } from "../common/log/logger.js";
 import { readControllerConfig } from "./config.js";
 import { readDashboardConfig } from "./dashboard/config.js";
@@ -36,6 +37,9 @@ export async function runController(): Promise<number> {
       token: config.STYLEKUBE_NATS_TOKEN,
       user: config.STYLEKUBE_NATS_USER,
       pass: config.STYLEKUBE_NATS_PASSWORD,
+      ...(config.STYLEKUBE_NATS_CREDS_FILE
+        ? { authenticator: credsAuthenticator(readFileSync(config.STYLEKUBE_NATS_CREDS_FILE)) }
+        : {}),
       name: `stylekube-controller-${identity}`,
       maxReconnectAttempts: -1,
     });

@@ -21,6 +21,7 @@ import type { ControllerConfig } from "../config.js";
 import { getCondition, isTrue, setCondition, type ConditionUpdate } from "../kube/conditions.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
+import { CREDS_KEY, jobCredentialsSecretName, mintJobCredentials } from "../nats/job-credentials.js";
 import { LABELS } from "./labels.js";
 import type { ProgressTracker } from "./progress-tracker.js";
 import { buildWorkerPod } from "./worker-pods.js";
@@ -264,9 +265,15 @@ export class TrainingReconciler {
     }
 
     const byRank = new Map(current.map((p) => [Number(p.metadata?.labels?.[LABELS.rank]), p]));
-    if (byRank.size < spec.workers) await this.ensureWorkerServiceAccount(raw.metadata.namespace!);
+    let natsCreds: string | undefined;
+    if (byRank.size < spec.workers) {
+      await this.ensureWorkerServiceAccount(raw.metadata.namespace!);
+      natsCreds = await this.ensureJobCredentials(training);
+    }
     for (let rank = 0; rank < spec.workers; rank++) {
-      if (!byRank.has(rank)) await this.createPod(buildWorkerPod(training, attempt, rank, this.deps.config));
+      if (!byRank.has(rank)) {
+        await this.createPod(buildWorkerPod(training, attempt, rank, this.deps.config, natsCreds));
+      }
     }
     for (const [rank, pod] of byRank) if (rank >= spec.workers) await this.deletePods([pod]);
 
@@ -447,6 +454,50 @@ export class TrainingReconciler {
           p.metadata?.ownerReferences?.some((o) => o.uid === uid) &&
           !p.metadata?.deletionTimestamp,
       );
+  }
+
+  /**
+   * With an account key configured, this job's own NATS credentials in a
+   * Secret owned by the training (created once; the garbage collector removes
+   * it with the training). Returns the Secret's name, or undefined without a key.
+   */
+  private async ensureJobCredentials(training: StyleTraining): Promise<string | undefined> {
+    const seed = this.deps.config.STYLEKUBE_NATS_ACCOUNT_SEED;
+    if (!seed) return undefined;
+    const { name, namespace, uid } = training.metadata as { name: string; namespace: string; uid: string };
+    const secretName = jobCredentialsSecretName(name, uid);
+    const creds = await mintJobCredentials(
+      seed,
+      { jobId: uid, namespace, name },
+      this.deps.config.STYLEKUBE_NATS_CREDS_TTL_SECONDS,
+    );
+    try {
+      await this.core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata: {
+            name: secretName,
+            labels: { [LABELS.name]: "stylekube", [LABELS.training]: name },
+            ownerReferences: [
+              {
+                apiVersion: API_VERSION,
+                kind: "StyleTraining",
+                name,
+                uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          },
+          type: "Opaque",
+          stringData: { [CREDS_KEY]: creds },
+        },
+      });
+    } catch (err) {
+      // Minted on an earlier reconcile: the first one stays (the operator cannot read Secrets, by design).
+      if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
+    }
+    return secretName;
   }
 
   /** Workers run as a ServiceAccount with no API access; it must exist in their namespace. */

@@ -4,6 +4,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { API_VERSION, type StyleTraining } from "../../common/api/index.js";
 import { WORKER_ENV, workerEnvVars } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
+import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
 import { LABELS, workerPodName } from "./labels.js";
 
 export function buildWorkerPod(
@@ -11,6 +12,8 @@ export function buildWorkerPod(
   attempt: number,
   rank: number,
   config: ControllerConfig,
+  /** Secret with this job's own NATS credentials (see controller/nats/job-credentials.ts). */
+  natsCredsSecret?: string,
 ): k8s.V1Pod {
   const { name, namespace, uid } = training.metadata as { name: string; namespace: string; uid: string };
   const spec = training.spec;
@@ -47,7 +50,9 @@ export function buildWorkerPod(
       },
     );
   }
-  if (config.STYLEKUBE_NATS_SECRET) {
+  if (natsCredsSecret) {
+    env.push({ name: WORKER_ENV.natsCredsFile, value: `${CREDS_MOUNT}/${CREDS_KEY}` });
+  } else if (config.STYLEKUBE_NATS_SECRET) {
     const secret = config.STYLEKUBE_NATS_SECRET;
     for (const [envName, key] of [
       [WORKER_ENV.natsToken, "token"],
@@ -113,10 +118,18 @@ export function buildWorkerPod(
             readOnlyRootFilesystem: true,
             capabilities: { drop: ["ALL"] },
           },
-          volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+          volumeMounts: [
+            { name: "tmp", mountPath: "/tmp" },
+            ...(natsCredsSecret ? [{ name: "nats-creds", mountPath: CREDS_MOUNT, readOnly: true }] : []),
+          ],
         },
       ],
-      volumes: [{ name: "tmp", emptyDir: {} }],
+      volumes: [
+        { name: "tmp", emptyDir: {} },
+        ...(natsCredsSecret
+          ? [{ name: "nats-creds", secret: { secretName: natsCredsSecret, defaultMode: 0o440 } }]
+          : []),
+      ],
       tolerations:
         res.gpu > 0 ? [{ key: res.gpuResourceName, operator: "Exists", effect: "NoSchedule" }] : undefined,
     },

@@ -2,22 +2,9 @@
 // the server itself keeps attempts apart: a straggler of attempt k publishes
 // where nobody of attempt k+1 is subscribed, and its bytes are never even
 // delivered (the header check in collective.ts is the second line of defence).
-import { createHash } from "node:crypto";
+import { jobToken, SUBJECT_ROOT } from "../../common/nats-subjects.js";
 
-export const SUBJECT_ROOT = "stylekube";
-
-/**
- * A job id as one subject token. Kubernetes uids ([0-9a-f-]) and local run ids
- * pass through unchanged (readable in `nats sub` output); anything with
- * characters that are special in subjects ('.', '*', '>', whitespace) or an
- * unreasonable length is replaced by a hash, so it can neither split into
- * several tokens nor act as a wildcard.
- */
-export function jobToken(jobId: string): string {
-  if (jobId.length === 0) throw new RangeError("job id must not be empty");
-  if (/^[A-Za-z0-9_-]{1,64}$/.test(jobId)) return jobId;
-  return "h" + createHash("sha256").update(jobId).digest("hex").slice(0, 32);
-}
+export { jobToken, SUBJECT_ROOT };
 
 export interface AttemptSubjects {
   /** Control plane: hello/ready, barrier arrivals, heartbeats, leaving. JSON. */
