@@ -1,14 +1,13 @@
 // The dashboard in a real browser (headless Chromium, Debian package, driven
 // by playwright-core) against the operator running as its own process with
 // its own RBAC on the real apiserver, NATS and MinIO. Progress arrives the way
-// workers send it: JSON on core NATS. "Try it" talks to a small stand-in of
-// the model server's HTTP contract (POST /v1/styles/{name}:stylize, raw image
-// in and out), since the model server is not part of this test.
+// workers send it: JSON on core NATS. "Try it" talks to the real model server
+// (`stylekube serve` as a process) serving a model exported by the trainer.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
+import { startServerProcess, trainAndExport, type ServerProcess } from "../serving/support.js";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
@@ -22,7 +21,6 @@ import { subjects } from "../../../common/worker-env.js";
 import { readTestEnv, REPO_ROOT } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
 import {
-  freePort,
   serviceAccountKubeconfig,
   startControllerProcess,
   type ControllerProcess,
@@ -108,11 +106,10 @@ describe("dashboard", () => {
   let nc: NatsConnection;
   let store: ObjectStore;
   let controller: ControllerProcess;
-  let modelServer: Server;
+  let modelServer: ServerProcess;
   let browser: Browser;
   let output: string;
   const token = randomBytes(24).toString("hex");
-  const stylizeCalls: string[] = [];
 
   before(async () => {
     const env = readTestEnv();
@@ -141,25 +138,21 @@ describe("dashboard", () => {
       },
     });
 
-    // Stand-in for the model server: inverts the photo's colours.
-    const port = await freePort();
-    modelServer = createServer((req, res) => {
-      const m = /^\/v1\/styles\/([a-z0-9-]+):stylize$/.exec(req.url ?? "");
-      if (req.method !== "POST" || !m) return void res.writeHead(404).end();
-      stylizeCalls.push(m[1]!);
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        void sharp(Buffer.concat(chunks))
-          .negate({ alpha: false })
-          .modulate({ saturation: 2 })
-          .jpeg()
-          .toBuffer()
-          .then((out) => res.writeHead(200, { "content-type": "image/jpeg" }).end(out))
-          .catch((err: unknown) => res.writeHead(400).end(String(err)));
-      });
+    // The real model server with a model the trainer exported.
+    const modelURI = await trainAndExport(
+      store,
+      `file://${join(mkdtempSync(join(tmpdir(), "stylekube-dash-model-")), "out")}/`,
+      {
+        seed: 7,
+        style: "mosaic",
+      },
+    );
+    modelServer = await startServerProcess({
+      STYLEKUBE_STYLES: JSON.stringify({ mosaic: modelURI }),
+      STYLEKUBE_ENGINE: "wasm",
+      STYLEKUBE_ADMIN_API: "false",
     });
-    await new Promise<void>((r) => modelServer.listen(port, "127.0.0.1", r));
+    await waitFor("model server ready", async () => (await fetch(`${modelServer.url}/v2/health/ready`)).ok);
 
     const saKubeconfig = await serviceAccountKubeconfig(
       kc,
@@ -174,7 +167,7 @@ describe("dashboard", () => {
       STYLEKUBE_STATUS_INTERVAL_MS: "200",
       STYLEKUBE_DASHBOARD_TOKEN: token,
       STYLEKUBE_DASHBOARD_TOKEN_REVIEW: "true",
-      STYLEKUBE_DASHBOARD_SERVING_URL: `http://127.0.0.1:${port}`,
+      STYLEKUBE_DASHBOARD_SERVING_URL: modelServer.url,
       // Read access to previews in MinIO.
       STYLEKUBE_S3_ENDPOINT: env.s3.endpoint,
       STYLEKUBE_S3_REGION: env.s3.region,
@@ -204,7 +197,7 @@ describe("dashboard", () => {
     await browser?.close();
     await controller?.stop();
     await nc?.close();
-    await new Promise((r) => modelServer?.close(r));
+    await modelServer?.stop();
     if (output) await store?.deletePrefix(output).catch(() => undefined);
     await store?.close();
     if (ns) await deleteNamespace(kc, ns);
@@ -531,7 +524,9 @@ describe("dashboard", () => {
     await waitFor("result decoded", () =>
       result.evaluate((img) => (img as unknown as Img).naturalWidth === 320),
     );
-    assert.deepEqual(stylizeCalls, ["mosaic"]);
+    // The model server itself served it.
+    const metrics = await (await fetch(`${modelServer.url}/metrics`)).text();
+    assert.match(metrics, /stylekube_stylize_requests_total\{[^}]*style="mosaic"[^}]*\} 1\b/);
     await page.close();
   });
 
