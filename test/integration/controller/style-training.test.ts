@@ -315,37 +315,23 @@ describe("StyleTraining controller", () => {
     controller.child.kill("SIGKILL"); // no clean shutdown: the lease is not released
     await controller.stop();
     controller = await startControllerProcess(saKubeconfig, controllerEnv());
-    // The new process must wait for the old lease to expire (3 s here), then resync.
+    // The new process must wait for the old lease to expire (3 s here), then
+    // resync; progress keeps arriving until the new leader has subscribed.
     const t = await get("survivor");
-    nc.publish(
-      subjects.progress(ns, "survivor"),
-      JSON.stringify({
-        jobId: t.metadata.uid!,
-        attempt: 1,
-        rank: 0,
-        step: 77,
-        totalSteps: 40_000,
-        imagesPerSecond: 4,
-        loss: { total: 3, content: 1, style: 1, tv: 1 },
-        time: new Date().toISOString(),
-      } satisfies ProgressMessage),
+    const progress: ProgressMessage = {
+      jobId: t.metadata.uid!,
+      attempt: 1,
+      rank: 0,
+      step: 77,
+      totalSteps: 40_000,
+      imagesPerSecond: 4,
+      loss: { total: 3, content: 1, style: 1, tv: 1 },
+      time: new Date().toISOString(),
+    };
+    const timer = setInterval(
+      () => nc.publish(subjects.progress(ns, "survivor"), JSON.stringify(progress)),
+      500,
     );
-    // Progress keeps arriving until the new leader has subscribed.
-    const timer = setInterval(() => {
-      nc.publish(
-        subjects.progress(ns, "survivor"),
-        JSON.stringify({
-          jobId: t.metadata.uid!,
-          attempt: 1,
-          rank: 0,
-          step: 77,
-          totalSteps: 40_000,
-          imagesPerSecond: 4,
-          loss: { total: 3, content: 1, style: 1, tv: 1 },
-          time: new Date().toISOString(),
-        } satisfies ProgressMessage),
-      );
-    }, 500);
     try {
       const st = await waitStatus(
         "survivor",
