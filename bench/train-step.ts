@@ -16,7 +16,12 @@ import { loadVgg16 } from "../trainer/loss-network/load.js";
 import { PAPER_STYLE_LAYERS, VGG16_CONVS, type Vgg16 } from "../trainer/loss-network/vgg16.js";
 import { computeStyleTargets, disposeStyleTargets, type LossLayers } from "../trainer/losses/index.js";
 import { RESIDUAL_BLOCKS, TransformerNet } from "../trainer/model/transformer-net.js";
-import { applyGradients, computeGradients, createOptimizer } from "../trainer/train-step.js";
+import {
+  applyGradients,
+  computeGradientsInPasses,
+  createOptimizer,
+  imagesPerPass,
+} from "../trainer/train-step.js";
 
 const quick = process.argv.includes("--quick");
 const SIZES: readonly { size: number; batch: number }[] = [
@@ -34,20 +39,6 @@ interface Result {
   microBatch: number;
   msPerStep: number;
   gflops: number;
-}
-
-/**
- * wasm32 addresses at most 4 GiB, and tfjs keeps every activation of the
- * step for the backward pass: measured 2.3 GiB of wasm heap for one
- * 256×256 image (0.9 GiB at 128×128). So the wasm engine cannot hold a
- * 256×256 batch of 4 in one pass; it runs the batch in passes of as many
- * images as fit and averages their gradients, which for instance norm is
- * exactly the batch gradient (every loss term is a mean over images).
- */
-function microBatch(engine: string, size: number, batch: number): number {
-  if (engine !== "wasm") return batch;
-  const bytesPerImage = 36e3 * size * size;
-  return Math.max(1, Math.min(batch, Math.floor(3e9 / bytesPerImage)));
 }
 
 // ---------------------------------------------------------------- FLOP count
@@ -131,33 +122,10 @@ async function timeSteps(
   const content = tf.randomUniform([batch, size, size, 3], 0, 255, "float32", 4) as tf.Tensor4D;
   const setup = { net, vgg, styleTargets, layers: LAYERS, weights: { content: 1, style: 5, tv: 1e-6 } };
   const optimizer = createOptimizer();
-  const micro = microBatch(engine, size, batch);
+  const micro = imagesPerPass(engine, size, batch);
   const step = async (): Promise<void> => {
-    if (micro === batch) {
-      const { grads } = await computeGradients(setup, content);
-      applyGradients(net, optimizer, grads);
-      return;
-    }
-    let sum: Map<string, tf.Tensor> | undefined;
-    for (let i = 0; i < batch; i += micro) {
-      const part = tf.slice(content, [i, 0, 0, 0], [Math.min(micro, batch - i), size, size, 3]);
-      const { grads } = await computeGradients(setup, part);
-      part.dispose();
-      if (sum === undefined) {
-        sum = grads;
-      } else {
-        for (const [name, g] of grads) {
-          const prev = sum.get(name) as tf.Tensor;
-          sum.set(name, tf.add(prev, g));
-          tf.dispose([prev, g]);
-        }
-      }
-    }
-    const mean = new Map(
-      [...(sum ?? new Map<string, tf.Tensor>())].map(([n, g]) => [n, tf.div(g, batch / micro)]),
-    );
-    tf.dispose([...(sum?.values() ?? [])]);
-    applyGradients(net, optimizer, mean);
+    const { grads } = await computeGradientsInPasses(setup, content, micro);
+    applyGradients(net, optimizer, grads);
   };
   for (let i = 0; i < warmup; i++) await step();
   const started = performance.now();
@@ -222,7 +190,7 @@ async function main(): Promise<void> {
         engine,
         size,
         batch,
-        microBatch: microBatch(engine, size, batch),
+        microBatch: imagesPerPass(engine, size, batch),
         msPerStep: round(ms),
         gflops: round(gflops),
       });

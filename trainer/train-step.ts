@@ -62,6 +62,54 @@ export async function computeGradients(setup: TrainStepSetup, content: tf.Tensor
   return { loss, grads: ordered };
 }
 
+/**
+ * Images one forward+backward pass may hold. wasm32 addresses at most 4 GiB
+ * and tfjs keeps every activation of the step for the backward pass:
+ * measured ≈2.3 GiB of wasm heap for one 256×256 image (0.9 GiB at 128×128),
+ * so the wasm engine cannot hold the paper's 256×256 batch of 4 at once.
+ * Other engines take the whole batch.
+ */
+export function imagesPerPass(engine: string, size: number, batch: number): number {
+  if (engine !== "wasm") return batch;
+  const bytesPerImage = 36e3 * size * size;
+  return Math.max(1, Math.min(batch, Math.floor(3e9 / bytesPerImage)));
+}
+
+/**
+ * computeGradients over a batch in passes of at most `perPass` images,
+ * combined with weights part/N. Every loss term is a mean over images and
+ * instance norm works per image, so this is the batch gradient (to float
+ * rounding); with batch norm it is not (its statistics span the pass only).
+ */
+export async function computeGradientsInPasses(
+  setup: TrainStepSetup,
+  content: tf.Tensor4D,
+  perPass: number,
+): Promise<StepGradients> {
+  const [n, h, w, c] = content.shape;
+  if (perPass >= n) return computeGradients(setup, content);
+  let sum: Map<string, tf.Tensor> | undefined;
+  const loss = { total: 0, content: 0, style: 0, tv: 0 };
+  for (let start = 0; start < n; start += perPass) {
+    const size = Math.min(perPass, n - start);
+    const part = tf.slice(content, [start, 0, 0, 0], [size, h, w, c]);
+    const result = await computeGradients(setup, part);
+    part.dispose();
+    const weight = size / n;
+    for (const k of ["total", "content", "style", "tv"] as const) loss[k] += result.loss[k] * weight;
+    const next = new Map<string, tf.Tensor>();
+    for (const [name, g] of result.grads) {
+      const scaled = tf.mul(g, weight);
+      const prev = sum?.get(name);
+      next.set(name, prev ? tf.add(prev, scaled) : scaled);
+      if (prev) tf.dispose([prev, scaled]);
+      g.dispose();
+    }
+    sum = next;
+  }
+  return { loss, grads: sum ?? new Map() };
+}
+
 /** Applies (possibly averaged) gradients by parameter name with the optimizer, which disposes them. */
 export function applyGradients(
   net: TransformerNet,

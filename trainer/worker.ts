@@ -31,7 +31,13 @@ import { loadVgg16 } from "./loss-network/load.js";
 import { computeStyleTargets, disposeStyleTargets } from "./losses/style-reconstruction.js";
 import { flattenTensors, unflattenTensors } from "./model/parameters.js";
 import { TransformerNet } from "./model/transformer-net.js";
-import { applyGradients, computeGradients, createOptimizer, type TrainStepSetup } from "./train-step.js";
+import {
+  applyGradients,
+  computeGradientsInPasses,
+  createOptimizer,
+  imagesPerPass,
+  type TrainStepSetup,
+} from "./train-step.js";
 
 export interface WorkerDeps {
   /** Opens this rank's batches, continuing from a checkpoint's cursor when given. */
@@ -133,6 +139,9 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
       tf.dispose([...values.values()]);
     }
     batches = await deps.openBatches({ store, spec, rank, worldSize, cursor });
+    // wasm cannot hold a large batch's activations at once: run it in passes.
+    const perPass = imagesPerPass(engine.engine, hp.imageSize, hp.batchSize);
+    if (perPass < hp.batchSize) log.info({ perPass, batchSize: hp.batchSize }, "batch runs in passes");
 
     let preview: { data: Float32Array; shape: [number, number, number, number] } | undefined;
     let windowStart = performance.now();
@@ -147,7 +156,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
           shape: [1, batch.shape[1], batch.shape[2], 3],
         };
       const content = tf.tensor4d(batch.data, batch.shape);
-      const { loss, grads } = await computeGradients(setup, content);
+      const { loss, grads } = await computeGradientsInPasses(setup, content, perPass);
       lastLoss = loss;
       content.dispose();
       const flat = flattenTensors(grads);
