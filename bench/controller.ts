@@ -77,6 +77,8 @@ async function main(): Promise<void> {
     STYLEKUBE_WATCH_NAMESPACE: ns,
     STYLEKUBE_LEADER_ELECT: "false",
     STYLEKUBE_LOG_LEVEL: "warn",
+    // Compare settings with e.g. STYLEKUBE_RECONCILE_WORKERS=1 npm run bench -- controller
+    STYLEKUBE_RECONCILE_WORKERS: process.env.STYLEKUBE_RECONCILE_WORKERS ?? "4",
   });
 
   const created = new Map<string, number>();
@@ -152,6 +154,7 @@ async function main(): Promise<void> {
     createToRunningMs: { p50: r(percentile(toRunning, 50)), p99: r(percentile(toRunning, 99)) },
     wallSeconds: Math.round(wall * 10) / 10,
     controllerPeakRssMiB: rss,
+    reconcileWorkers: Number(process.env.STYLEKUBE_RECONCILE_WORKERS ?? 4),
   };
   console.log(
     `trainings: ${COUNT} × ${WORKERS} workers; all pods for ${toPods.length}, Running for ${toRunning.length} in ${result.wallSeconds} s`,

@@ -49,6 +49,8 @@ export const ControllerConfigSchema = z.object({
   /** Progress is written to status at most this often per training. */
   STYLEKUBE_STATUS_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
   STYLEKUBE_RESYNC_SECONDS: z.coerce.number().int().min(0).default(600),
+  /** Objects of one kind reconciled at once (never the same object twice at once). */
+  STYLEKUBE_RECONCILE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
 });
 export type ControllerConfig = z.infer<typeof ControllerConfigSchema>;
 

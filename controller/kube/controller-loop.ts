@@ -1,5 +1,7 @@
-// Drives one reconciler: a work queue fed by informers, drained one key at a
-// time, errors retried with per-key backoff, results timed into metrics.
+// Drives one reconciler: a work queue fed by informers, drained by a few
+// concurrent workers (client-go's MaxConcurrentReconciles) — the queue never
+// hands the same key to two of them, so each object is still reconciled one
+// step at a time — errors retried with per-key backoff, results timed into metrics.
 import type { Logger } from "../../common/log/logger.js";
 import type { ControllerMetrics } from "../metrics.js";
 import { WorkQueue } from "./workqueue.js";
@@ -17,12 +19,15 @@ export class ControllerLoop {
     private readonly reconciler: Reconciler,
     private readonly metrics: ControllerMetrics,
     private readonly log: Logger,
+    private readonly workers = 1,
   ) {
     this.queue = new WorkQueue(metrics.queueMetrics(kind));
   }
 
   start(): void {
-    this.running ??= this.loop();
+    this.running ??= Promise.all(Array.from({ length: Math.max(1, this.workers) }, () => this.loop())).then(
+      () => undefined,
+    );
   }
 
   async stop(): Promise<void> {

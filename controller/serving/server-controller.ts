@@ -71,7 +71,13 @@ export class ServerController {
       config,
       log,
     });
-    this.loop = new ControllerLoop("StyleServer", reconciler, metrics, log);
+    this.loop = new ControllerLoop(
+      "StyleServer",
+      reconciler,
+      metrics,
+      log,
+      config.STYLEKUBE_RECONCILE_WORKERS,
+    );
     this.servers.on((_e, obj) => this.loop.queue.add(`${obj.metadata.namespace}/${obj.metadata.name}`));
     this.deployments.on((_e, d) => {
       const owner = d.metadata?.labels?.["stylekube.io/server"];

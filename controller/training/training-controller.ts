@@ -80,7 +80,13 @@ export class TrainingController {
       config,
       log,
     });
-    this.loop = new ControllerLoop("StyleTraining", reconciler, metrics, log);
+    this.loop = new ControllerLoop(
+      "StyleTraining",
+      reconciler,
+      metrics,
+      log,
+      config.STYLEKUBE_RECONCILE_WORKERS,
+    );
 
     this.trainings.on((_event, obj) => {
       this.loop.queue.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
