@@ -4,58 +4,31 @@
 // object into a real apiserver this file briefly installs a permissive CRD,
 // then restores the generated one.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { GROUP, VERSION, type StyleTrainingStatus } from "../../../common/api/index.js";
-import { readTestEnv, REPO_ROOT } from "../../env/env-file.js";
+import { readTestEnv } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
-import {
-  serviceAccountKubeconfig,
-  startControllerProcess,
-  type ControllerProcess,
-} from "../../support/controller-process.js";
-import {
-  adminKubeConfig,
-  applyCrds,
-  createNamespace,
-  deleteNamespace,
-  waitFor,
-} from "../../support/kubernetes.js";
-import { applyManifests } from "../../support/manifests.js";
+import { applyCrds, waitFor } from "../../support/kubernetes.js";
+import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js";
 
 describe("StyleTraining with a spec only zod rejects", () => {
   let kc: k8s.KubeConfig;
   let ns: string;
-  let controller: ControllerProcess;
+  let operator: OperatorUnderTest;
 
   before(async () => {
-    kc = adminKubeConfig();
-    await applyCrds(kc);
-    await applyManifests(kc, [
-      resolve(REPO_ROOT, "manifests/rbac/namespace.yaml"),
-      resolve(REPO_ROOT, "manifests/rbac/controller.yaml"),
-    ]);
-    ns = await createNamespace(kc, "invalid");
-    const sa = await serviceAccountKubeconfig(
-      kc,
-      "stylekube-system",
-      "stylekube-controller",
-      join(mkdtempSync(join(tmpdir(), "stylekube-sa-")), "kubeconfig"),
-    );
-    controller = await startControllerProcess(sa, {
+    operator = await setUpOperator("invalid", (namespace) => ({
       STYLEKUBE_NATS_URL: readTestEnv().natsUrl,
-      STYLEKUBE_WATCH_NAMESPACE: ns,
+      STYLEKUBE_WATCH_NAMESPACE: namespace,
       STYLEKUBE_LEADER_ELECT: "false",
-    });
+    }));
+    ({ kc, namespace: ns } = operator);
   });
 
   after(async () => {
-    await controller?.stop();
+    await operator?.cleanup();
     await applyCrds(kc); // back to the generated, strict CRDs
-    if (ns) await deleteNamespace(kc, ns);
   });
 
   it("is marked Failed/InvalidSpec with the zod message, gets an event, and gets no pods", async () => {

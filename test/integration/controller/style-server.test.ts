@@ -4,9 +4,7 @@
 // StyleTraining. The controller runs as its own process with its own RBAC.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
@@ -16,21 +14,11 @@ import {
   type StyleServerStatus,
   type StyleTrainingStatus,
 } from "../../../common/api/index.js";
-import { readTestEnv, REPO_ROOT } from "../../env/env-file.js";
+import { readTestEnv } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
-import {
-  serviceAccountKubeconfig,
-  startControllerProcess,
-  type ControllerProcess,
-} from "../../support/controller-process.js";
-import {
-  adminKubeConfig,
-  applyCrds,
-  createNamespace,
-  deleteNamespace,
-  waitFor,
-} from "../../support/kubernetes.js";
-import { applyManifests } from "../../support/manifests.js";
+import type { ControllerProcess } from "../../support/controller-process.js";
+import { waitFor } from "../../support/kubernetes.js";
+import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js";
 
 const run = promisify(execFile);
 
@@ -41,37 +29,25 @@ describe("StyleServer controller", () => {
   let core: k8s.CoreV1Api;
   let hpas: k8s.AutoscalingV2Api;
   let ns: string;
+  let operator: OperatorUnderTest;
   let controller: ControllerProcess;
 
   before(async () => {
-    kc = adminKubeConfig();
+    operator = await setUpOperator("serving", (namespace) => ({
+      STYLEKUBE_NATS_URL: readTestEnv().natsUrl,
+      STYLEKUBE_WATCH_NAMESPACE: namespace,
+      STYLEKUBE_LEADER_ELECT: "false",
+      STYLEKUBE_STATUS_INTERVAL_MS: "200",
+    }));
+    ({ kc, namespace: ns, controller } = operator);
     custom = kc.makeApiClient(k8s.CustomObjectsApi);
     apps = kc.makeApiClient(k8s.AppsV1Api);
     core = kc.makeApiClient(k8s.CoreV1Api);
     hpas = kc.makeApiClient(k8s.AutoscalingV2Api);
-    await applyCrds(kc);
-    await applyManifests(kc, [
-      resolve(REPO_ROOT, "manifests/rbac/namespace.yaml"),
-      resolve(REPO_ROOT, "manifests/rbac/controller.yaml"),
-    ]);
-    ns = await createNamespace(kc, "serving");
-    const saKubeconfig = await serviceAccountKubeconfig(
-      kc,
-      "stylekube-system",
-      "stylekube-controller",
-      join(mkdtempSync(join(tmpdir(), "stylekube-sa-")), "kubeconfig"),
-    );
-    controller = await startControllerProcess(saKubeconfig, {
-      STYLEKUBE_NATS_URL: readTestEnv().natsUrl,
-      STYLEKUBE_WATCH_NAMESPACE: ns,
-      STYLEKUBE_LEADER_ELECT: "false",
-      STYLEKUBE_STATUS_INTERVAL_MS: "200",
-    });
   });
 
   after(async () => {
-    await controller?.stop();
-    if (ns) await deleteNamespace(kc, ns);
+    await operator?.cleanup();
   });
 
   const servers = { group: GROUP, version: VERSION, plural: "styleservers" };
