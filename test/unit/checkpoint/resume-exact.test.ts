@@ -1,6 +1,6 @@
 // Train k steps, checkpoint, resume in fresh objects, train k more: bit for
 // bit the same weights as 2k steps without stopping. The real transformation
-// network and losses, at 16×16 with a random VGG-16, on the cpu engine.
+// network and losses, at 16×16 with a random VGG-16, on the cpu and wasm engines.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,15 +28,19 @@ describe("resume is exact", () => {
   let vgg: Vgg16;
   let targets: StyleTargets;
 
-  before(async () => {
-    await initEngine("cpu");
+  before(() => {
     dir = mkdtempSync(join(tmpdir(), "stylekube-resume-"));
+  });
+
+  /** Engine, loss network and style targets on that engine. */
+  async function onEngine(engine: "cpu" | "wasm"): Promise<void> {
+    await initEngine(engine);
     vgg = await loadVgg16({ random: true, seed: 1 });
     targets = computeStyleTargets(vgg, tf.tensor4d(syntheticImage(999, SIZE), [1, SIZE, SIZE, 3]), [
       "relu1_2",
       "relu2_2",
     ]);
-  });
+  }
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const setupFor = (net: TransformerNet): TrainStepSetup => ({
@@ -48,38 +52,41 @@ describe("resume is exact", () => {
   });
   const batch = (step: number) => tf.tensor4d(syntheticImage(step, SIZE), [1, SIZE, SIZE, 3]);
 
-  it(`${K} + ${K} steps across a checkpoint = ${2 * K} steps straight (cpu)`, async () => {
-    const straight = new TransformerNet({ seed: 5 });
-    const straightOpt = new Adam(1e-3);
-    for (let s = 0; s < 2 * K; s++) await trainStep(setupFor(straight), straightOpt, batch(s));
+  for (const engine of ["cpu", "wasm"] as const) {
+    it(`${K} + ${K} steps across a checkpoint = ${2 * K} steps straight (${engine})`, async () => {
+      await onEngine(engine);
+      const straight = new TransformerNet({ seed: 5 });
+      const straightOpt = new Adam(1e-3);
+      for (let s = 0; s < 2 * K; s++) await trainStep(setupFor(straight), straightOpt, batch(s));
 
-    const first = new TransformerNet({ seed: 5 });
-    const firstOpt = new Adam(1e-3);
-    for (let s = 0; s < K; s++) await trainStep(setupFor(first), firstOpt, batch(s));
-    const store = new FileStore({ durable: false });
-    const output = `${pathToFileURL(dir).href}/run/`;
-    const uri = await saveCheckpoint(store, output, {
-      step: K,
-      attempt: 1,
-      seed: 5,
-      params: first.params,
-      optimizer: firstOpt,
-      cursor: null,
+      const first = new TransformerNet({ seed: 5 });
+      const firstOpt = new Adam(1e-3);
+      for (let s = 0; s < K; s++) await trainStep(setupFor(first), firstOpt, batch(s));
+      const store = new FileStore({ durable: false });
+      const output = `${pathToFileURL(dir).href}/${engine}/`;
+      const uri = await saveCheckpoint(store, output, {
+        step: K,
+        attempt: 1,
+        seed: 5,
+        params: first.params,
+        optimizer: firstOpt,
+        cursor: null,
+      });
+
+      const resumed = new TransformerNet({ seed: 77 }); // different start: everything must come from the checkpoint
+      const resumedOpt = new Adam(1e-3);
+      const state = await loadCheckpoint(store, uri, resumed.params, resumedOpt);
+      assert.equal(state.step, K);
+      for (let s = K; s < 2 * K; s++) await trainStep(setupFor(resumed), resumedOpt, batch(s));
+
+      const a = flattenTensors(straight.params);
+      const b = flattenTensors(resumed.params);
+      assert.ok(
+        Buffer.from(a.buffer).equals(Buffer.from(b.buffer)),
+        "resumed weights differ from the uninterrupted run",
+      );
+      const untrained = flattenTensors(new TransformerNet({ seed: 5 }).params);
+      assert.ok(!Buffer.from(a.buffer).equals(Buffer.from(untrained.buffer)), "training changed nothing");
     });
-
-    const resumed = new TransformerNet({ seed: 77 }); // different start: everything must come from the checkpoint
-    const resumedOpt = new Adam(1e-3);
-    const state = await loadCheckpoint(store, uri, resumed.params, resumedOpt);
-    assert.equal(state.step, K);
-    for (let s = K; s < 2 * K; s++) await trainStep(setupFor(resumed), resumedOpt, batch(s));
-
-    const a = flattenTensors(straight.params);
-    const b = flattenTensors(resumed.params);
-    assert.ok(
-      Buffer.from(a.buffer).equals(Buffer.from(b.buffer)),
-      "resumed weights differ from the uninterrupted run",
-    );
-    const untrained = flattenTensors(new TransformerNet({ seed: 5 }).params);
-    assert.ok(!Buffer.from(a.buffer).equals(Buffer.from(untrained.buffer)), "training changed nothing");
-  });
+  }
 });
