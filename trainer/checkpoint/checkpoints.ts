@@ -17,7 +17,7 @@ import {
   writeWithManifest,
   type ObjectStore,
 } from "../../common/storage/index.js";
-import type { ParameterMap } from "../model/parameters.js";
+import { float32Bytes, float32FromBytes, type ParameterMap } from "../model/parameters.js";
 import type { Adam } from "../optimizer/adam.js";
 
 export const CHECKPOINT_FORMAT = "stylekube.io/checkpoint/v1";
@@ -56,24 +56,6 @@ export function checkpointPrefix(output: string, step: number): string {
   return joinUri(output, `checkpoints/step-${String(step).padStart(8, "0")}/`);
 }
 
-function concat(arrays: { data: Float32Array }[]): Buffer {
-  const total = arrays.reduce((n, a) => n + a.data.length, 0);
-  const out = new Float32Array(total);
-  let offset = 0;
-  for (const a of arrays) {
-    out.set(a.data, offset);
-    offset += a.data.length;
-  }
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-}
-
-function toFloats(bytes: Uint8Array): Float32Array {
-  // Copy: the storage buffer may not be 4-byte aligned.
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  return new Float32Array(copy.buffer);
-}
-
 /** Write a checkpoint; returns its prefix URI once the manifest is written. */
 export async function saveCheckpoint(
   store: ObjectStore,
@@ -106,8 +88,16 @@ export async function saveCheckpoint(
     store,
     prefix,
     [
-      { name: "weights.bin", body: concat(parameters), contentType: "application/octet-stream" },
-      { name: "optimizer.bin", body: concat(slots), contentType: "application/octet-stream" },
+      {
+        name: "weights.bin",
+        body: float32Bytes(parameters.map((p) => p.data)),
+        contentType: "application/octet-stream",
+      },
+      {
+        name: "optimizer.bin",
+        body: float32Bytes(slots.map((p) => p.data)),
+        contentType: "application/octet-stream",
+      },
       { name: "state.json", body: JSON.stringify(state), contentType: "application/json" },
     ],
     { kind: "checkpoint", step: input.step },
@@ -163,7 +153,7 @@ export async function loadCheckpoint(
   const state = CheckpointStateSchema.parse(
     JSON.parse((await store.getBytes(joinUri(uri, "state.json"))).toString()),
   );
-  const weights = toFloats(await store.getBytes(joinUri(uri, "weights.bin")));
+  const weights = float32FromBytes(await store.getBytes(joinUri(uri, "weights.bin")));
   let offset = 0;
   const expected = [...params.keys()];
   const saved = state.parameters.map((p) => p.name);
@@ -181,7 +171,7 @@ export async function loadCheckpoint(
   if (offset !== weights.length)
     throw new Error(`checkpoint ${uri}: weights.bin has ${weights.length - offset} extra values`);
 
-  const moments = toFloats(await store.getBytes(joinUri(uri, "optimizer.bin")));
+  const moments = float32FromBytes(await store.getBytes(joinUri(uri, "optimizer.bin")));
   if (moments.length !== 2 * weights.length) {
     throw new Error(
       `checkpoint ${uri}: optimizer.bin has ${moments.length} values, expected ${2 * weights.length}`,

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { joinUri, readManifest, writeWithManifest, type ObjectStore } from "../../common/storage/index.js";
 import { TransformerNet } from "../model/transformer-net.js";
-import { assignNamed, type NamedArray } from "../model/parameters.js";
+import { assignNamed, float32Bytes, float32FromBytes, type NamedArray } from "../model/parameters.js";
 
 export const MODEL_FORMAT = "stylekube.io/transformer-net/v1";
 
@@ -35,17 +35,6 @@ export function modelPrefix(output: string): string {
   return joinUri(output, "model/");
 }
 
-function concat(tensors: Iterable<{ dataSync(): ArrayLike<number>; size: number }>): Buffer {
-  const list = [...tensors];
-  const out = new Float32Array(list.reduce((n, t) => n + t.size, 0));
-  let offset = 0;
-  for (const t of list) {
-    out.set(t.dataSync(), offset);
-    offset += t.size;
-  }
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-}
-
 export async function exportModel(
   store: ObjectStore,
   output: string,
@@ -69,7 +58,9 @@ export async function exportModel(
       { name: "model.json", body: JSON.stringify(description, null, 1), contentType: "application/json" },
       {
         name: "weights.bin",
-        body: concat([...net.params.values(), ...net.buffers.values()]),
+        body: float32Bytes(
+          [...net.params.values(), ...net.buffers.values()].map((t) => t.dataSync() as Float32Array),
+        ),
         contentType: "application/octet-stream",
       },
     ],
@@ -87,10 +78,7 @@ export async function loadModel(
   const description = ModelDescriptionSchema.parse(
     JSON.parse((await store.getBytes(joinUri(uri, "model.json"))).toString()),
   );
-  const raw = await store.getBytes(joinUri(uri, "weights.bin"));
-  const bytes = new Uint8Array(raw.byteLength);
-  bytes.set(raw);
-  const floats = new Float32Array(bytes.buffer);
+  const floats = float32FromBytes(await store.getBytes(joinUri(uri, "weights.bin")));
   const net = new TransformerNet({
     normalization: description.normalization,
     upsampling: description.upsampling,

@@ -78,3 +78,22 @@ export function readNamed(vars: ReadonlyMap<string, tf.Variable>): Map<string, N
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
+
+/** Float32 arrays end to end as little-endian bytes (weights.bin, optimizer.bin). */
+export function float32Bytes(arrays: Iterable<Float32Array>): Buffer {
+  const list = [...arrays];
+  const out = new Float32Array(list.reduce((n, a) => n + a.length, 0));
+  let offset = 0;
+  for (const a of list) {
+    out.set(a, offset);
+    offset += a.length;
+  }
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** The float32 values of bytes read from storage (copied: a storage buffer need not be 4-byte aligned). */
+export function float32FromBytes(bytes: Uint8Array): Float32Array {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new Float32Array(copy.buffer);
+}
