@@ -15,6 +15,11 @@
 //     replay it). So a Readable passed to `put` always goes through
 //     lib-storage's Upload, which cuts it into Buffers (one PutObject for small
 //     bodies, UploadPart per ≥ 5 MiB part for large ones) that are retryable.
+//   - One addition: MinIO under load sometimes answers a PUT with 400
+//     IncompleteBody ("you did not provide the number of bytes specified by
+//     the Content-Length header"), i.e. the body did not arrive; the SDK
+//     classifies that as a client error. For a Buffer body resending is safe,
+//     so `withResend` below has the SDK's own strategy treat it as transient.
 //   - The SDK retries the request, not the response body: a connection that
 //     drops mid-download surfaces on the stream. `getBytes` re-issues the GET
 //     for that case (below); `get` leaves it to the caller, who owns the stream.
@@ -22,6 +27,8 @@
 // Secrets. Credentials live only inside the SDK client (a private field);
 // logs and StorageError carry op, URI, status, error code and request id —
 // never the SDK error object, its request, headers or the client config.
+import { AdaptiveRetryStrategy, StandardRetryStrategy } from "@smithy/core/retry";
+import type { RetryStrategyV2 } from "@smithy/types";
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -167,6 +174,25 @@ function isServerOrNetwork(f: SdkErrorFields): boolean {
   return NETWORK_CODES.has(f.code) || f.code === "TimeoutError";
 }
 
+/** S3 error codes meaning the request body did not reach the server in full. */
+const BODY_NOT_RECEIVED = new Set(["IncompleteBody"]);
+
+/** The SDK's retry strategy, also retrying BODY_NOT_RECEIVED errors as transient (see the top of this file). */
+function withResend(inner: RetryStrategyV2 & { mode?: string }): RetryStrategyV2 & { mode?: string } {
+  return {
+    mode: inner.mode,
+    acquireInitialRetryToken: (scope) => inner.acquireInitialRetryToken(scope),
+    refreshRetryTokenForRetry: (token, info) => {
+      const name = (info.error as { name?: string } | undefined)?.name;
+      return inner.refreshRetryTokenForRetry(
+        token,
+        name !== undefined && BODY_NOT_RECEIVED.has(name) ? { ...info, errorType: "TRANSIENT" } : info,
+      );
+    },
+    recordSuccess: (token) => inner.recordSuccess(token),
+  };
+}
+
 export class S3Store implements ObjectStore {
   readonly schemes: readonly Scheme[] = ["s3"];
   // Private fields: not enumerable, so logging or JSON-serialising the store
@@ -199,8 +225,11 @@ export class S3Store implements ObjectStore {
       const config: S3ClientConfig = {
         region: o.region,
         forcePathStyle: o.forcePathStyle ?? o.endpoint !== undefined,
-        maxAttempts: o.maxAttempts,
-        retryMode: o.retryMode,
+        retryStrategy: withResend(
+          o.retryMode === "adaptive"
+            ? new AdaptiveRetryStrategy(async () => o.maxAttempts)
+            : new StandardRetryStrategy(o.maxAttempts),
+        ),
         requestHandler: { connectionTimeout: o.connectionTimeoutMs },
       };
       if (o.endpoint !== undefined) config.endpoint = o.endpoint;

@@ -1,6 +1,6 @@
 // What the s3 backend does on throttling, 5xx and 4xx, against a scripted
 // local server: the SDK's standard retry strategy (configured in s3.ts) must
-// retry SlowDown/503 and 500 with backoff, and must not retry a 403.
+// retry SlowDown/503, 500 and 400 IncompleteBody with backoff, and must not retry a 403.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { createLogger } from "../../../common/log/logger.js";
@@ -46,6 +46,24 @@ describe("S3Store retries (local fake S3)", () => {
     }
     // The SDK marks each try; the third says so.
     assert.match(String(server.requests[2]!.headers["amz-sdk-request"]), /attempt=3/);
+  });
+
+  it("resends a PUT whose body the server says it did not receive in full (400 IncompleteBody)", async () => {
+    const [store, server] = await setup((_req, n) =>
+      n < 1
+        ? {
+            status: 400,
+            body: s3ErrorXml(
+              "IncompleteBody",
+              "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+            ),
+          }
+        : { status: 200, headers: { etag: '"e"' } },
+    );
+    const res = await store.put("s3://bucket-a/obj.bin", Buffer.alloc(32, 7));
+    assert.equal(res.size, 32);
+    assert.equal(server.requests.length, 2);
+    assert.equal(server.requests[1]!.body.length, 32);
   });
 
   it("retries GetObject after 503 SlowDown twice, then returns the body", async () => {
