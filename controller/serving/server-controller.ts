@@ -1,11 +1,11 @@
 // Wires the StyleServer reconciler: informers on StyleServers and on the
 // Deployments they own (a Deployment's status change enqueues its server).
 import * as k8s from "@kubernetes/client-node";
-import { GROUP, VERSION } from "../../common/api/index.js";
 import type { Logger } from "../../common/log/logger.js";
 import type { ControllerConfig } from "../config.js";
 import { ControllerLoop } from "../kube/controller-loop.js";
 import type { EventRecorder } from "../kube/events.js";
+import { customResourceInformer } from "../kube/custom-resource-informer.js";
 import { Informer } from "../kube/informer.js";
 import type { ControllerMetrics } from "../metrics.js";
 import { ServerReconciler, type RawServer } from "./reconciler.js";
@@ -25,32 +25,14 @@ export class ServerController {
     private readonly log: Logger,
   ) {
     const ns = config.STYLEKUBE_WATCH_NAMESPACE;
-    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const resyncMs = config.STYLEKUBE_RESYNC_SECONDS * 1000;
-    this.servers = new Informer<RawServer>({
+    this.servers = customResourceInformer<RawServer>({
       kc,
-      path: ns
-        ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/styleservers`
-        : `/apis/${GROUP}/${VERSION}/styleservers`,
-      list: async () =>
-        (ns
-          ? await custom.listNamespacedCustomObject({
-              group: GROUP,
-              version: VERSION,
-              namespace: ns,
-              plural: "styleservers",
-            })
-          : await custom.listClusterCustomObject({
-              group: GROUP,
-              version: VERSION,
-              plural: "styleservers",
-            })) as {
-          items: RawServer[];
-          metadata?: { resourceVersion?: string };
-        },
+      plural: "styleservers",
+      namespace: ns,
       resyncMs,
-      log: log.child({ informer: "styleservers" }),
+      log,
     });
     this.deployments = new Informer<k8s.V1Deployment>({
       kc,

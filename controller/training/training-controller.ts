@@ -3,11 +3,11 @@
 // loop that reconciles one key at a time.
 import * as k8s from "@kubernetes/client-node";
 import type { NatsConnection } from "nats";
-import { GROUP, VERSION } from "../../common/api/index.js";
 import type { Logger } from "../../common/log/logger.js";
 import type { ControllerConfig } from "../config.js";
 import { ControllerLoop } from "../kube/controller-loop.js";
 import type { EventRecorder } from "../kube/events.js";
+import { customResourceInformer } from "../kube/custom-resource-informer.js";
 import { Informer } from "../kube/informer.js";
 import type { ControllerMetrics } from "../metrics.js";
 import { LABELS, WORKER_SELECTOR } from "./labels.js";
@@ -28,32 +28,14 @@ export class TrainingController {
     private readonly log: Logger,
   ) {
     const ns = config.STYLEKUBE_WATCH_NAMESPACE;
-    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const resyncMs = config.STYLEKUBE_RESYNC_SECONDS * 1000;
-    this.trainings = new Informer<RawTraining>({
+    this.trainings = customResourceInformer<RawTraining>({
       kc,
-      path: ns
-        ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/styletrainings`
-        : `/apis/${GROUP}/${VERSION}/styletrainings`,
-      list: async () =>
-        (ns
-          ? await custom.listNamespacedCustomObject({
-              group: GROUP,
-              version: VERSION,
-              namespace: ns,
-              plural: "styletrainings",
-            })
-          : await custom.listClusterCustomObject({
-              group: GROUP,
-              version: VERSION,
-              plural: "styletrainings",
-            })) as {
-          items: RawTraining[];
-          metadata?: { resourceVersion?: string };
-        },
+      plural: "styletrainings",
+      namespace: ns,
       resyncMs,
-      log: log.child({ informer: "styletrainings" }),
+      log,
     });
     this.pods = new Informer<k8s.V1Pod>({
       kc,
