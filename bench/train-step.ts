@@ -1,7 +1,18 @@
-// `npm run bench -- train-step [--quick]`: one training step (transformation
-// network forward and backward, VGG-16 to relu4_3 on the output and to
-// relu2_2 on the content, all loss terms, Adam) per engine that initialises
-// here, at 128×128 batch 1 and 256×256 batch 4, in ms/step and GFLOP/s.
+// `npm run bench -- train-step [--quick] [--engines cpu,wasm,webgpu,webgpu-stock]
+//   [--sizes 128x1,256x4] [--no-pytorch | --no-pytorch-cpu] [--profile]`: one training step
+// (transformation network forward and backward, VGG-16 to relu4_3 on the
+// output and to relu2_2 on the content, all loss terms, Adam) per engine that
+// initialises here, at 128×128 batch 1 and 256×256 batch 4, in ms/step and
+// GFLOP/s.
+//
+// PyTorch anchor: where `python3` can import torch, the same step written as
+// pytorch/examples' fast_neural_style writes it (bench/pytorch/train_step.py)
+// runs in the same benchmark: on the CPU with PyTorch's default threads and
+// with one thread (wasm runs on one), and on CUDA (TF32, PyTorch's default
+// for convolutions, and strict FP32) where a GPU is visible.
+// `webgpu-stock` is the webgpu engine with tfjs's own convolution gradients
+// instead of ours (trainer/engine/webgpu-kernels.ts); --profile prints the
+// GPU time per kernel of one step on the webgpu engines (timestamp queries).
 //
 // GFLOP/s = 2 × the step's multiply-adds (counted from the layer shapes by
 // stepMacs below) / the step's time. `cpu` is the in-run baseline; the
@@ -10,6 +21,8 @@
 // kernels are built from the same GEMM). --quick keeps the slow cpu runs to
 // 128×128 batch 1 and one timed step (a cpu step at 256×256 batch 4 takes
 // minutes). The last line is one JSON object for tooling.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 import { type ConcreteEngine, EngineUnavailableError, initEngine } from "../trainer/engine/engines.js";
 import { loadVgg16 } from "../trainer/loss-network/load.js";
@@ -23,12 +36,49 @@ import {
   imagesPerPass,
 } from "../trainer/train-step.js";
 
-const quick = process.argv.includes("--quick");
-const SIZES: readonly { size: number; batch: number }[] = [
-  { size: 128, batch: 1 },
-  { size: 256, batch: 4 },
-];
-const ENGINES: readonly ConcreteEngine[] = ["cpu", "wasm", "webgpu", "tensorflow"];
+const argv = process.argv.slice(2);
+const quick = argv.includes("--quick");
+const profile = argv.includes("--profile");
+const withPytorch = !argv.includes("--no-pytorch");
+
+/** The value after `--name`, if given. */
+function option(name: string): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/** An engine of the benchmark: a compute engine, or webgpu with tfjs's stock convolution gradients. */
+type BenchEngine = ConcreteEngine | "webgpu-stock";
+const ALL_ENGINES: readonly BenchEngine[] = ["cpu", "wasm", "webgpu", "webgpu-stock", "tensorflow"];
+
+function parseEngines(text: string | undefined): BenchEngine[] {
+  if (text === undefined) return ALL_ENGINES.filter((e) => e !== "webgpu-stock");
+  return text.split(",").map((e) => {
+    if (!(ALL_ENGINES as readonly string[]).includes(e)) {
+      throw new Error(`--engines: unknown engine "${e}" (choose from ${ALL_ENGINES.join(", ")})`);
+    }
+    return e as BenchEngine;
+  });
+}
+
+function parseSizes(text: string | undefined): { size: number; batch: number }[] {
+  if (text === undefined) {
+    return [
+      { size: 128, batch: 1 },
+      { size: 256, batch: 4 },
+    ];
+  }
+  return text.split(",").map((item) => {
+    const m = /^(\d+)x(\d+)$/.exec(item);
+    if (m === null || Number(m[1]) % 4 !== 0) {
+      throw new Error(`--sizes: "${item}" is not SIZExBATCH with SIZE a multiple of 4 (e.g. 256x4)`);
+    }
+    return { size: Number(m[1]), batch: Number(m[2]) };
+  });
+}
+
+const SIZES = parseSizes(option("sizes"));
+const ENGINES = parseEngines(option("engines"));
 const LAYERS: LossLayers = { content: "relu2_2", style: PAPER_STYLE_LAYERS };
 
 interface Result {
@@ -36,9 +86,13 @@ interface Result {
   size: number;
   batch: number;
   /** Images per forward/backward pass (the batch's gradients are averaged over passes). */
-  microBatch: number;
+  microBatch?: number;
   msPerStep: number;
   gflops: number;
+  /** CPU threads (wasm, pytorch-cpu). */
+  threads?: number | null;
+  /** pytorch-cuda: "tf32" (PyTorch's default for convolutions) or "fp32". */
+  precision?: string;
 }
 
 // ---------------------------------------------------------------- FLOP count
@@ -109,12 +163,13 @@ function stepMacs(s: number): number {
 // ---------------------------------------------------------------- timing
 
 async function timeSteps(
-  engine: ConcreteEngine,
+  engine: BenchEngine,
   vgg: Vgg16,
   size: number,
   batch: number,
   warmup: number,
   timed: number,
+  profileStep: boolean,
 ): Promise<number> {
   const net = new TransformerNet({ seed: 1 });
   const style = tf.randomUniform([1, size, size, 3], 0, 255, "float32", 3) as tf.Tensor4D;
@@ -122,7 +177,7 @@ async function timeSteps(
   const content = tf.randomUniform([batch, size, size, 3], 0, 255, "float32", 4) as tf.Tensor4D;
   const setup = { net, vgg, styleTargets, layers: LAYERS, weights: { content: 1, style: 5, tv: 1e-6 } };
   const optimizer = createOptimizer();
-  const micro = imagesPerPass(engine, size, batch);
+  const micro = imagesPerPass(concrete(engine), size, batch);
   const step = async (): Promise<void> => {
     const { grads } = await computeGradientsInPasses(setup, content, micro);
     applyGradients(net, optimizer, grads);
@@ -132,14 +187,53 @@ async function timeSteps(
   // computeGradients reads the loss back, so each step has finished when it returns.
   for (let i = 0; i < timed; i++) await step();
   const ms = (performance.now() - started) / timed;
+  console.log(
+    `${engine.padEnd(12)} ${size}×${size} batch ${batch}: ${ms.toFixed(1)} ms/step (${timed} timed)`,
+  );
+  if (profileStep) await printKernelProfile(engine, step);
   tf.dispose([style, content]);
   disposeStyleTargets(styleTargets);
   optimizer.dispose();
   net.dispose();
-  console.log(
-    `${engine.padEnd(10)} ${size}×${size} batch ${batch}: ${ms.toFixed(0)} ms/step (${timed} timed)`,
-  );
   return ms;
+}
+
+/**
+ * GPU time per kernel of one step, from tf.profile (the webgpu backend
+ * times each program with timestamp queries, which splits its command
+ * batching, so the total is a breakdown, not the step's time).
+ */
+async function printKernelProfile(engine: BenchEngine, step: () => Promise<void>): Promise<void> {
+  const info = await tf.profile(step);
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  let total = 0;
+  let untimed = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : Number.NaN;
+    if (!Number.isFinite(ms)) {
+      untimed++;
+      continue;
+    }
+    total += ms;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    byKernel.set(k.name, e);
+  }
+  console.log(
+    `  ${engine} kernel profile: ${info.kernels.length} kernels, ${total.toFixed(1)} ms of kernel time` +
+      (untimed > 0 ? `, ${untimed} without a time (no timestamp queries?)` : ""),
+  );
+  for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14)) {
+    console.log(
+      `    ${name.padEnd(26)} ${e.ms.toFixed(2).padStart(9)} ms  ${((100 * e.ms) / total).toFixed(1).padStart(5)} %  ${e.calls} calls`,
+    );
+  }
+}
+
+/** The compute engine behind a benchmark engine. */
+function concrete(engine: BenchEngine): ConcreteEngine {
+  return engine === "webgpu-stock" ? "webgpu" : engine;
 }
 
 /** VGG-16 forward to relu4_3 at 256×256 batch 1 on the current engine; GFLOP/s of its convs. */
@@ -165,13 +259,108 @@ async function vggForwardGflops(vgg: Vgg16): Promise<number> {
   return gflops;
 }
 
+// ---------------------------------------------------------------- PyTorch
+
+interface PytorchResult {
+  engine: string;
+  size: number;
+  batch: number;
+  msPerStep: number;
+  threads: number | null;
+  precision: string;
+  torch: string;
+  device: string | null;
+}
+
+const PYTORCH_SCRIPT = fileURLToPath(new URL("./pytorch/train_step.py", import.meta.url));
+
+/** What python3's torch offers here, or why it cannot run. */
+function probePytorch(): { cuda: boolean; version: string } | string {
+  const r = spawnSync(
+    "python3",
+    [
+      "-c",
+      "import json, torch; print(json.dumps({'cuda': torch.cuda.is_available(), 'version': torch.__version__}))",
+    ],
+    { encoding: "utf8", timeout: 120_000 },
+  );
+  if (r.error !== undefined) return `python3 not runnable (${r.error.message})`;
+  if (r.status !== 0) return `python3 cannot import torch (${r.stderr.trim().split("\n").pop() ?? ""})`;
+  return JSON.parse(r.stdout) as { cuda: boolean; version: string };
+}
+
+function runPytorch(args: string[]): PytorchResult | string {
+  const r = spawnSync("python3", [PYTORCH_SCRIPT, ...args], { encoding: "utf8", timeout: 600_000 });
+  if (r.status !== 0)
+    return `failed: ${(r.stderr || String(r.error)).trim().split("\n").slice(-3).join(" | ")}`;
+  const line = r.stdout.trim().split("\n").pop() ?? "";
+  return JSON.parse(line) as PytorchResult;
+}
+
+async function benchPytorch(results: Result[], skipped: Record<string, string>): Promise<void> {
+  const probe = probePytorch();
+  if (typeof probe === "string") {
+    skipped["pytorch"] = probe;
+    console.log(`pytorch: skipped (${probe})`);
+    return;
+  }
+  const runs: { label: string; args: string[] }[] = [];
+  for (const { size, batch } of SIZES) {
+    const sb = ["--size", String(size), "--batch", String(batch)];
+    if (!argv.includes("--no-pytorch-cpu"))
+      runs.push({ label: "pytorch-cpu", args: ["--device", "cpu", ...sb] });
+    // One thread, as wasm runs: only at the first size (a 256×256 batch-4 step takes ~10 s on one core).
+    if (size === SIZES[0]?.size && batch === SIZES[0]?.batch && !argv.includes("--no-pytorch-cpu")) {
+      runs.push({ label: "pytorch-cpu, 1 thread", args: ["--device", "cpu", "--threads", "1", ...sb] });
+    }
+    if (probe.cuda) {
+      runs.push({ label: "pytorch-cuda tf32", args: ["--device", "cuda", ...sb] });
+      runs.push({ label: "pytorch-cuda fp32", args: ["--device", "cuda", "--strict-fp32", ...sb] });
+    }
+  }
+  if (!probe.cuda) console.log(`pytorch ${probe.version}: no CUDA device, CPU only`);
+  for (const run of runs) {
+    const r = runPytorch(quick ? [...run.args, "--steps", "2"] : run.args);
+    if (typeof r === "string") {
+      skipped[run.label] = r;
+      console.log(`${run.label}: ${r}`);
+      continue;
+    }
+    console.log(
+      `${run.label.padEnd(22)} ${r.size}×${r.size} batch ${r.batch}: ${r.msPerStep.toFixed(1)} ms/step` +
+        (r.device !== null
+          ? ` (${r.device}, torch ${r.torch})`
+          : ` (${r.threads} threads, torch ${r.torch})`),
+    );
+    results.push({
+      engine: r.engine,
+      size: r.size,
+      batch: r.batch,
+      msPerStep: round(r.msPerStep),
+      gflops: round((2 * r.batch * stepMacs(r.size)) / r.msPerStep / 1e6),
+      threads: r.threads,
+      precision: r.precision,
+    });
+  }
+}
+
+// ---------------------------------------------------------------- main
+
 async function main(): Promise<void> {
   const results: Result[] = [];
   let wasmForwardConvGflops: number | null = null;
   const skipped: Record<string, string> = {};
   for (const engine of ENGINES) {
+    let threads: number | undefined;
     try {
-      await initEngine(engine);
+      const info = await initEngine(concrete(engine), {
+        ...(engine === "webgpu-stock"
+          ? { webgpuKernels: "stock" }
+          : engine === "webgpu"
+            ? { webgpuKernels: "fast" }
+            : {}),
+      });
+      threads = info.threads;
     } catch (err) {
       skipped[engine] = err instanceof EngineUnavailableError ? err.message : String(err);
       console.log(`${engine}: skipped (${skipped[engine]})`);
@@ -179,34 +368,58 @@ async function main(): Promise<void> {
     }
     const vgg = await loadVgg16({ random: true, seed: 2 });
     if (engine === "wasm") wasmForwardConvGflops = await vggForwardGflops(vgg);
+    const gpu = concrete(engine) === "webgpu";
     for (const { size, batch } of SIZES) {
       const isCpu = engine === "cpu";
       if (isCpu && quick && size > 128) continue;
-      const warmup = isCpu ? 0 : 1;
-      const timed = isCpu ? (quick ? 1 : 2) : quick && size > 128 ? 1 : 3;
-      const ms = await timeSteps(engine, vgg, size, batch, warmup, timed);
+      const warmup = isCpu ? 0 : gpu ? 2 : 1;
+      const timed = isCpu ? (quick ? 1 : 2) : gpu ? 10 : quick && size > 128 ? 1 : 3;
+      const last = size === SIZES[SIZES.length - 1]?.size && batch === SIZES[SIZES.length - 1]?.batch;
+      const ms = await timeSteps(engine, vgg, size, batch, warmup, timed, profile && gpu && last);
       const gflops = (2 * batch * stepMacs(size)) / ms / 1e6;
       results.push({
         engine,
         size,
         batch,
-        microBatch: imagesPerPass(engine, size, batch),
+        microBatch: imagesPerPass(concrete(engine), size, batch),
         msPerStep: round(ms),
         gflops: round(gflops),
+        ...(threads !== undefined ? { threads } : {}),
       });
     }
     vgg.dispose();
   }
+  if (withPytorch) await benchPytorch(results, skipped);
+
+  const same = (r: Result, engine: string, extra: (b: Result) => boolean = () => true): Result | undefined =>
+    results.find((b) => b.engine === engine && b.size === r.size && b.batch === r.batch && extra(b));
   for (const r of results) {
-    const base = results.find((b) => b.engine === "cpu" && b.size === r.size && b.batch === r.batch);
-    const vsCpu =
-      base !== undefined && r.engine !== "cpu" ? `, ${(base.msPerStep / r.msPerStep).toFixed(1)}× cpu` : "";
-    const roof =
-      wasmForwardConvGflops !== null
-        ? `, ${((100 * r.gflops) / wasmForwardConvGflops).toFixed(0)} % of wasm fwd conv`
-        : "";
+    const notes: string[] = [];
+    const cpu = same(r, "cpu");
+    if (cpu !== undefined && r.engine !== "cpu")
+      notes.push(`${(cpu.msPerStep / r.msPerStep).toFixed(1)}× cpu`);
+    if (wasmForwardConvGflops !== null && !r.engine.startsWith("pytorch")) {
+      notes.push(`${((100 * r.gflops) / wasmForwardConvGflops).toFixed(0)} % of wasm fwd conv`);
+    }
+    // The anchors users compare with: PyTorch on the same kind of device.
+    const anchor = r.engine.startsWith("webgpu")
+      ? same(r, "pytorch-cuda", (b) => b.precision === "fp32")
+      : r.engine === "wasm"
+        ? same(r, "pytorch-cpu", (b) => b.threads === 1)
+        : undefined;
+    if (anchor !== undefined) {
+      notes.push(
+        `${(r.msPerStep / anchor.msPerStep).toFixed(1)}× the time of ${anchor.engine} ${anchor.precision ?? ""}${anchor.threads === 1 ? " 1 thread" : ""}`.replace(
+          "  ",
+          " ",
+        ),
+      );
+    }
+    const stock = r.engine === "webgpu" ? same(r, "webgpu-stock") : undefined;
+    if (stock !== undefined) notes.push(`${(stock.msPerStep / r.msPerStep).toFixed(1)}× webgpu-stock`);
+    const label = `${r.engine}${r.precision !== undefined ? ` ${r.precision}` : ""}${r.threads !== undefined && r.threads !== null ? ` ${r.threads}t` : ""}`;
     console.log(
-      `${r.engine} ${r.size}×${r.size}×${r.batch}: ${r.msPerStep} ms, ${r.gflops} GFLOP/s${vsCpu}${roof}`,
+      `${label} ${r.size}×${r.size}×${r.batch}: ${r.msPerStep} ms, ${r.gflops} GFLOP/s${notes.length > 0 ? `, ${notes.join(", ")}` : ""}`,
     );
   }
   console.log(

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { type BackpropFilterAttrs, nhwcConvInfo } from "./conv-attrs.js";
 import "./tfjs.js";
 
 /**
@@ -15,14 +16,6 @@ import "./tfjs.js";
  * calls go to the stock kernel.
  */
 
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-  dataFormat: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
-  filterShape: [number, number, number, number];
-}
-
 type KernelFunc = tf.KernelConfig["kernelFunc"];
 
 let stock: KernelFunc | undefined;
@@ -37,22 +30,13 @@ function fastConv2DBackpropFilter(args: Parameters<KernelFunc>[0]): tf.TensorInf
   const backend = args.backend as unknown as CpuBackendData;
   const x = inputs["x"];
   const dy = inputs["dy"];
-  const a = attrs as unknown as ConvAttrs;
+  const a = attrs as unknown as BackpropFilterAttrs;
   if (x === undefined || dy === undefined) throw new Error("Conv2DBackpropFilter needs x and dy");
   if (a.dataFormat !== "NHWC" || x.dtype !== "float32" || dy.dtype !== "float32") {
     if (stock === undefined) throw new Error("stock Conv2DBackpropFilter missing");
     return stock(args) as tf.TensorInfo;
   }
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterShape,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-    false,
-    "channelsLast",
-  );
+  const info = nhwcConvInfo(x.shape, a.filterShape, a);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const top = info.padInfo.top;

@@ -6,6 +6,7 @@ import { registerFastCpuKernels } from "./cpu-kernels.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 import { prepareWasmThreads } from "./wasm-threads.js";
 import { installWebGpu } from "./webgpu.js";
+import { useWebGpuKernels, type WebGpuKernels, webGpuKernelsFromEnv } from "./webgpu-kernels.js";
 
 const log = createLogger("trainer.engine");
 
@@ -87,6 +88,12 @@ export interface InitEngineOptions {
    * wasm-threads.ts).
    */
   wasmThreads?: number;
+  /**
+   * webgpu only: our tiled convolution gradients ("fast", the default) or
+   * tfjs's naive ones ("stock", for comparisons); see webgpu-kernels.ts.
+   * Default: STYLEKUBE_WEBGPU_KERNELS, else "fast".
+   */
+  webgpuKernels?: WebGpuKernels;
 }
 
 interface WasmModule {
@@ -187,6 +194,7 @@ async function register(engine: ConcreteEngine, options: InitEngineOptions): Pro
       } catch (err) {
         throw new EngineUnavailableError("webgpu", `engine webgpu: ${errorText(err)}`);
       }
+      useWebGpuKernels(options.webgpuKernels ?? webGpuKernelsFromEnv());
       return "webgpu";
   }
 }

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { type BackpropFilterAttrs, type BackpropInputAttrs, nhwcConvInfo } from "./conv-attrs.js";
 
 /**
  * Training kernels for @tensorflow/tfjs-backend-wasm (4.22), built from the
@@ -47,19 +48,6 @@ interface WasmBackend {
   dataIdMap: { get(dataId: tf.DataId): WasmTensorData | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
-}
-
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-  dataFormat: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
-}
-interface BackpropFilterAttrs extends ConvAttrs {
-  filterShape: [number, number, number, number];
-}
-interface BackpropInputAttrs extends ConvAttrs {
-  inputShape: [number, number, number, number];
 }
 
 /**
@@ -115,23 +103,6 @@ function copy(h: Float32Array, dst: number, src: number, n: number): void {
   }
 }
 
-function convInfo(
-  xShape: [number, number, number, number],
-  filterShape: [number, number, number, number],
-  a: ConvAttrs,
-): tf.backend_util.Conv2DInfo {
-  return tf.backend_util.computeConv2DInfo(
-    xShape,
-    filterShape,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-    false,
-    "channelsLast",
-  );
-}
-
 /**
  * dW[kh, kw, ci, co] = Σ_{b,oh,ow} x[b, oh·sh + kh − top, ow·sw + kw − left, ci] · dy[b, oh, ow, co]
  * (zero outside x), as GEMMs over groups of taps; see the module comment.
@@ -155,7 +126,7 @@ export function wasmConv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
       `wasm Conv2DBackpropFilter supports NHWC float32 only (got ${a.dataFormat}, ${x.dtype}, ${dy.dtype})`,
     );
   }
-  const info = convInfo(x.shape as [number, number, number, number], a.filterShape, a);
+  const info = nhwcConvInfo(x.shape, a.filterShape, a);
   const { batchSize, inHeight, inWidth, inChannels: ci, outHeight, outWidth, outChannels: co } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const n = batchSize * outHeight * outWidth;
@@ -378,7 +349,7 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   };
   if (a.dataFormat !== "NHWC" || dy.dtype !== "float32" || filter.dtype !== "float32") return fallback();
   const fShape = filter.shape as [number, number, number, number];
-  const info = convInfo(a.inputShape, fShape, a);
+  const info = nhwcConvInfo(a.inputShape, fShape, a);
   const [kH, kW, ci, co] = fShape;
   const axis = (k: number, s: number, pad: number, inSize: number, outSize: number) => {
     const kq = Math.ceil(k / s);
