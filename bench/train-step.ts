@@ -12,7 +12,8 @@
 // for convolutions, and strict FP32) where a GPU is visible.
 // `webgpu-stock` is the webgpu engine with tfjs's own convolution gradients
 // instead of ours (trainer/engine/webgpu-kernels.ts); --profile prints the
-// GPU time per kernel of one step on the webgpu engines (timestamp queries).
+// time per kernel of one step at the last size (on webgpu: GPU time from
+// timestamp queries).
 //
 // GFLOP/s = 2 × the step's multiply-adds (counted from the layer shapes by
 // stepMacs below) / the step's time. `cpu` is the in-run baseline; the
@@ -199,9 +200,10 @@ async function timeSteps(
 }
 
 /**
- * GPU time per kernel of one step, from tf.profile (the webgpu backend
- * times each program with timestamp queries, which splits its command
- * batching, so the total is a breakdown, not the step's time).
+ * Time per kernel of one step, from tf.profile: wall time per kernel on the
+ * CPU engines; GPU time on webgpu (it times each program with timestamp
+ * queries, which splits its command batching, so the total is a breakdown,
+ * not the step's time).
  */
 async function printKernelProfile(engine: BenchEngine, step: () => Promise<void>): Promise<void> {
   const info = await tf.profile(step);
@@ -375,7 +377,7 @@ async function main(): Promise<void> {
       const warmup = isCpu ? 0 : gpu ? 2 : 1;
       const timed = isCpu ? (quick ? 1 : 2) : gpu ? 10 : quick && size > 128 ? 1 : 3;
       const last = size === SIZES[SIZES.length - 1]?.size && batch === SIZES[SIZES.length - 1]?.batch;
-      const ms = await timeSteps(engine, vgg, size, batch, warmup, timed, profile && gpu && last);
+      const ms = await timeSteps(engine, vgg, size, batch, warmup, timed, profile && last);
       const gflops = (2 * batch * stepMacs(size)) / ms / 1e6;
       results.push({
         engine,

@@ -25,7 +25,22 @@ export const WORKER_ENV = {
   region: "AWS_REGION",
   accessKeyId: "AWS_ACCESS_KEY_ID",
   secretAccessKey: "AWS_SECRET_ACCESS_KEY",
+  wasmThreads: "STYLEKUBE_WASM_THREADS",
 } as const;
+
+/** Emscripten's pthread pool in tfjs-backend-wasm 4.22 starts 8 workers. */
+export const WASM_MAX_THREADS = 8;
+
+/**
+ * Threads of the wasm engine for a worker with `cores` CPUs of its own: its
+ * whole cores, from 1 to WASM_MAX_THREADS. Threads change no result (the
+ * threaded build is bit-identical) and cut a 128² step 1.3× on 2 cores and
+ * 3× with 8 threads on 16 (docs/benchmarks.md).
+ */
+export function wasmThreadsFor(cores: number): number {
+  if (!Number.isFinite(cores)) return 1;
+  return Math.max(1, Math.min(WASM_MAX_THREADS, Math.floor(cores)));
+}
 
 const intFromEnv = (min: number) => z.coerce.number().int().min(min);
 
@@ -64,6 +79,7 @@ export const WorkerEnvSchema = z
     region: z.string().optional(),
     accessKeyId: z.string().optional(),
     secretAccessKey: z.string().optional(),
+    wasmThreads: intFromEnv(1).max(WASM_MAX_THREADS).optional(),
   })
   .refine((e) => e.rank < e.worldSize, { message: "rank must be less than world size", path: ["rank"] });
 
@@ -81,6 +97,8 @@ export interface WorkerEnvInput {
   s3Endpoint?: string;
   s3ForcePathStyle?: boolean;
   region?: string;
+  /** Threads of the wasm engine (see wasmThreadsFor); unset = 1. */
+  wasmThreads?: number;
 }
 
 /** Plain (non-secret) variables; credentials come from Secrets (pods) or the parent's env (local). */
@@ -99,6 +117,7 @@ export function workerEnvVars(input: WorkerEnvInput): Record<string, string> {
   if (input.s3ForcePathStyle !== undefined)
     vars[WORKER_ENV.s3ForcePathStyle] = String(input.s3ForcePathStyle);
   if (input.region) vars[WORKER_ENV.region] = input.region;
+  if (input.wasmThreads !== undefined) vars[WORKER_ENV.wasmThreads] = String(input.wasmThreads);
   return vars;
 }
 

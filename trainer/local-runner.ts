@@ -5,6 +5,7 @@
 // starts from the latest checkpoint, up to spec.backoffLimit.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,7 @@ import { parseAllDocuments } from "yaml";
 import { validateStyleTraining, type StyleTraining } from "../common/api/index.js";
 import { createLogger } from "../common/log/logger.js";
 import { ProgressMessageSchema } from "../common/progress.js";
-import { subjects, workerEnvVars } from "../common/worker-env.js";
+import { subjects, WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../common/worker-env.js";
 
 export interface LocalRunOptions {
   file: string;
@@ -157,6 +158,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           worldSize: spec.workers,
           spec,
           natsUrl,
+          // The machine's cores shared between the workers, unless the caller chose.
+          ...(process.env[WORKER_ENV.wasmThreads] === undefined
+            ? { wasmThreads: wasmThreadsFor(availableParallelism() / spec.workers) }
+            : {}),
         });
         workers.push(
           spawn(process.execPath, self, {

@@ -68,8 +68,11 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
   const log = (deps.log ?? createLogger("worker")).child({ job: env.jobId, attempt, rank });
   const hp = spec.hyperparameters;
   const store = deps.store ?? openStore(storeOptionsFromEnv());
-  const engine = await initEngine(spec.engine);
-  log.info({ engine: engine.engine, backend: engine.backend, worldSize }, "worker starting");
+  const engine = await initEngine(spec.engine, { wasmThreads: env.wasmThreads ?? 1 });
+  log.info(
+    { engine: engine.engine, backend: engine.backend, threads: engine.threads, worldSize },
+    "worker starting",
+  );
 
   const nc: NatsConnection = await connectNats({
     url: env.natsUrl,

@@ -49,6 +49,34 @@ export function uri(description: string, schemes: Scheme[], what: string, exampl
 const QUANTITY = "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|e[0-9]+)?$";
 const QUANTITY_RE = new RegExp(QUANTITY);
 
+const QUANTITY_SUFFIX: Record<string, number> = {
+  "": 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/** The number a Kubernetes quantity stands for ("500m" → 0.5, "2Gi" → 2147483648); NaN if it is not one. */
+export function quantityValue(q: string): number {
+  if (!QUANTITY_RE.test(q)) return Number.NaN;
+  const m = /^([0-9.]+)(.*)$/.exec(q) as RegExpExecArray;
+  const [, digits = "", suffix = ""] = m;
+  const scale = suffix.startsWith("e")
+    ? 10 ** Number(suffix.slice(1))
+    : (QUANTITY_SUFFIX[suffix] ?? Number.NaN);
+  return Number(digits) * scale;
+}
+
 export function quantity(description: string): z.ZodString {
   return described(z.string().max(64), description, [
     {

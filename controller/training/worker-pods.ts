@@ -2,7 +2,8 @@
 // reference, labels and a locked-down security context.
 import type * as k8s from "@kubernetes/client-node";
 import { API_VERSION, type StyleTraining } from "../../common/api/index.js";
-import { WORKER_ENV, workerEnvVars } from "../../common/worker-env.js";
+import { quantityValue } from "../../common/api/fields.js";
+import { WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
 import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
 import { LABELS, workerPodName } from "./labels.js";
@@ -30,6 +31,8 @@ export function buildWorkerPod(
     s3Endpoint: storage?.endpoint ?? config.STYLEKUBE_S3_ENDPOINT,
     s3ForcePathStyle: storage?.forcePathStyle ?? config.STYLEKUBE_S3_FORCE_PATH_STYLE,
     region: storage?.region ?? config.STYLEKUBE_S3_REGION,
+    // The pod's CPU limit, not the node's core count (which Node reports inside a container).
+    wasmThreads: wasmThreadsFor(quantityValue(spec.resources.cpu)),
   });
   const env: k8s.V1EnvVar[] = Object.entries(vars).map(([n, value]) => ({ name: n, value }));
 

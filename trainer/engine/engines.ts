@@ -29,6 +29,7 @@ export const AUTO_ORDER: readonly ConcreteEngine[] = ["webgpu", "tensorflow", "w
 export const TRAINING_KERNELS: readonly string[] = [
   "Add",
   "AddN",
+  "AvgPool",
   "BatchMatMul",
   "Cast",
   "Conv2D",
@@ -46,7 +47,6 @@ export const TRAINING_KERNELS: readonly string[] = [
   "Relu",
   "Reshape",
   "ResizeNearestNeighbor",
-  "ResizeNearestNeighborGrad",
   "Reverse",
   "Slice",
   "Sqrt",
@@ -56,7 +56,6 @@ export const TRAINING_KERNELS: readonly string[] = [
   "Sub",
   "Sum",
   "Tanh",
-  "Tile",
   "ZerosLike",
 ];
 

@@ -164,20 +164,26 @@ export class UpsampleConv implements Layer {
 }
 
 /**
- * Nearest-neighbour ×2 upsampling as reshape + tile + reshape: the same values
- * as tf.image.resizeNearestNeighbor, with a gradient that is right on every
- * backend. tfjs 4.22's cpu ResizeNearestNeighborGrad returns wrong gradients
- * for every image after the first in a batch (the cpu engine replaces that
- * kernel, trainer/engine/cpu-kernels.ts), which silently broke batch > 1
- * training and data-parallel equivalence; reshape and tile gradients are
- * simple enough to be right everywhere (cpu, wasm, webgpu).
+ * Nearest-neighbour ×2 upsampling with its gradient written out: forward is
+ * tf.image.resizeNearestNeighbor (every output pixel copies input pixel
+ * (⌊i/2⌋, ⌊j/2⌋)), backward gives each input pixel the sum of the 2×2
+ * block of output gradients it was copied to, as 4 × avgPool(dy, 2×2).
+ * Both are fast native kernels on every backend, and the gradient does not
+ * depend on any backend's ResizeNearestNeighborGrad: tfjs 4.22's cpu one
+ * returns wrong gradients for every image after the first in a batch, which
+ * once silently broke batch > 1 training and data-parallel equivalence.
+ * (×4 after the average is exact in float32: both are powers of two.)
  */
-export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
-  // Two rank-4 tiles (tfjs has no tile gradient above rank 4): columns, then rows.
-  const cols = tf.reshape(tf.tile(tf.reshape(x, [n * h, w, 1, c]), [1, 1, 2, 1]), [n, h, 1, 2 * w * c]);
-  return tf.reshape(tf.tile(cols, [1, 1, 2, 1]), [n, 2 * h, 2 * w, c]);
-}
+export const upsampleNearest2x: (x: tf.Tensor4D) => tf.Tensor4D = tf.customGrad(
+  (...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = inputs[0] as tf.Tensor4D;
+    const [, h, w] = x.shape;
+    return {
+      value: tf.image.resizeNearestNeighbor(x, [2 * h, 2 * w]),
+      gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, "valid"), 4),
+    };
+  },
+) as (x: tf.Tensor4D) => tf.Tensor4D;
 
 /** Per-channel affine normalisation; instance norm over (H, W) of each image, batch norm over (N, H, W). */
 export class Norm implements Layer {

@@ -38,6 +38,23 @@ describe("worker pods", () => {
     assert.equal(parsed.s3Endpoint, "http://minio.storage:9000");
     assert.equal(parsed.s3ForcePathStyle, true);
     assert.equal(parsed.spec.hyperparameters.iterations, 40_000);
+    assert.equal(parsed.wasmThreads, 4, "one wasm thread per core of the default 4-CPU limit");
+  });
+
+  it("give the wasm engine one thread per whole core of the pod's CPU limit (1 … 8)", () => {
+    for (const [cpu, threads] of [
+      ["500m", 1],
+      ["1", 1],
+      ["2500m", 2],
+      ["3.5", 3],
+      ["16", 8],
+      ["2k", 8],
+    ] as const) {
+      const t = training();
+      t.spec.resources.cpu = cpu;
+      const env = buildWorkerPod(t, 1, 0, config).spec!.containers[0]!.env!;
+      assert.equal(env.find((e) => e.name === "STYLEKUBE_WASM_THREADS")?.value, String(threads), `cpu ${cpu}`);
+    }
   });
 
   it("take credentials from Secrets, never inline", () => {
@@ -75,5 +92,6 @@ describe("worker pods", () => {
 
   it("a bad env names the variable", () => {
     assert.throws(() => readWorkerEnv({ STYLEKUBE_RANK: "x" }), /STYLEKUBE_RANK/);
+    assert.throws(() => readWorkerEnv({ STYLEKUBE_WASM_THREADS: "0" }), /STYLEKUBE_WASM_THREADS/);
   });
 });
