@@ -3,7 +3,18 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "charts/*/", "manifests/", ".stylekube/", ".device/", "docs/", "**/*.tmp.ts"] },
+  {
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "charts/*/",
+      "manifests/",
+      ".stylekube/",
+      ".device/",
+      "docs/",
+      "**/*.tmp.ts",
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -53,7 +53,11 @@ describe("worker pods", () => {
       const t = training();
       t.spec.resources.cpu = cpu;
       const env = buildWorkerPod(t, 1, 0, config).spec!.containers[0]!.env!;
-      assert.equal(env.find((e) => e.name === "STYLEKUBE_WASM_THREADS")?.value, String(threads), `cpu ${cpu}`);
+      assert.equal(
+        env.find((e) => e.name === "STYLEKUBE_WASM_THREADS")?.value,
+        String(threads),
+        `cpu ${cpu}`,
+      );
     }
   });
 
