@@ -42,6 +42,8 @@ export interface TrainingView {
   backoffLimit: number | null;
   workers: { ready: number; total: number; desired: number };
   progress: StyleTrainingStatus["progress"] | null;
+  /** λc, λs, λTV of the spec: the charts show each term's share of the total, λ·ℓ. */
+  lossWeights: { content: number; style: number; tv: number } | null;
   /** True when progress comes from workers' messages newer than the status. */
   live: boolean;
   lastCheckpoint: StyleTrainingStatus["lastCheckpoint"] | null;
@@ -149,6 +151,13 @@ export function trainingView({
       desired: spec?.workers ?? 0,
     },
     progress: progress ?? null,
+    lossWeights: spec
+      ? {
+          content: spec.hyperparameters.contentWeight,
+          style: spec.hyperparameters.styleWeight,
+          tv: spec.hyperparameters.tvWeight,
+        }
+      : null,
     live,
     lastCheckpoint: status.lastCheckpoint ?? null,
     modelURI: status.modelURI ?? null,

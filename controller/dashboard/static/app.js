@@ -17,7 +17,7 @@
  *   live:boolean,lastCheckpoint:{uri:string,step:number,time:string}|null,modelURI:string|null,
  *   serving:{server:string,style:string}|null,startTime:string|null,completionTime:string|null,
  *   conditions:{type:string,status:string,reason?:string,message?:string}[],pods:WorkerPod[],events:RecentEvent[],
- *   previews:number[],invalidSpec:boolean}} Training
+ *   previews:number[],invalidSpec:boolean,lossWeights:{content:number,style:number,tv:number}|null}} Training
  */
 /**
  * @typedef {{key:string,namespace:string,name:string,replicas:number,statusReplicas:number,readyReplicas:number,
@@ -401,20 +401,34 @@ const PAD = { l: 40, r: 6, t: 6, b: 18 };
 
 function renderCharts() {
   const box = $("charts");
-  const pts = state.history;
+  const t = state.selected ? state.trainings.get(state.selected) : undefined;
+  const weights = t?.lossWeights ?? null;
   box.replaceChildren(
     ...TERMS.map(([field, label]) => {
-      const values = pts.map((p) => p[field]);
+      // Each term as its share of the total, λ·ℓ (the raw ℓTV of a 256² image is ~1e7).
+      const w = field === "total" ? 1 : (weights?.[field] ?? 1);
+      const weighted = field !== "total" && weights !== null;
+      const pts = state.history.map((p) => ({ step: p.step, v: p[field] * w }));
+      const values = pts.map((p) => p.v);
       const last = pts.at(-1);
+      const raw = state.history.at(-1)?.[field];
       const fig = h("figure", { class: `chart ${field}` });
-      const latest = last ? num(last[field]) : "—";
-      fig.append(h("figcaption", {}, h("span", {}, `${label} loss`), h("b", { "data-term": field }, latest)));
+      const latest = last ? num(last.v) : "—";
+      const caption = weighted ? `${label} loss × λ ${num(w)}` : `${label} loss`;
+      fig.append(
+        h(
+          "figcaption",
+          { title: weighted && raw !== undefined ? `unweighted ${num(raw)}` : "" },
+          h("span", {}, caption),
+          h("b", { "data-term": field }, latest),
+        ),
+      );
       const s = svg("svg", {
         viewBox: `0 0 ${W} ${H}`,
         role: "img",
         "aria-label": last
-          ? `${label} loss over ${pts.length} points, latest ${latest} at step ${last.step}`
-          : `${label} loss: no data yet`,
+          ? `${caption} over ${pts.length} points, latest ${latest} at step ${last.step}`
+          : `${caption}: no data yet`,
       });
       s.append(
         svg("line", {
@@ -447,11 +461,11 @@ function renderCharts() {
           flo -= 0.5;
         }
         const x0 = pts[0].step;
-        const x1 = Math.max(x0 + 1, /** @type {LossPoint} */ (last).step);
+        const x1 = Math.max(x0 + 1, /** @type {{step:number}} */ (last).step);
         const X = (/** @type {number} */ step) => PAD.l + ((step - x0) / (x1 - x0)) * (W - PAD.l - PAD.r);
         const Y = (/** @type {number} */ v) => H - PAD.b - ((f(v) - flo) / (fhi - flo)) * (H - PAD.t - PAD.b);
         const line = svg("polyline", {
-          points: pts.map((p) => `${X(p.step).toFixed(1)},${Y(p[field]).toFixed(1)}`).join(" "),
+          points: pts.map((p) => `${X(p.step).toFixed(1)},${Y(p.v).toFixed(1)}`).join(" "),
         });
         s.append(line);
         const label = (

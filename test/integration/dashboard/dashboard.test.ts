@@ -318,6 +318,16 @@ describe("dashboard", () => {
     const points = async () =>
       page.locator(".chart.total polyline").evaluate((el) => el.getAttribute("points")!.split(" ").length);
     await waitFor("101 points in the chart", async () => (await points()) === 101, 10_000);
+    // Each term is drawn as its share of the total, λ·ℓ: the raw ℓTV published here is
+    // ~1e3–1e4, and λTV is the default 1e-6.
+    assert.match(
+      (await page.locator(".chart.tv figcaption span").textContent()) ?? "",
+      /TV loss × λ 1\.00e-6/,
+    );
+    const tvShown = Number(
+      (await page.locator('.chart.tv [data-term="tv"]').textContent())?.replace(/,/g, ""),
+    );
+    assert.ok(tvShown > 0 && tvShown < 0.1, `TV term shown as ${tvShown}, expected λ·ℓ ≈ 1e-3–1e-2`);
     assert.equal(
       await page.evaluate(() => (globalThis as unknown as { __noReload?: boolean }).__noReload),
       true,
