@@ -234,6 +234,9 @@ describe("dashboard", () => {
     const workers = 2;
     for (let step = fromStep; step <= toStep; step += every) {
       const decay = Math.exp(-step / 1500);
+      const content = 2e4 + 6e4 * (1 - decay);
+      const style = 3e4 * decay + 2e3;
+      const tv = 2e6 + 8e6 * (1 - decay);
       for (let rank = 0; rank < workers; rank++) {
         const noise = 1 + 0.015 * Math.sin(step * 0.37 + rank) + 0.01 * Math.sin(step * 0.05);
         const msg: ProgressMessage = {
@@ -243,11 +246,12 @@ describe("dashboard", () => {
           step,
           totalSteps: TOTAL_STEPS,
           imagesPerSecond: 6.2 + rank * 0.1,
+          // Magnitudes as in a real 256² run: raw ℓTV ~1e7, λTV 1e-6 (the spec's defaults λc 1, λs 5).
           loss: {
-            total: (2.1e5 * decay + 3.2e4) * noise,
-            content: (14 + 9 * (1 - decay)) * noise,
-            style: (1.9e-3 * decay + 2.5e-4) * noise,
-            tv: (1.2e4 * (1 - decay) + 800) * noise,
+            total: (content + 5 * style + 1e-6 * tv) * noise,
+            content: content * noise,
+            style: style * noise,
+            tv: tv * noise,
           },
           time: new Date().toISOString(),
         };
@@ -319,15 +323,19 @@ describe("dashboard", () => {
       page.locator(".chart.total polyline").evaluate((el) => el.getAttribute("points")!.split(" ").length);
     await waitFor("101 points in the chart", async () => (await points()) === 101, 10_000);
     // Each term is drawn as its share of the total, λ·ℓ: the raw ℓTV published here is
-    // ~1e3–1e4, and λTV is the default 1e-6.
+    // ~1e7 and λTV the default 1e-6, so the TV chart shows single digits, and the
+    // three shown terms add up to the total.
     assert.match(
       (await page.locator(".chart.tv figcaption span").textContent()) ?? "",
       /TV loss × λ 1\.00e-6/,
     );
-    const tvShown = Number(
-      (await page.locator('.chart.tv [data-term="tv"]').textContent())?.replace(/,/g, ""),
-    );
-    assert.ok(tvShown > 0 && tvShown < 0.1, `TV term shown as ${tvShown}, expected λ·ℓ ≈ 1e-3–1e-2`);
+    const shown = async (term: string): Promise<number> =>
+      Number((await page.locator(`.chart.${term} [data-term="${term}"]`).textContent())?.replace(/,/g, ""));
+    const tvShown = await shown("tv");
+    assert.ok(tvShown > 1 && tvShown < 20, `TV term shown as ${tvShown}, expected λ·ℓ of a few units`);
+    const sum = (await shown("content")) + (await shown("style")) + tvShown;
+    const total = await shown("total");
+    assert.ok(Math.abs(sum - total) / total < 0.01, `terms add up to ${sum}, total ${total}`);
     assert.equal(
       await page.evaluate(() => (globalThis as unknown as { __noReload?: boolean }).__noReload),
       true,
