@@ -135,7 +135,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
       log.info({ checkpoint: uri, step }, "resumed from checkpoint");
     } else {
       // Same seed gives the same weights everywhere; broadcasting makes it a guarantee.
-      const flat = flattenTensors(net.params);
+      const flat = await flattenTensors(net.params);
       await collective.broadcast(flat, 0);
       const values = unflattenTensors(flat, net.params);
       for (const [name, v] of net.params) v.assign(values.get(name)!);
@@ -162,7 +162,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
       const { loss, grads } = await computeGradientsInPasses(setup, content, perPass);
       lastLoss = loss;
       content.dispose();
-      const flat = flattenTensors(grads);
+      const flat = await flattenTensors(grads);
       tf.dispose([...grads.values()]);
       step++;
       await collective.allreduceMean(flat, step);
@@ -239,9 +239,9 @@ async function writePreview(
   step: number,
 ): Promise<string> {
   const [, h, w] = photo.shape;
-  const values = tf.tidy(() =>
-    net.apply(tf.tensor4d(photo.data, photo.shape), { training: false }).dataSync(),
-  );
+  const out = tf.tidy(() => net.apply(tf.tensor4d(photo.data, photo.shape), { training: false }));
+  const values = (await out.data()) as Float32Array;
+  out.dispose();
   const jpeg = await encodeRgb(floatToRgb(values, w, h), "jpeg", 85);
   const uri = joinUri(output, `previews/step-${String(step).padStart(8, "0")}.jpg`);
   await store.put(uri, jpeg, { contentType: "image/jpeg" });

@@ -62,12 +62,14 @@ export async function saveCheckpoint(
   output: string,
   input: SaveCheckpointInput,
 ): Promise<string> {
-  const parameters = [...input.params].map(([name, v]) => ({
-    name,
-    shape: [...v.shape],
-    data: v.dataSync() as Float32Array,
-  }));
-  const adam = input.optimizer.state();
+  const parameters = await Promise.all(
+    [...input.params].map(async ([name, v]) => ({
+      name,
+      shape: [...v.shape],
+      data: (await v.data()) as Float32Array,
+    })),
+  );
+  const adam = await input.optimizer.state();
   // Before the first step Adam has no moments yet: save zeros, which is what it starts from.
   const slots = parameters.flatMap((p) => [
     { data: adam.m.get(p.name) ?? new Float32Array(p.data.length) },

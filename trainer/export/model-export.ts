@@ -59,7 +59,9 @@ export async function exportModel(
       {
         name: "weights.bin",
         body: float32Bytes(
-          [...net.params.values(), ...net.buffers.values()].map((t) => t.dataSync() as Float32Array),
+          await Promise.all(
+            [...net.params.values(), ...net.buffers.values()].map((t) => t.data() as Promise<Float32Array>),
+          ),
         ),
         contentType: "application/octet-stream",
       },

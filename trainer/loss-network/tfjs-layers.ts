@@ -94,7 +94,7 @@ export async function readTfjsLayersModel(
     }
     const tensors = tf.io.decodeWeights(data, group.weights);
     for (const [name, t] of Object.entries(tensors)) {
-      arrays.set(name, { shape: [...t.shape], data: Float32Array.from(t.dataSync()) });
+      arrays.set(name, { shape: [...t.shape], data: Float32Array.from((await t.data()) as Float32Array) });
       t.dispose();
     }
   }

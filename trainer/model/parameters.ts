@@ -20,13 +20,18 @@ export function countParameters(params: ReadonlyMap<string, tf.Tensor>): number 
   return n;
 }
 
-/** Concatenates tensors (parameters or their gradients) in map order into one float32 buffer. */
-export function flattenTensors(tensors: ReadonlyMap<string, tf.Tensor>): Float32Array {
+/**
+ * Concatenates tensors (parameters or their gradients) in map order into one
+ * float32 buffer. Reads asynchronously, as every read on the training path
+ * must: the webgpu backend cannot read synchronously under Node.
+ */
+export async function flattenTensors(tensors: ReadonlyMap<string, tf.Tensor>): Promise<Float32Array> {
   const out = new Float32Array(countParameters(tensors));
+  const values = await Promise.all([...tensors.values()].map((t) => t.data() as Promise<Float32Array>));
   let offset = 0;
-  for (const t of tensors.values()) {
-    out.set(t.dataSync(), offset);
-    offset += t.size;
+  for (const v of values) {
+    out.set(v, offset);
+    offset += v.length;
   }
   return out;
 }
@@ -68,10 +73,12 @@ export function assignNamed(
   if (unknown.length > 0) throw new Error(`unknown parameters: ${unknown.join(", ")}`);
 }
 
-/** Reads the variables out as named arrays (for checkpoints). */
-export function readNamed(vars: ReadonlyMap<string, tf.Variable>): Map<string, NamedArray> {
+/** Reads the variables out as named arrays (for checkpoints), asynchronously (see flattenTensors). */
+export async function readNamed(vars: ReadonlyMap<string, tf.Variable>): Promise<Map<string, NamedArray>> {
   const out = new Map<string, NamedArray>();
-  for (const [name, v] of vars) out.set(name, { shape: [...v.shape], data: Float32Array.from(v.dataSync()) });
+  for (const [name, v] of vars) {
+    out.set(name, { shape: [...v.shape], data: Float32Array.from((await v.data()) as Float32Array) });
+  }
   return out;
 }
 

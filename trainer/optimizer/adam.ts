@@ -65,10 +65,14 @@ export class Adam implements Optimizer {
     tf.dispose([...grads.values()]);
   }
 
-  state(): AdamState {
-    const read = (map: Map<string, tf.Variable>) =>
-      new Map([...map].map(([name, t]) => [name, Float32Array.from(t.dataSync())]));
-    return { step: this.step, m: read(this.m), v: read(this.v) };
+  /** A copy of the state, read asynchronously (the webgpu backend cannot read synchronously under Node). */
+  async state(): Promise<AdamState> {
+    const read = async (map: Map<string, tf.Variable>): Promise<Map<string, Float32Array>> => {
+      const out = new Map<string, Float32Array>();
+      for (const [name, t] of map) out.set(name, Float32Array.from((await t.data()) as Float32Array));
+      return out;
+    };
+    return { step: this.step, m: await read(this.m), v: await read(this.v) };
   }
 
   /** Restores a saved state for these parameters (exactly: same moments, same step). */

@@ -64,14 +64,14 @@ async function main(args: Args): Promise<void> {
     const content = tf.tensor4d(data, [perWorker, args.size, args.size, 3]);
     const { grads } = await computeGradients(setup, content);
     content.dispose();
-    const flat = flattenTensors(grads);
+    const flat = await flattenTensors(grads);
     tf.dispose([...grads.values()]);
     if (collective) await collective.allreduceMean(flat, step + 1);
     applyGradients(setup.net, optimizer, unflattenTensors(flat, setup.net.params));
   }
   await collective?.barrier("done");
   await collective?.close();
-  const weights = flattenTensors(setup.net.params);
+  const weights = await flattenTensors(setup.net.params);
   writeFileSync(args.out, Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength));
 }
 

@@ -79,13 +79,13 @@ describe("resume is exact", () => {
       assert.equal(state.step, K);
       for (let s = K; s < 2 * K; s++) await trainStep(setupFor(resumed), resumedOpt, batch(s));
 
-      const a = flattenTensors(straight.params);
-      const b = flattenTensors(resumed.params);
+      const a = await flattenTensors(straight.params);
+      const b = await flattenTensors(resumed.params);
       assert.ok(
         Buffer.from(a.buffer).equals(Buffer.from(b.buffer)),
         "resumed weights differ from the uninterrupted run",
       );
-      const untrained = flattenTensors(new TransformerNet({ seed: 5 }).params);
+      const untrained = await flattenTensors(new TransformerNet({ seed: 5 }).params);
       assert.ok(!Buffer.from(a.buffer).equals(Buffer.from(untrained.buffer)), "training changed nothing");
     });
   }

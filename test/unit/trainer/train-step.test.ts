@@ -34,7 +34,7 @@ describe("train step", () => {
     };
     const content = tf.randomUniform([1, 32, 32, 3], 0, 255, "float32", 21) as tf.Tensor4D;
     const optimizer = createOptimizer();
-    const before = flattenTensors(net.params);
+    const before = await flattenTensors(net.params);
     const tensorsBefore = tf.memory().numTensors;
 
     const losses = [];
@@ -43,7 +43,7 @@ describe("train step", () => {
     const after = await computeGradients(setup, content);
     assert.equal(after.grads.size, net.params.size);
     assert.deepEqual([...after.grads.keys()], [...net.params.keys()], "gradients come in parameter order");
-    assert.equal(flattenTensors(after.grads).length, transformerNetParameterCount());
+    assert.equal((await flattenTensors(after.grads)).length, transformerNetParameterCount());
     tf.dispose([...after.grads.values()]);
 
     for (const l of [...losses, after.loss]) {
@@ -64,7 +64,7 @@ describe("train step", () => {
         .map((l) => l.total)
         .join(" → ")} → ${after.loss.total}`,
     );
-    assert.notDeepEqual(flattenTensors(net.params), before, "weights changed");
+    assert.notDeepEqual(await flattenTensors(net.params), before, "weights changed");
     // Per step, only the optimizer's state (m and v per parameter, allocated
     // on the first step) may stay behind.
     assert.ok(

@@ -92,20 +92,20 @@ describe("TransformerNet", () => {
     net.dispose();
   });
 
-  it("initialises identically from the same seed and differently from another", () => {
+  it("initialises identically from the same seed and differently from another", async () => {
     const a = new TransformerNet({ seed: 5 });
     const b = new TransformerNet({ seed: 5 });
     const c = new TransformerNet({ seed: 6 });
-    const fa = flattenTensors(a.params);
-    assert.deepEqual(fa, flattenTensors(b.params));
-    assert.notDeepEqual(fa, flattenTensors(c.params));
+    const fa = await flattenTensors(a.params);
+    assert.deepEqual(fa, await flattenTensors(b.params));
+    assert.notDeepEqual(fa, await flattenTensors(c.params));
     [a, b, c].forEach((n) => n.dispose());
   });
 
-  it("flattens to one buffer and back, and saves/loads by name", () => {
+  it("flattens to one buffer and back, and saves/loads by name", async () => {
     const a = new TransformerNet({ seed: 1 });
     const b = new TransformerNet({ seed: 2 });
-    const flat = flattenTensors(a.params);
+    const flat = await flattenTensors(a.params);
     assert.equal(flat.length, PAPER_PARAMETER_COUNT);
     const back = unflattenTensors(flat, a.params);
     assert.deepEqual([...back.keys()], [...a.params.keys()]);
@@ -113,9 +113,9 @@ describe("TransformerNet", () => {
       back.get("res1.conv1.weight")?.dataSync(),
       a.params.get("res1.conv1.weight")?.dataSync(),
     );
-    assignNamed(b.params, readNamed(a.params));
-    assert.deepEqual(flattenTensors(b.params), flat);
-    const wrong = readNamed(a.params);
+    assignNamed(b.params, await readNamed(a.params));
+    assert.deepEqual(await flattenTensors(b.params), flat);
+    const wrong = await readNamed(a.params);
     wrong.set("conv1.conv.bias", { shape: [3], data: new Float32Array(3) });
     assert.throws(() => assignNamed(b.params, wrong), /conv1\.conv\.bias: shape \[3\]/);
     wrong.delete("conv1.conv.bias");
