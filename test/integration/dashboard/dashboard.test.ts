@@ -16,7 +16,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import sharp from "sharp";
 import { GROUP, VERSION, type StyleTrainingStatus } from "../../../common/api/index.js";
 import type { ProgressMessage } from "../../../common/progress.js";
-import { openStore, type ObjectStore } from "../../../common/storage/index.js";
+import type { ObjectStore } from "../../../common/storage/index.js";
 import { subjects } from "../../../common/worker-env.js";
 import { readTestEnv, REPO_ROOT } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
@@ -33,6 +33,7 @@ import {
   waitFor,
 } from "../../support/kubernetes.js";
 import { applyManifests } from "../../support/manifests.js";
+import { openTestStore } from "../../support/test-store.js";
 
 const CHROMIUM = process.env.STYLEKUBE_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = resolve(REPO_ROOT, ".stylekube/artifacts");
@@ -128,15 +129,7 @@ describe("dashboard", () => {
     await applyManifests(kc, [extraRbac]);
     ns = await createNamespace(kc, "dashboard");
     output = `s3://${env.s3.bucket}/dashboard-${ns}/mosaic/`;
-    store = openStore({
-      s3: {
-        endpoint: env.s3.endpoint,
-        region: env.s3.region,
-        accessKeyId: env.s3.accessKeyId,
-        secretAccessKey: env.s3.secretAccessKey,
-        forcePathStyle: true,
-      },
-    });
+    store = openTestStore();
 
     // The real model server with a model the trainer exported.
     const modelURI = await trainAndExport(

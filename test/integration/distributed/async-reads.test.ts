@@ -13,7 +13,7 @@ import { after, before, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
 import { validateStyleTraining } from "../../../common/api/index.js";
-import { openStore, type ObjectStore } from "../../../common/storage/index.js";
+import type { ObjectStore } from "../../../common/storage/index.js";
 import { listCheckpoints } from "../../../trainer/checkpoint/checkpoints.js";
 import { packDataset } from "../../../trainer/data/pack.js";
 import { openDatasetBatches } from "../../../trainer/data/reader.js";
@@ -21,6 +21,7 @@ import { initEngine } from "../../../trainer/engine/engines.js";
 import { loadModel } from "../../../trainer/export/model-export.js";
 import { runWorker } from "../../../trainer/worker.js";
 import { readTestEnv } from "../../env/env-file.js";
+import { openTestStore } from "../../support/test-store.js";
 
 const run = `async-reads-${Date.now()}`;
 
@@ -33,16 +34,7 @@ describe("the training path never reads a tensor synchronously", () => {
 
   before(async () => {
     await initEngine("cpu");
-    const env = readTestEnv();
-    store = openStore({
-      s3: {
-        endpoint: env.s3.endpoint,
-        region: env.s3.region,
-        accessKeyId: env.s3.accessKeyId,
-        secretAccessKey: env.s3.secretAccessKey,
-        forcePathStyle: true,
-      },
-    });
+    store = openTestStore();
     const photos = join(mkdtempSync(join(tmpdir(), "stylekube-async-")), "photos");
     mkdirSync(photos);
     for (let i = 0; i < 4; i++) {

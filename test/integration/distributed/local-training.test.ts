@@ -11,13 +11,14 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import sharp from "sharp";
 import { stringify } from "yaml";
-import { openStore, type ObjectStore } from "../../../common/storage/index.js";
+import type { ObjectStore } from "../../../common/storage/index.js";
 import { latestCheckpoint, listCheckpoints } from "../../../trainer/checkpoint/checkpoints.js";
 import { packDataset } from "../../../trainer/data/pack.js";
 import { initEngine } from "../../../trainer/engine/engines.js";
 import { loadModel } from "../../../trainer/export/model-export.js";
 import { runLocal } from "../../../trainer/local-runner.js";
 import { ENV_FILE, readTestEnv } from "../../env/env-file.js";
+import { openTestStore } from "../../support/test-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "stylekube-local-"));
 const run = `local-${Date.now()}`;
@@ -62,16 +63,7 @@ describe("stylekube train --local", () => {
 
   before(async () => {
     await initEngine("cpu"); // this process loads the exported models
-    const env = readTestEnv();
-    store = openStore({
-      s3: {
-        endpoint: env.s3.endpoint,
-        region: env.s3.region,
-        accessKeyId: env.s3.accessKeyId,
-        secretAccessKey: env.s3.secretAccessKey,
-        forcePathStyle: true,
-      },
-    });
+    store = openTestStore();
     const photos = join(dir, "photos");
     mkdirSync(photos);
     for (let i = 0; i < 12; i++) {
