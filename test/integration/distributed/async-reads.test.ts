@@ -21,13 +21,13 @@ import { initEngine } from "../../../trainer/engine/engines.js";
 import { loadModel } from "../../../trainer/export/model-export.js";
 import { runWorker } from "../../../trainer/worker.js";
 import { readTestEnv } from "../../env/env-file.js";
-import { openTestStore } from "../../support/test-store.js";
+import { openTestStore, testUri } from "../../support/test-store.js";
 
 const run = `async-reads-${Date.now()}`;
 
 describe("the training path never reads a tensor synchronously", () => {
   let store: ObjectStore;
-  const s3 = (path: string): string => `s3://${readTestEnv().s3.bucket}/${run}/${path}`;
+  const s3 = (path: string): string => testUri(run, path);
   const engine = tf.engine() as unknown as { readSync: (dataId: tf.DataId) => unknown };
   const readSync = engine.readSync;
   let syncReads = 0;

@@ -17,14 +17,14 @@ import { packDataset } from "../../../trainer/data/pack.js";
 import { initEngine } from "../../../trainer/engine/engines.js";
 import { loadModel } from "../../../trainer/export/model-export.js";
 import { runLocal } from "../../../trainer/local-runner.js";
-import { ENV_FILE, readTestEnv } from "../../env/env-file.js";
-import { openTestStore } from "../../support/test-store.js";
+import { ENV_FILE } from "../../env/env-file.js";
+import { openTestStore, testUri } from "../../support/test-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "stylekube-local-"));
 const run = `local-${Date.now()}`;
 
 function s3(path: string): string {
-  return `s3://${readTestEnv().s3.bucket}/${run}/${path}`;
+  return testUri(run, path);
 }
 
 function spec(name: string, iterations: number): string {
