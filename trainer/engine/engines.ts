@@ -32,6 +32,7 @@ export const TRAINING_KERNELS: readonly string[] = [
   "AvgPool",
   "BatchMatMul",
   "Cast",
+  "Concat",
   "Conv2D",
   "Conv2DBackpropFilter",
   "Conv2DBackpropInput",
@@ -56,7 +57,6 @@ export const TRAINING_KERNELS: readonly string[] = [
   "Sub",
   "Sum",
   "Tanh",
-  "ZerosLike",
 ];
 
 export interface EngineInfo {
