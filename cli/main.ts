@@ -86,4 +86,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  // Commands report their own errors; this is for what they did not expect.
+  console.error(`stylekube ${process.argv[2] ?? ""}: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}

@@ -22,7 +22,16 @@ export async function runController(): Promise<number> {
   const log = createLogger("controller");
   const config = readControllerConfig();
   const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
+  try {
+    // In a pod: the service account; elsewhere $KUBECONFIG or ~/.kube/config.
+    kc.loadFromDefault();
+  } catch (err) {
+    log.error(
+      { err: String(err), KUBECONFIG: process.env.KUBECONFIG },
+      "cannot load a kubeconfig: set KUBECONFIG to a readable kubeconfig file, or run in a pod with a service account",
+    );
+    return 1;
+  }
   const metrics = new ControllerMetrics();
   const dashboardConfig = readDashboardConfig();
   // Remembers what it records, so the dashboard can show recent events without list rights on events.

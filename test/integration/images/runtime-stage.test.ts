@@ -1,0 +1,245 @@
+// The images' runtime stages, assembled and run without a Docker engine
+// (there is none where this project is developed; docs/operations.md).
+//
+// Each Dockerfile is parsed (dockerfile-ast) and its final stage rebuilt in a
+// temporary folder exactly as its COPY lines say: the build stage's `dist`
+// from the same `npm run build` compile, the deps stage's node_modules from
+// the same `npm ci --omit=dev --ignore-scripts`, and the context files,
+// which must not be excluded by .dockerignore. Then its ENTRYPOINT + CMD runs
+// with the stage's ENV, /app pointing at that folder:
+// - the controller against the test apiserver and NATS, until /healthz,
+//   /readyz and the dashboard page answer;
+// - the model server until it listens and reports itself live and ready;
+// - the trainers until they reject an empty worker environment, which they
+//   do only after loading their whole module graph.
+// The deps stage of Dockerfile.tfjs-node-gpu adds @tensorflow/tfjs-node-gpu,
+// whose install downloads libtensorflow: here its worker runs without it, as
+// the tensorflow engine is loaded only when chosen.
+// What this cannot check: the base image, the OS packages that RUN installs
+// (libvulkan1, the CUDA libraries) and the non-root user.
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Copy, DockerfileParser, Entrypoint, Cmd, Env, type Instruction } from "dockerfile-ast";
+import { REPO_ROOT, readTestEnv } from "../../env/env-file.js";
+import { adminKubeConfig, applyCrds, waitFor } from "../../support/kubernetes.js";
+
+interface RuntimeStage {
+  copies: { from: string | null; sources: string[]; target: string }[];
+  env: Record<string, string>;
+  command: string[];
+}
+
+/** The last stage of a Dockerfile: its COPY lines, ENV, and ENTRYPOINT + CMD (JSON form). */
+function runtimeStage(dockerfile: string): RuntimeStage {
+  const parsed = DockerfileParser.parse(readFileSync(resolve(REPO_ROOT, dockerfile), "utf8"));
+  const all = parsed.getInstructions();
+  const lastFrom = all.map((i) => i.getKeyword()).lastIndexOf("FROM");
+  const stage: Instruction[] = all.slice(lastFrom + 1);
+  const out: RuntimeStage = { copies: [], env: {}, command: [] };
+  let entrypoint: string[] = [];
+  let cmd: string[] = [];
+  for (const i of stage) {
+    if (i instanceof Copy) {
+      const args = i.getArguments().map((a) => a.getValue());
+      const target = args.at(-1) as string;
+      out.copies.push({ from: i.getFromFlag()?.getValue() ?? null, sources: args.slice(0, -1), target });
+    } else if (i instanceof Env) {
+      for (const p of i.getProperties()) out.env[p.getName()] = p.getValue() ?? "";
+    } else if (i instanceof Entrypoint) {
+      entrypoint = i.getJSONStrings().map((s) => s.getJSONValue());
+    } else if (i instanceof Cmd) {
+      cmd = i.getJSONStrings().map((s) => s.getJSONValue());
+    }
+  }
+  out.command = [...entrypoint, ...cmd];
+  return out;
+}
+
+/** .dockerignore as gitignore-style rules, last match wins (the subset this repository uses). */
+function dockerIgnored(path: string): boolean {
+  const rules = readFileSync(resolve(REPO_ROOT, ".dockerignore"), "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+  let ignored = false;
+  for (const rule of rules) {
+    const negate = rule.startsWith("!");
+    const pattern = (negate ? rule.slice(1) : rule).replace(/\/$/, "");
+    const re = new RegExp(
+      `^${pattern
+        .split("**")
+        .map((part) => part.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*"))
+        .join(".*")}(/.*)?$`,
+    );
+    if (re.test(path)) ignored = !negate;
+  }
+  return ignored;
+}
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+function start(stage: RuntimeStage, app: string, extraEnv: Record<string, string>): Running {
+  const [exe, ...args] = stage.command.map((a) => a.replace(/^\/app(?=\/|$)/, app));
+  assert.equal(exe, "node", "the entrypoint runs node");
+  let text = "";
+  const child = spawn(process.execPath, args, {
+    cwd: app,
+    env: { PATH: process.env.PATH ?? "", ...stage.env, TMPDIR: tmpdir(), HOME: tmpdir(), ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d: Buffer) => (text += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (text += d.toString()));
+  const exit = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+  return { child, output: () => text, exit };
+}
+
+/** The `key` of the first JSON log line whose msg is `msg`. */
+function logField(output: string, msg: string, key: string): unknown {
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    if (entry.msg === msg) return entry[key];
+  }
+  return undefined;
+}
+
+describe("images: runtime stages run with what their Dockerfiles copy", () => {
+  const work = mkdtempSync(join(tmpdir(), "stylekube-images-"));
+  const running: Running[] = [];
+
+  before(() => {
+    // The build stage: `npm run build` (tsc -p tsconfig.build.json) into its own dist.
+    execFileSync(
+      process.execPath,
+      [
+        resolve(REPO_ROOT, "node_modules/typescript/bin/tsc"),
+        "-p",
+        "tsconfig.build.json",
+        "--outDir",
+        join(work, "build/dist"),
+      ],
+      { cwd: REPO_ROOT, stdio: "inherit" },
+    );
+    // The deps stage: production dependencies only, no install scripts (from the npm cache).
+    mkdirSync(join(work, "deps"));
+    for (const f of ["package.json", "package-lock.json"])
+      cpSync(resolve(REPO_ROOT, f), join(work, "deps", f));
+    execFileSync(
+      "npm",
+      ["ci", "--omit=dev", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund"],
+      {
+        cwd: join(work, "deps"),
+        stdio: "inherit",
+      },
+    );
+  });
+
+  after(async () => {
+    for (const r of running) r.child.kill("SIGKILL");
+  });
+
+  /** Assembles the final stage of `dockerfile` and returns its /app. */
+  function assemble(name: string, stage: RuntimeStage): string {
+    const app = join(work, name);
+    mkdirSync(app);
+    const stages: Record<string, string> = { build: join(work, "build"), deps: join(work, "deps") };
+    for (const { from, sources, target } of stage.copies) {
+      for (const source of sources) {
+        const dest = resolve(
+          app,
+          target.endsWith("/") ? join(target, source.split("/").at(-1) ?? "") : target,
+        );
+        mkdirSync(dirname(dest), { recursive: true });
+        if (from !== null) {
+          const root = stages[from];
+          assert.ok(root, `${name}: COPY --from=${from} names a stage this test builds (build, deps)`);
+          const src = join(root, source.replace(/^\/app\//, ""));
+          assert.ok(existsSync(src), `${name}: COPY --from=${from} ${source}: not produced by that stage`);
+          // node_modules is linked (600 MB); dist is copied, as code resolves files relative to itself.
+          if (source.endsWith("node_modules")) symlinkSync(src, dest);
+          else cpSync(src, dest, { recursive: true });
+        } else {
+          assert.ok(existsSync(resolve(REPO_ROOT, source)), `${name}: COPY ${source}: not in the repository`);
+          assert.ok(
+            !dockerIgnored(source),
+            `${name}: COPY ${source}: excluded from the build context by .dockerignore`,
+          );
+          cpSync(resolve(REPO_ROOT, source), dest, { recursive: true });
+        }
+      }
+    }
+    return app;
+  }
+
+  it("reads .dockerignore as Docker does for the paths the images copy", () => {
+    assert.equal(dockerIgnored("trainer"), false);
+    assert.equal(dockerIgnored("README.md"), true);
+    assert.equal(dockerIgnored("trainer/worker.test.ts"), true);
+    assert.equal(dockerIgnored("controller/dashboard/static"), false);
+  });
+
+  it("controller/Dockerfile: the operator starts, becomes ready and serves the dashboard", async () => {
+    const stage = runtimeStage("controller/Dockerfile");
+    const app = assemble("controller", stage);
+    const env = readTestEnv();
+    await applyCrds(adminKubeConfig());
+    const r = start(stage, app, {
+      KUBECONFIG: env.kubeconfig,
+      STYLEKUBE_NATS_URL: env.natsUrl,
+      STYLEKUBE_HTTP_PORT: "0",
+      STYLEKUBE_DASHBOARD_TOKEN: "image-test-token",
+    });
+    running.push(r);
+    await waitFor(
+      "the controller listens",
+      async () => logField(r.output(), "controller listening", "address") !== undefined,
+      60_000,
+    );
+    const { port } = logField(r.output(), "controller listening", "address") as { port: number };
+    const base = `http://127.0.0.1:${port}`;
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    await waitFor("/readyz", async () => (await fetch(`${base}/readyz`)).status === 200, 60_000);
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /stylekube/, "the dashboard's static page is in the image");
+    r.child.kill("SIGTERM");
+    assert.equal(await r.exit, 0, r.output());
+  });
+
+  it("serving/Dockerfile: the model server starts, live and ready", async () => {
+    const stage = runtimeStage("serving/Dockerfile");
+    const app = assemble("serving", stage);
+    const r = start(stage, app, { STYLEKUBE_HTTP_PORT: "0", STYLEKUBE_HTTP_HOST: "127.0.0.1" });
+    running.push(r);
+    await waitFor(
+      "the model server listens",
+      async () => logField(r.output(), "model server listening", "url") !== undefined,
+      60_000,
+    );
+    const url = logField(r.output(), "model server listening", "url") as string;
+    assert.equal((await fetch(`${url}/v2/health/live`)).status, 200);
+    assert.equal((await fetch(`${url}/v2/health/ready`)).status, 200, "ready: no styles to load");
+    r.child.kill("SIGTERM");
+    assert.equal(await r.exit, 0, r.output());
+  });
+
+  for (const dockerfile of ["trainer/Dockerfile", "trainer/Dockerfile.tfjs-node-gpu"]) {
+    it(`${dockerfile}: the worker loads and rejects an empty environment by name`, async () => {
+      const stage = runtimeStage(dockerfile);
+      const app = assemble(dockerfile.replace(/\W/g, "-"), stage);
+      const r = start(stage, app, {});
+      running.push(r);
+      const code = await r.exit;
+      assert.equal(code, 2, `exit code 2 (bad configuration): ${r.output()}`);
+      assert.match(r.output(), /invalid worker environment: STYLEKUBE_JOB_ID/);
+    });
+  }
+});
