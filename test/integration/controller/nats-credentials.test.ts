@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { createAccount, createOperator, encodeAccount, encodeOperator } from "@nats-io/jwt";
@@ -15,22 +15,10 @@ import { progressSubject } from "../../../common/nats-subjects.js";
 import type { ProgressMessage } from "../../../common/progress.js";
 import { CREDS_KEY, mintOperatorCredentials } from "../../../controller/nats/job-credentials.js";
 import { Collective } from "../../../trainer/collectives/index.js";
-import { REPO_ROOT } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
 import { startNatsServer, type PrivateNats } from "../collectives/support.js";
-import {
-  serviceAccountKubeconfig,
-  startControllerProcess,
-  type ControllerProcess,
-} from "../../support/controller-process.js";
-import {
-  adminKubeConfig,
-  applyCrds,
-  createNamespace,
-  deleteNamespace,
-  waitFor,
-} from "../../support/kubernetes.js";
-import { applyManifests } from "../../support/manifests.js";
+import { waitFor } from "../../support/kubernetes.js";
+import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js";
 
 // An account JWT without limits allows nothing (0 connections).
 const UNLIMITED = {
@@ -47,9 +35,9 @@ const UNLIMITED = {
 describe("per-job NATS credentials (JWT auth)", () => {
   const dir = mkdtempSync(join(tmpdir(), "stylekube-nats-jwt-"));
   let nats: PrivateNats;
+  let op: OperatorUnderTest;
   let kc: k8s.KubeConfig;
   let ns: string;
-  let controller: ControllerProcess;
   const open: NatsConnection[] = [];
 
   before(async () => {
@@ -74,34 +62,21 @@ describe("per-job NATS credentials (JWT auth)", () => {
     const operatorCreds = join(dir, "operator.creds");
     writeFileSync(operatorCreds, await mintOperatorCredentials(seed));
 
-    kc = adminKubeConfig();
-    await applyCrds(kc);
-    await applyManifests(kc, [
-      resolve(REPO_ROOT, "manifests/rbac/namespace.yaml"),
-      resolve(REPO_ROOT, "manifests/rbac/controller.yaml"),
-    ]);
-    ns = await createNamespace(kc, "nats-jwt");
-    const sa = await serviceAccountKubeconfig(
-      kc,
-      "stylekube-system",
-      "stylekube-controller",
-      join(dir, "kubeconfig"),
-    );
-    controller = await startControllerProcess(sa, {
+    op = await setUpOperator("nats-jwt", (namespace) => ({
       STYLEKUBE_NATS_URL: nats.url,
       STYLEKUBE_NATS_CREDS_FILE: operatorCreds,
       STYLEKUBE_NATS_ACCOUNT_SEED: seed,
-      STYLEKUBE_WATCH_NAMESPACE: ns,
+      STYLEKUBE_WATCH_NAMESPACE: namespace,
       STYLEKUBE_LEADER_ELECT: "false",
       STYLEKUBE_STATUS_INTERVAL_MS: "200",
-    });
+    }));
+    ({ kc, namespace: ns } = op);
   });
 
   after(async () => {
     for (const c of open) await c.close().catch(() => undefined);
-    await controller?.stop();
+    await op?.cleanup();
     await nats?.stop();
-    if (ns) await deleteNamespace(kc, ns);
   });
 
   const custom = () => kc.makeApiClient(k8s.CustomObjectsApi);

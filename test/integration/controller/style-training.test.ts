@@ -3,9 +3,6 @@
 // process with the operator ServiceAccount's token, so RBAC is enforced by
 // Kubernetes itself. Progress arrives over the real NATS server.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { connect, type NatsConnection } from "nats";
@@ -17,25 +14,16 @@ import {
 } from "../../../common/api/index.js";
 import type { ProgressMessage } from "../../../common/progress.js";
 import { subjects } from "../../../common/worker-env.js";
-import { readTestEnv, REPO_ROOT } from "../../env/env-file.js";
+import { readTestEnv } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
-import {
-  serviceAccountKubeconfig,
-  startControllerProcess,
-  type ControllerProcess,
-} from "../../support/controller-process.js";
-import {
-  adminKubeConfig,
-  applyCrds,
-  createNamespace,
-  deleteNamespace,
-  waitFor,
-} from "../../support/kubernetes.js";
-import { applyManifests } from "../../support/manifests.js";
+import type { ControllerProcess } from "../../support/controller-process.js";
+import { waitFor } from "../../support/kubernetes.js";
+import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js";
 
 type Training = { metadata: k8s.V1ObjectMeta; spec: Record<string, unknown>; status?: StyleTrainingStatus };
 
 describe("StyleTraining controller", () => {
+  let op: OperatorUnderTest;
   let kc: k8s.KubeConfig;
   let core: k8s.CoreV1Api;
   let custom: k8s.CustomObjectsApi;
@@ -43,41 +31,33 @@ describe("StyleTraining controller", () => {
   let nc: NatsConnection;
   let controller: ControllerProcess;
   let saKubeconfig: string;
-  const controllerEnv = () => ({
+  const controllerEnv = (namespace = ns) => ({
     STYLEKUBE_NATS_URL: readTestEnv().natsUrl,
-    STYLEKUBE_WATCH_NAMESPACE: ns,
+    STYLEKUBE_WATCH_NAMESPACE: namespace,
     POD_NAMESPACE: "stylekube-system",
-    STYLEKUBE_LEASE_NAME: `stylekube-test-${ns}`,
+    STYLEKUBE_LEASE_NAME: `stylekube-test-${namespace}`,
     STYLEKUBE_STATUS_INTERVAL_MS: "200",
     STYLEKUBE_LEASE_DURATION_SECONDS: "3",
     STYLEKUBE_RENEW_DEADLINE_MS: "2000",
     STYLEKUBE_RETRY_PERIOD_MS: "300",
   });
+  /** Replaces the operator process under test (restart and failover tests); cleanup stops the current one. */
+  const useController = (next: ControllerProcess): void => {
+    controller = next;
+    op.controller = next;
+  };
 
   before(async () => {
-    kc = adminKubeConfig();
+    op = await setUpOperator("operator", controllerEnv);
+    ({ kc, namespace: ns, saKubeconfig, controller } = op);
     core = kc.makeApiClient(k8s.CoreV1Api);
     custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    await applyCrds(kc);
-    await applyManifests(kc, [
-      resolve(REPO_ROOT, "manifests/rbac/namespace.yaml"),
-      resolve(REPO_ROOT, "manifests/rbac/controller.yaml"),
-    ]);
-    ns = await createNamespace(kc, "operator");
-    saKubeconfig = await serviceAccountKubeconfig(
-      kc,
-      "stylekube-system",
-      "stylekube-controller",
-      join(mkdtempSync(join(tmpdir(), "stylekube-sa-")), "kubeconfig"),
-    );
-    controller = await startControllerProcess(saKubeconfig, controllerEnv());
     nc = await connect({ servers: readTestEnv().natsUrl });
   });
 
   after(async () => {
-    await controller?.stop();
     await nc?.close();
-    if (ns) await deleteNamespace(kc, ns);
+    await op?.cleanup();
   });
 
   const api = { group: GROUP, version: VERSION, plural: "styletrainings" };
@@ -314,7 +294,7 @@ describe("StyleTraining controller", () => {
     const before = (await podsOf("survivor")).map((p) => `${p.metadata!.name}/${p.metadata!.uid}`).sort();
     controller.child.kill("SIGKILL"); // no clean shutdown: the lease is not released
     await controller.stop();
-    controller = await startControllerProcess(saKubeconfig, controllerEnv());
+    useController(await op.startAnother(controllerEnv()));
     // The new process must wait for the old lease to expire (3 s here), then
     // resync; progress keeps arriving until the new leader has subscribed.
     const t = await get("survivor");
@@ -349,7 +329,7 @@ describe("StyleTraining controller", () => {
   });
 
   it("a second replica stands by and takes over when the leader stops", async () => {
-    const standby = await startControllerProcess(saKubeconfig, controllerEnv());
+    const standby = await op.startAnother(controllerEnv());
     try {
       await new Promise((r) => setTimeout(r, 1500));
       assert.match(await (await fetch(`${standby.url}/metrics`)).text(), /stylekube_leader 0/);
@@ -362,7 +342,7 @@ describe("StyleTraining controller", () => {
       await create("after-failover", { workers: 1 });
       await waitStatus("after-failover", "Running under the new leader", (s) => s.phase === "Running");
     } finally {
-      controller = standby;
+      useController(standby);
     }
   });
 });

@@ -20,19 +20,10 @@ import type { ObjectStore } from "../../../common/storage/index.js";
 import { subjects } from "../../../common/worker-env.js";
 import { readTestEnv, REPO_ROOT } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
-import {
-  serviceAccountKubeconfig,
-  startControllerProcess,
-  type ControllerProcess,
-} from "../../support/controller-process.js";
-import {
-  adminKubeConfig,
-  applyCrds,
-  createNamespace,
-  deleteNamespace,
-  waitFor,
-} from "../../support/kubernetes.js";
+import type { ControllerProcess } from "../../support/controller-process.js";
+import { adminKubeConfig, waitFor } from "../../support/kubernetes.js";
 import { applyManifests } from "../../support/manifests.js";
+import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js";
 import { openTestStore } from "../../support/test-store.js";
 
 const CHROMIUM = process.env.STYLEKUBE_CHROMIUM ?? "/usr/bin/chromium";
@@ -106,6 +97,7 @@ describe("dashboard", () => {
   let ns: string;
   let nc: NatsConnection;
   let store: ObjectStore;
+  let op: OperatorUnderTest;
   let controller: ControllerProcess;
   let modelServer: ServerProcess;
   let browser: Browser;
@@ -114,21 +106,11 @@ describe("dashboard", () => {
 
   before(async () => {
     const env = readTestEnv();
-    kc = adminKubeConfig();
-    custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    core = kc.makeApiClient(k8s.CoreV1Api);
-    await applyCrds(kc);
-    await applyManifests(kc, [
-      resolve(REPO_ROOT, "manifests/rbac/namespace.yaml"),
-      resolve(REPO_ROOT, "manifests/rbac/controller.yaml"),
-    ]);
     // What the dashboard needs besides the operator's RBAC to accept Kubernetes
     // tokens: TokenReview and SubjectAccessReview (see docs/dashboard.md).
     const extraRbac = join(mkdtempSync(join(tmpdir(), "stylekube-rbac-")), "dashboard-auth.yaml");
     writeFileSync(extraRbac, DASHBOARD_AUTH_RBAC);
-    await applyManifests(kc, [extraRbac]);
-    ns = await createNamespace(kc, "dashboard");
-    output = `s3://${env.s3.bucket}/dashboard-${ns}/mosaic/`;
+    await applyManifests(adminKubeConfig(), [extraRbac]);
     store = openTestStore();
 
     // The real model server with a model the trainer exported.
@@ -147,15 +129,9 @@ describe("dashboard", () => {
     });
     await waitFor("model server ready", async () => (await fetch(`${modelServer.url}/v2/health/ready`)).ok);
 
-    const saKubeconfig = await serviceAccountKubeconfig(
-      kc,
-      "stylekube-system",
-      "stylekube-controller",
-      join(mkdtempSync(join(tmpdir(), "stylekube-sa-")), "kubeconfig"),
-    );
-    controller = await startControllerProcess(saKubeconfig, {
+    op = await setUpOperator("dashboard", (namespace) => ({
       STYLEKUBE_NATS_URL: env.natsUrl,
-      STYLEKUBE_WATCH_NAMESPACE: ns,
+      STYLEKUBE_WATCH_NAMESPACE: namespace,
       STYLEKUBE_LEADER_ELECT: "false",
       STYLEKUBE_STATUS_INTERVAL_MS: "200",
       STYLEKUBE_DASHBOARD_TOKEN: token,
@@ -168,7 +144,11 @@ describe("dashboard", () => {
       STYLEKUBE_S3_ACCESS_KEY_ID: env.s3.accessKeyId,
       STYLEKUBE_S3_SECRET_ACCESS_KEY: env.s3.secretAccessKey,
       STYLEKUBE_LOG_LEVEL: "info",
-    });
+    }));
+    ({ kc, namespace: ns, controller } = op);
+    custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    output = `s3://${env.s3.bucket}/dashboard-${ns}/mosaic/`;
     await waitFor("readyz", async () => (await fetch(`${controller.url}/readyz`)).status === 200);
     nc = await connect({ servers: env.natsUrl });
     browser = await chromium.launch({
@@ -188,12 +168,11 @@ describe("dashboard", () => {
 
   after(async () => {
     await browser?.close();
-    await controller?.stop();
     await nc?.close();
+    await op?.cleanup();
     await modelServer?.stop();
     if (output) await store?.deletePrefix(output).catch(() => undefined);
     await store?.close();
-    if (ns) await deleteNamespace(kc, ns);
   });
 
   const trainings = { group: GROUP, version: VERSION, plural: "styletrainings" };
