@@ -26,6 +26,12 @@ import { type BackpropFilterAttrs, type BackpropInputAttrs, nhwcConvInfo } from 
  *   (1.8× the ideal multiply-adds for K=3, s=2, instead of 4× with zero
  *   insertion).
  *
+ * - MaxPoolGrad, corrected: the stock kernel (4.22) loses the gradient of
+ *   every pooling window whose values are all negative (it routes one of
+ *   them to the tensor's first element and drops the rest; the cpu backend
+ *   is right). Pools after a ReLU never see such windows, but the kernel
+ *   must be right for any input; this one is a plain loop on the heap.
+ *
  * The kernels call other kernels' kernelFuncs directly (not tf ops), so they
  * add nothing to the gradient tape or the engine's bookkeeping, and free
  * every intermediate themselves. Only NHWC float32 with dilation 1 (what
@@ -438,6 +444,69 @@ export function wasmConv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   return dx;
 }
 
+interface MaxPoolGradAttrs {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: "floor" | "round" | "ceil";
+}
+
+/**
+ * dx[b, ih, iw, c] = Σ dy[b, oh, ow, c] over the windows whose maximum is
+ * x[b, ih, iw, c]; the first maximum in row-major window order wins a tie,
+ * as in the cpu backend.
+ */
+export function wasmMaxPoolGrad(args: KernelArgs): tf.TensorInfo {
+  const backend = asWasm(args.backend);
+  const dy = args.inputs["dy"];
+  const x = args.inputs["input"];
+  if (dy === undefined || x === undefined) throw new Error("MaxPoolGrad needs dy and input");
+  const a = args.attrs as unknown as MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  const dx = backend.makeOutput([...x.shape], "float32");
+  const h = heap(backend);
+  const xo = offsetOf(backend, x);
+  const dyo = offsetOf(backend, dy);
+  const dxo = offsetOf(backend, dx);
+  h.fill(0, dxo, dxo + batchSize * inHeight * inWidth * ch);
+  for (let b = 0; b < batchSize; b++) {
+    const plane = b * inHeight * inWidth * ch;
+    for (let oh = 0; oh < outHeight; oh++) {
+      const h0 = oh * sh - top;
+      for (let ow = 0; ow < outWidth; ow++) {
+        const w0 = ow * sw - left;
+        const g = dyo + ((b * outHeight + oh) * outWidth + ow) * ch;
+        for (let c = 0; c < ch; c++) {
+          let best = Number.NEGATIVE_INFINITY;
+          let at = -1;
+          for (let i = Math.max(0, h0); i < Math.min(inHeight, h0 + fh); i++) {
+            for (let j = Math.max(0, w0); j < Math.min(inWidth, w0 + fw); j++) {
+              const k = plane + (i * inWidth + j) * ch + c;
+              const v = h[xo + k] as number;
+              if (v > best || at < 0) {
+                best = v;
+                at = k;
+              }
+            }
+          }
+          if (at >= 0) h[dxo + at] = (h[dxo + at] as number) + (h[g + c] as number);
+        }
+      }
+    }
+  }
+  return dx;
+}
+
 /**
  * Registers the training kernels on the wasm backend (idempotent). Call
  * after @tensorflow/tfjs-backend-wasm has been imported (it registers its own
@@ -461,6 +530,11 @@ export function registerWasmTrainingKernels(): void {
     stockBatchMatMul = matmul.kernelFunc;
     tf.unregisterKernel("BatchMatMul", "wasm");
     tf.registerKernel({ ...matmul, kernelFunc: wasmBatchMatMul });
+  }
+  const pool = tf.getKernel("MaxPoolGrad", "wasm");
+  if (pool !== undefined && pool.kernelFunc !== wasmMaxPoolGrad) {
+    tf.unregisterKernel("MaxPoolGrad", "wasm");
+    tf.registerKernel({ kernelName: "MaxPoolGrad", backendName: "wasm", kernelFunc: wasmMaxPoolGrad });
   }
   if (tf.getKernel("Conv2DBackpropFilter", "wasm") === undefined) {
     tf.registerKernel({

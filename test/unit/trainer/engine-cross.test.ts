@@ -18,6 +18,7 @@ import {
   ResidualBlock,
   TransposeConv,
   UpsampleConv,
+  upsampleNearest2x,
 } from "../../../trainer/model/layers.js";
 import { TransformerNet, type TransformerNetOptions } from "../../../trainer/model/transformer-net.js";
 import { computeGradients, type TrainStepSetup } from "../../../trainer/train-step.js";
@@ -174,6 +175,57 @@ for (const { engine, skip } of SUITES) {
           assert.ok(e < KERNEL_TOLERANCE, `transpose conv ${h}/${cin}/${cout}/${k} output ${i}: ${e}`);
         }
       }
+    });
+
+    it("the network's other layers and their gradients, one at a time", async () => {
+      // Each case: a function of x (and of parameters made inside it), compared
+      // on its output and on the gradient of Σ f(x)·w with respect to x. They
+      // narrow down a whole-step mismatch to one kind of kernel.
+      const b = new ParameterBuilder(11, "layers/");
+      const instance = new Norm(b, "in", "instance", 6);
+      const batch = new Norm(b, "bn", "batch", 6);
+      const cases: [string, (x: tf.Tensor4D) => tf.Tensor][] = [
+        ["instance norm", (x) => instance.apply(x, { training: true })],
+        ["batch norm (training)", (x) => batch.apply(x, { training: true })],
+        ["moments over H, W", (x) => tf.moments(x, [1, 2], true).variance],
+        ["×2 nearest upsampling", (x) => upsampleNearest2x(x)],
+        [
+          "reflection padding",
+          (x) =>
+            tf.mirrorPad(
+              x,
+              [
+                [0, 0],
+                [4, 4],
+                [4, 4],
+                [0, 0],
+              ],
+              "reflect",
+            ),
+        ],
+        ["2×2 max pooling", (x) => tf.maxPool(x, 2, 2, "valid")],
+        ["scaled tanh", (x) => tf.mul(tf.add(tf.tanh(x), 1), 127.5)],
+        ["relu", (x) => tf.relu(x)],
+        ["mean and sum", (x) => tf.add(tf.mean(tf.square(x)), tf.sum(x, [1, 2]))],
+      ];
+      for (const [name, f] of cases) {
+        const r = await onBoth(() =>
+          read(
+            tf.tidy(() => {
+              const x = tf.mul(det([2, 12, 10, 6], 21), 3) as tf.Tensor4D;
+              const y = f(x);
+              const w = det(y.shape, 22);
+              const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(f(xx as tf.Tensor4D), w)))(x);
+              return [y, dx];
+            }),
+          ),
+        );
+        ["output", "gradient"].forEach((what, i) => {
+          const e = relErr(r.tested[i] as Float32Array, r.cpu[i] as Float32Array);
+          assert.ok(e < KERNEL_TOLERANCE * 10, `${name} ${what}: relative error ${e}`);
+        });
+      }
+      for (const v of [...b.params.values(), ...b.buffers.values()]) v.dispose();
     });
 
     it("batched and transposed matMul (the Gram matrix and its gradients)", async () => {
