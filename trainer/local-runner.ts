@@ -132,12 +132,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       const pct = ((p.step / p.totalSteps) * 100).toFixed(1);
       // Workers step in lockstep, so rank 0's rate times the world size is the job's.
       const imagesPerSecond = p.imagesPerSecond * spec.workers;
-      const globalBatch = spec.hyperparameters.batchSize * spec.workers;
+      const hp = spec.hyperparameters;
+      const globalBatch = hp.batchSize * spec.workers;
       const eta = imagesPerSecond > 0 ? ((p.totalSteps - p.step) * globalBatch) / imagesPerSecond : undefined;
       options.onProgress?.(
         `attempt ${p.attempt} step ${p.step}/${p.totalSteps} (${pct}%) ${progressBar(p.step / p.totalSteps)} ` +
-          `loss ${p.loss.total.toPrecision(4)} (content ${p.loss.content.toPrecision(3)}, ` +
-          `style ${p.loss.style.toPrecision(3)}, tv ${p.loss.tv.toPrecision(3)}) ` +
+          // The terms as they add up to the total: λ·ℓ (the raw ℓTV of an image is ~1e6–1e7).
+          `loss ${p.loss.total.toPrecision(4)} = content ${(hp.contentWeight * p.loss.content).toPrecision(3)} ` +
+          `+ style ${(hp.styleWeight * p.loss.style).toPrecision(3)} + tv ${(hp.tvWeight * p.loss.tv).toPrecision(3)} ` +
           `${imagesPerSecond.toFixed(1)} img/s ETA ${eta === undefined ? "?" : formatDuration(eta)}` +
           `${p.checkpoint ? ` checkpoint ${p.checkpoint.uri}` : ""}`,
       );

@@ -96,10 +96,14 @@ describe("stylekube train --local", () => {
     assert.ok(Number.isFinite(description.finalLoss?.total), "the final loss is recorded");
     assert.equal(net.parameterCount(), 1_679_235);
     net.dispose();
-    assert.ok(
-      progress.some((l) => /step 4\/4/.test(l)),
-      progress.join("\n"),
-    );
+    const last = progress.find((l) => /step 4\/4/.test(l));
+    assert.ok(last, progress.join("\n"));
+    // The progress line shows the terms as they add up: total = λc·ℓc + λs·ℓs + λTV·ℓTV.
+    const m = /loss (\S+) = content (\S+) \+ style (\S+) \+ tv (\S+)/.exec(last);
+    assert.ok(m, last);
+    const [total, ...terms] = m.slice(1).map(Number) as [number, ...number[]];
+    const sum = terms.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - total) <= 0.01 * Math.abs(total), `${last}: terms add up to ${sum}`);
     assert.deepEqual(
       (await listCheckpoints(store, s3("complete/"))).map((c) => c.step),
       [4, 2],
