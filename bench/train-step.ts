@@ -185,8 +185,11 @@ async function timeSteps(
   };
   for (let i = 0; i < warmup; i++) await step();
   const started = performance.now();
-  // computeGradients reads the loss back, so each step has finished when it returns.
+  // computeGradients reads the loss back, so each step's forward and backward
+  // have finished when it returns; the last Adam update is waited for by
+  // reading one parameter back.
   for (let i = 0; i < timed; i++) await step();
+  await (net.params.values().next().value as tf.Tensor).data();
   const ms = (performance.now() - started) / timed;
   console.log(
     `${engine.padEnd(12)} ${size}×${size} batch ${batch}: ${ms.toFixed(1)} ms/step (${timed} timed)`,

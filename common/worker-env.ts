@@ -79,7 +79,10 @@ export const WorkerEnvSchema = z
     region: z.string().optional(),
     accessKeyId: z.string().optional(),
     secretAccessKey: z.string().optional(),
-    wasmThreads: intFromEnv(1).max(WASM_MAX_THREADS).optional(),
+    // More than the pool holds is not an error: it is capped, as wasmThreadsFor does.
+    wasmThreads: intFromEnv(1)
+      .transform((n) => Math.min(n, WASM_MAX_THREADS))
+      .optional(),
   })
   .refine((e) => e.rank < e.worldSize, { message: "rank must be less than world size", path: ["rank"] });
 

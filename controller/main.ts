@@ -3,9 +3,10 @@
 // reconciles. SIGTERM/SIGINT stop it gracefully (finish the current reconcile,
 // release the Lease so a standby takes over at once).
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
+import { homedir, hostname } from "node:os";
+import { delimiter, join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { connect, credsAuthenticator, type NatsConnection } from "nats";
 import { createLogger } from "../common/log/logger.js";
 import { readControllerConfig } from "./config.js";
@@ -22,14 +23,24 @@ export async function runController(): Promise<number> {
   const log = createLogger("controller");
   const config = readControllerConfig();
   const kc = new k8s.KubeConfig();
+  const noKubeconfig =
+    "cannot load a kubeconfig: set KUBECONFIG to a readable kubeconfig file, or run in a pod with a service account";
+  // loadFromDefault quietly falls back to http://localhost:8080 when it finds
+  // nothing; an operator talking to no cluster should say so and stop.
+  const sources = [
+    process.env.KUBECONFIG,
+    join(homedir(), ".kube", "config"),
+    "/var/run/secrets/kubernetes.io/serviceaccount/token",
+  ].filter((f): f is string => f !== undefined && f !== "");
+  if (!sources.some((f) => f.split(delimiter).some((p) => existsSync(p)))) {
+    log.error({ looked: sources }, noKubeconfig);
+    return 1;
+  }
   try {
     // In a pod: the service account; elsewhere $KUBECONFIG or ~/.kube/config.
     kc.loadFromDefault();
   } catch (err) {
-    log.error(
-      { err: String(err), KUBECONFIG: process.env.KUBECONFIG },
-      "cannot load a kubeconfig: set KUBECONFIG to a readable kubeconfig file, or run in a pod with a service account",
-    );
+    log.error({ err: String(err), KUBECONFIG: process.env.KUBECONFIG }, noKubeconfig);
     return 1;
   }
   const metrics = new ControllerMetrics();

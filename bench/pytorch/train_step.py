@@ -9,7 +9,9 @@ feature reconstruction at relu2_2, Gram-matrix style reconstruction at
 relu1_2/2_2/3_3/4_3, total variation, Adam (lr 1e-3).
 
 VGG-16 weights are random: a step's time does not depend on their values,
-and none can be downloaded where this runs.
+and none can be downloaded where this runs. torch.optim.Adam adds eps to
+sqrt(v_hat) where ours (as tfjs and Keras) adds it to sqrt(v) with the bias
+corrections in the step size: the same work, slightly different numbers.
 
 Prints one JSON object per measurement on stdout:
   {"engine": "pytorch-cpu" | "pytorch-cuda", "size", "batch", "msPerStep",

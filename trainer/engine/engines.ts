@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "./tfjs.js";
 import type { Engine } from "../../common/api/index.js";
 import { createLogger } from "../../common/log/logger.js";
+import { wasmThreadsFor } from "../../common/worker-env.js";
 import { registerFastCpuKernels } from "./cpu-kernels.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 import { prepareWasmThreads } from "./wasm-threads.js";
@@ -106,8 +107,7 @@ let wasmRegistered = false;
 let afterWasmInit: (() => void) | undefined;
 
 function wasmThreadsFromEnv(): number {
-  const v = Number(process.env.STYLEKUBE_WASM_THREADS ?? "1");
-  return Number.isInteger(v) && v > 0 ? v : 1;
+  return wasmThreadsFor(Number(process.env.STYLEKUBE_WASM_THREADS ?? "1"));
 }
 
 function wasmThreadsCount(): number | undefined {

@@ -24,8 +24,9 @@ import { type BackpropFilterAttrs, nhwcConvInfo } from "./conv-attrs.js";
  * over only a handful of workgroups. So the reduction is split: the n
  * positions are cut into S slices, one batched BatchMatMul gives S partial
  * products (S times the workgroups) and a Sum adds them (split-K without
- * atomics). Taps are processed in groups whose im2col block stays under
- * COLS_BUDGET_FLOATS, so memory is bounded whatever the layer. Only NHWC
+ * atomics). Taps are processed in groups whose slices and im2col block
+ * together stay under COLS_BUDGET_FLOATS, so memory is bounded whatever the
+ * layer. Only NHWC
  * float32 with dilation 1 (what tfjs's conv2d gradient sends); anything
  * else goes to the stock kernel.
  */
@@ -99,7 +100,15 @@ export function gemmConv2DBackpropFilter(options: GemmBackpropFilterOptions): Ke
         backend: args.backend,
       }) as tf.TensorInfo;
     };
+    // Every intermediate is held here until freed, so a failing kernel
+    // (out of GPU memory, say) leaks nothing.
+    const live = new Set<tf.TensorInfo>();
+    const hold = (t: tf.TensorInfo): tf.TensorInfo => {
+      live.add(t);
+      return t;
+    };
     const free = (t: tf.TensorInfo): void => {
+      live.delete(t);
       backend.disposeData(t.dataId);
     };
 
@@ -112,41 +121,46 @@ export function gemmConv2DBackpropFilter(options: GemmBackpropFilterOptions): Ke
     const right = Math.max(0, (outWidth - 1) * sw + fw - left - inWidth);
     const padded =
       top > 0 || left > 0 || bottom > 0 || right > 0
-        ? run(
-            "PadV2",
-            { x },
-            {
-              paddings: [
-                [0, 0],
-                [top, bottom],
-                [left, right],
-                [0, 0],
-              ],
-              constantValue: 0,
-            },
+        ? hold(
+            run(
+              "PadV2",
+              { x },
+              {
+                paddings: [
+                  [0, 0],
+                  [top, bottom],
+                  [left, right],
+                  [0, 0],
+                ],
+                constantValue: 0,
+              },
+            ),
           )
         : undefined;
     const xp = padded ?? x;
 
     const n = batchSize * outHeight * outWidth;
     const taps = fh * fw;
-    const perGroup = Math.max(1, Math.min(taps, Math.floor(budget / (n * inChannels))));
+    // A group's tap slices and their concatenation exist at once: half the budget each.
+    const perGroup = Math.max(1, Math.min(taps, Math.floor(budget / 2 / (n * inChannels))));
     const tap = (t: number): tf.TensorInfo => {
       const kh = Math.floor(t / fw);
       const kw = t % fw;
-      return run(
-        "StridedSlice",
-        { x: xp },
-        {
-          begin: [0, kh, kw, 0],
-          end: [batchSize, kh + (outHeight - 1) * sh + 1, kw + (outWidth - 1) * sw + 1, inChannels],
-          strides: [1, sh, sw, 1],
-          beginMask: 0,
-          endMask: 0,
-          ellipsisMask: 0,
-          newAxisMask: 0,
-          shrinkAxisMask: 0,
-        },
+      return hold(
+        run(
+          "StridedSlice",
+          { x: xp },
+          {
+            begin: [0, kh, kw, 0],
+            end: [batchSize, kh + (outHeight - 1) * sh + 1, kw + (outWidth - 1) * sw + 1, inChannels],
+            strides: [1, sh, sw, 1],
+            beginMask: 0,
+            endMask: 0,
+            ellipsisMask: 0,
+            newAxisMask: 0,
+            shrinkAxisMask: 0,
+          },
+        ),
       );
     };
 
@@ -159,32 +173,32 @@ export function gemmConv2DBackpropFilter(options: GemmBackpropFilterOptions): Ke
         if (slices.length === 1) {
           block = slices[0] as tf.TensorInfo;
         } else {
-          block = run("Concat", slices, { axis: 3 });
+          block = hold(run("Concat", slices, { axis: 3 }));
           slices.forEach(free);
         }
         const m = count * inChannels;
         const splits = reductionSplits(n, m, outChannels, targetTiles);
-        const cols = run("Reshape", { x: block }, { shape: [splits, n / splits, m] });
+        const cols = hold(run("Reshape", { x: block }, { shape: [splits, n / splits, m] }));
         free(block);
-        const dys = run("Reshape", { x: dy }, { shape: [splits, n / splits, outChannels] });
+        const dys = hold(run("Reshape", { x: dy }, { shape: [splits, n / splits, outChannels] }));
         // [S, count·Ci, Co]: each slice's colsᵀ · dy
-        const partial = run("BatchMatMul", { a: cols, b: dys }, { transposeA: true, transposeB: false });
+        const partial = hold(
+          run("BatchMatMul", { a: cols, b: dys }, { transposeA: true, transposeB: false }),
+        );
         free(cols);
         free(dys);
         if (splits === 1) {
           parts.push(partial);
         } else {
-          parts.push(run("Sum", { x: partial }, { axis: [0], keepDims: true }));
+          parts.push(hold(run("Sum", { x: partial }, { axis: [0], keepDims: true })));
           free(partial);
         }
       }
-      const dw = parts.length === 1 ? (parts[0] as tf.TensorInfo) : run("Concat", parts, { axis: 1 });
-      const out = run("Reshape", { x: dw }, { shape: [fh, fw, inChannels, outChannels] });
-      if (parts.length > 1) free(dw);
-      return out;
+      const dw = parts.length === 1 ? (parts[0] as tf.TensorInfo) : hold(run("Concat", parts, { axis: 1 }));
+      // The result is the caller's: everything still held is freed below.
+      return run("Reshape", { x: dw }, { shape: [fh, fw, inChannels, outChannels] });
     } finally {
-      parts.forEach(free);
-      if (padded !== undefined) free(padded);
+      for (const t of [...live]) free(t);
     }
   };
 }

@@ -31,8 +31,17 @@ const require = createRequire(import.meta.url);
 
 class BlobAwareWorker extends NodeWorker {
   constructor(path: string | URL, options?: WorkerOptions) {
-    if (String(path).startsWith("blob:")) super(bootstrapSource(), { ...options, eval: true });
-    else super(path, options);
+    // The bootstrap is CommonJS; a parent started with --input-type=module
+    // would pass that flag on and make it ESM, so it is dropped here.
+    if (String(path).startsWith("blob:")) {
+      super(bootstrapSource(), {
+        ...options,
+        eval: true,
+        execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
+      });
+    } else {
+      super(path, options);
+    }
     this.unref();
   }
 

@@ -50,8 +50,9 @@ export class Adam implements Optimizer {
     const layout = [...params].map(([name, p]) => ({ name, size: p.size }));
     if (this.m === undefined || this.v === undefined || this.layout === undefined) {
       const total = layout.reduce((n, l) => n + l.size, 0);
-      this.m = tf.variable(tf.zeros([total]), false);
-      this.v = tf.variable(tf.zeros([total]), false);
+      // tidy frees the zeros the variables were made from (variables survive it).
+      this.m = tf.tidy(() => tf.variable(tf.zeros([total]), false));
+      this.v = tf.tidy(() => tf.variable(tf.zeros([total]), false));
       this.layout = layout;
     } else if (
       layout.length !== this.layout.length ||
@@ -63,6 +64,14 @@ export class Adam implements Optimizer {
   }
 
   apply(params: ParameterMap, grads: Map<string, tf.Tensor>): void {
+    try {
+      this.update(params, grads);
+    } finally {
+      tf.dispose([...grads.values()]);
+    }
+  }
+
+  private update(params: ParameterMap, grads: Map<string, tf.Tensor>): void {
     for (const name of grads.keys()) {
       if (!params.has(name)) throw new Error(`gradient for unknown parameter ${name}`);
     }
@@ -86,7 +95,6 @@ export class Adam implements Optimizer {
         offset += p.size;
       }
     });
-    tf.dispose([...grads.values()]);
   }
 
   /** A copy of the state, read asynchronously (the webgpu backend cannot read synchronously under Node). */

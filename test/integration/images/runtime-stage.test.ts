@@ -10,16 +10,19 @@
 // - the controller against the test apiserver and NATS, until /healthz,
 //   /readyz and the dashboard page answer;
 // - the model server until it listens and reports itself live and ready;
-// - the trainers until they reject an empty worker environment, which they
-//   do only after loading their whole module graph.
+// - the trainers until they reject an empty worker environment (the worker's
+//   module graph loaded), and their engines, which load only when chosen:
+//   wasm with two threads, and Dawn for Node.
+// The deps stage is `npm ci --prefer-offline`: after the project's own
+// `npm ci` the npm cache holds every package, so no network is needed.
 // The deps stage of Dockerfile.tfjs-node-gpu adds @tensorflow/tfjs-node-gpu,
 // whose install downloads libtensorflow: here its worker runs without it, as
 // the tensorflow engine is loaded only when chosen.
 // What this cannot check: the base image, the OS packages that RUN installs
 // (libvulkan1, the CUDA libraries) and the non-root user.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -142,8 +145,9 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
     );
   });
 
-  after(async () => {
+  after(() => {
     for (const r of running) r.child.kill("SIGKILL");
+    rmSync(work, { recursive: true, force: true });
   });
 
   /** Assembles the final stage of `dockerfile` and returns its /app. */
@@ -232,7 +236,7 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
   });
 
   for (const dockerfile of ["trainer/Dockerfile", "trainer/Dockerfile.tfjs-node-gpu"]) {
-    it(`${dockerfile}: the worker loads and rejects an empty environment by name`, async () => {
+    it(`${dockerfile}: the worker loads and rejects an empty environment by name; its engines load`, async () => {
       const stage = runtimeStage(dockerfile);
       const app = assemble(dockerfile.replace(/\W/g, "-"), stage);
       const r = start(stage, app, {});
@@ -240,6 +244,40 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
       const code = await r.exit;
       assert.equal(code, 2, `exit code 2 (bad configuration): ${r.output()}`);
       assert.match(r.output(), /invalid worker environment: STYLEKUBE_JOB_ID/);
+
+      // The engines are imported only when chosen, so load them explicitly from
+      // the image's files: wasm with 2 threads (its pthread worker script), and
+      // Dawn for webgpu, which either finds a GPU or says it found no adapter.
+      const probe = spawnSync(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `const { initEngine } = await import("./dist/trainer/engine/engines.js");
+           const tf = await import("@tensorflow/tfjs-core");
+           const info = await initEngine("wasm", { wasmThreads: 2 });
+           const y = tf.conv2d(tf.ones([1, 4, 4, 1]), tf.ones([3, 3, 1, 1]), 1, "same");
+           console.log("wasm", info.threads, (await y.data()).join(","));
+           try { console.log("webgpu", (await initEngine("webgpu")).engine); }
+           catch (err) { console.log("webgpu", err.message); }`,
+        ],
+        {
+          cwd: app,
+          env: { PATH: process.env.PATH ?? "", ...stage.env, HOME: tmpdir(), TMPDIR: tmpdir() },
+          encoding: "utf8",
+          timeout: 120_000,
+        },
+      );
+      const out = probe.stdout + probe.stderr;
+      assert.equal(probe.status, 0, out);
+      assert.match(out, /^wasm 2 4,6,6,4,6,9,9,6,6,9,9,6,4,6,6,4$/m, "wasm with 2 threads computes a conv");
+      assert.match(out, /^webgpu (webgpu|engine webgpu: no WebGPU adapter found)/m, "Dawn for Node loads");
     });
   }
+
+  it("leaves nothing behind", () => {
+    for (const r of running) r.child.kill("SIGKILL");
+    rmSync(work, { recursive: true, force: true });
+    assert.equal(existsSync(work), false);
+  });
 });

@@ -1,8 +1,9 @@
 // Our Adam (trainer/optimizer/adam.ts) updates all parameters as one flat
 // vector. This checks it against Adam written the textbook way, one
 // parameter tensor at a time (Kingma & Ba, algorithm 1, with the bias
-// corrections folded into the step size as tfjs and PyTorch do), bit for
-// bit on cpu and wasm, and counts the kernels a step costs.
+// corrections folded into the step size and ε added to √v, as tfjs and
+// Keras do; PyTorch adds ε to √v̂ instead), bit for bit on cpu and wasm, and
+// counts the kernels a step costs.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";

@@ -50,6 +50,7 @@ describe("GEMM Conv2DBackpropFilter (backend-generic)", () => {
         const attrs = { strides: c.s, pad: c.pad, dataFormat: "NHWC", filterShape: c.f };
         const before = tf.memory().numTensors;
         const run = (f: NonNullable<typeof reference>): Float32Array => {
+          const dataBefore = backend.numDataIds();
           const out = f({
             inputs: { x, dy },
             backend,
@@ -59,6 +60,8 @@ describe("GEMM Conv2DBackpropFilter (backend-generic)", () => {
           const t = tf.engine().makeTensorFromTensorInfo(out);
           const v = t.dataSync() as Float32Array;
           t.dispose();
+          // Intermediates are backend data, not tensors: count those.
+          assert.equal(backend.numDataIds(), dataBefore, `${JSON.stringify(c)}: backend data left behind`);
           return v;
         };
         const got = run(kernel);
