@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackpropFilterAttrs, nhwcConvInfo } from "./conv-attrs.js";
+import { registerMirrorPadGrad } from "./mirror-pad-grad.js";
 import "./tfjs.js";
 
 /**
@@ -126,6 +127,7 @@ function resizeNearestNeighborGrad(args: Parameters<KernelFunc>[0]): tf.TensorIn
 
 /** Replaces the cpu backend's Conv2DBackpropFilter with the faster one and ResizeNearestNeighborGrad with a correct one (idempotent). */
 export function registerFastCpuKernels(): void {
+  registerMirrorPadGrad("cpu");
   const resize = tf.getKernel("ResizeNearestNeighborGrad", "cpu");
   if (resize !== undefined && resize.kernelFunc !== resizeNearestNeighborGrad) {
     tf.unregisterKernel("ResizeNearestNeighborGrad", "cpu");

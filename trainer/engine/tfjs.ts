@@ -20,6 +20,7 @@
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs-core";
+import { MIRROR_PAD_GRAD } from "./mirror-pad-grad.js";
 
 /**
  * The gradient of MirrorPad, corrected.
@@ -34,7 +35,12 @@ import * as tf from "@tensorflow/tfjs-core";
  * reflect maps padded index lo−1−k to k+1 and n+lo+k to n−2−k; symmetric to
  * k and n−1−k.
  */
-function mirrorPadGrad(dy: tf.Tensor, x: tf.Tensor, paddings: [number, number][], mode: string): tf.Tensor {
+export function mirrorPadGrad(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  paddings: [number, number][],
+  mode: string,
+): tf.Tensor {
   const reflect = mode === "reflect";
   let g = dy;
   paddings.forEach(([lo, hi], axis) => {
@@ -73,6 +79,16 @@ tf.registerGradient({
     const x = saved[0];
     if (x === undefined || Array.isArray(dy)) throw new Error("MirrorPad gradient: unexpected inputs");
     const { paddings, mode } = attrs as unknown as { paddings: [number, number][]; mode: string };
-    return { x: () => mirrorPadGrad(dy, x, paddings, mode) };
+    // One kernel where a backend has it (cpu, wasm: mirror-pad-grad.ts), else tfjs ops.
+    return {
+      x: () =>
+        tf.getKernel(MIRROR_PAD_GRAD, tf.getBackend()) !== undefined
+          ? (tf.engine().runKernel(MIRROR_PAD_GRAD, { dy }, {
+              paddings,
+              mode,
+              inputShape: x.shape,
+            } as unknown as tf.NamedAttrMap) as tf.Tensor)
+          : mirrorPadGrad(dy, x, paddings, mode),
+    };
   },
 });

@@ -8,6 +8,8 @@ import {
   missingTrainingKernels,
   TRAINING_KERNELS,
 } from "../../../trainer/engine/engines.js";
+import { MIRROR_PAD_GRAD } from "../../../trainer/engine/mirror-pad-grad.js";
+import { mirrorPadGrad } from "../../../trainer/engine/tfjs.js";
 import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets } from "../../../trainer/losses/index.js";
 import { TransformerNet } from "../../../trainer/model/transformer-net.js";
@@ -62,15 +64,23 @@ describe("compute engines", () => {
   });
 
   it("MirrorPad's gradient adds the reflected border back (tfjs's own drops it)", () => {
-    for (const mode of ["reflect", "symmetric"] as const) {
+    // The one-kernel gradient (cpu, wasm) and the tfjs-ops one (other backends), both by the definition.
+    for (const [mode, path] of [
+      ["reflect", "kernel"],
+      ["symmetric", "kernel"],
+      ["reflect", "ops"],
+      ["symmetric", "ops"],
+    ] as const) {
       const pads: [number, number][] = [[0, 0], [2, 3], mode === "reflect" ? [4, 1] : [4, 2], [0, 0]];
       const shape = [2, 6, 5, 3] as const;
       const x = tf.randomNormal([...shape], 0, 1, "float32", 1);
       const padded = tf.mirrorPad(x, pads, mode);
       const w = tf.randomNormal(padded.shape, 0, 1, "float32", 2);
-      const got = tf
-        .grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(t, pads, mode), w)))(x)
-        .dataSync();
+      const got = (
+        path === "kernel"
+          ? tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(t, pads, mode), w)))(x)
+          : mirrorPadGrad(w, x, pads, mode)
+      ).dataSync();
       // By the definition: each padded element's source index, summed.
       const src = (j: number, lo: number, n: number): number => {
         const i = j - lo;
@@ -91,7 +101,7 @@ describe("compute engines", () => {
               want[at] = (want[at] as number) + (wv[((n * ph + i) * pw + j) * c + k] as number);
             }
       const diff = Math.max(...got.map((v, i) => Math.abs(v - (want[i] as number))));
-      assert.ok(diff < 1e-5, `${mode}: max difference ${diff}`);
+      assert.ok(diff < 1e-5, `${mode} (${path}): max difference ${diff}`);
       tf.dispose([x, padded, w]);
     }
   });
@@ -170,6 +180,25 @@ describe("compute engines", () => {
     // A tf.customGrad op (the ×2 upsampling) is profiled under tfjs's placeholder
     // name "unnamed scope"; the kernels it runs appear under their own names.
     used.delete("unnamed scope");
+    // The one-kernel MirrorPad gradient is ours and optional: a backend without
+    // it (webgpu) runs the gradient as tfjs ops, whose kernels it then needs.
+    used.delete(MIRROR_PAD_GRAD);
+    const composite = await tf.profile(() => {
+      const x = tf.ones([1, 6, 6, 2]);
+      const dy = tf.ones([1, 10, 10, 2]);
+      return mirrorPadGrad(
+        dy,
+        x,
+        [
+          [0, 0],
+          [2, 2],
+          [2, 2],
+          [0, 0],
+        ],
+        "reflect",
+      );
+    });
+    composite.kernelNames.forEach((k) => used.add(k));
     const missing = [...used].filter((k) => !TRAINING_KERNELS.includes(k));
     assert.deepEqual(missing, [], "kernels a training step uses but TRAINING_KERNELS lacks");
     const unused = TRAINING_KERNELS.filter((k) => !used.has(k));
