@@ -21,6 +21,7 @@ import { chunkElementsFor } from "../trainer/collectives/chunking.js";
 import { HEADER_BYTES } from "../trainer/collectives/header.js";
 import { DEFAULT_MAX_CHUNK_BYTES } from "../trainer/collectives/options.js";
 import { readTestEnv } from "../test/env/env-file.js";
+import { percentile } from "./support/percentile.js";
 
 const SIZES = [6_700_000, 16 * 1024 * 1024];
 const MB = 1e6;
@@ -38,12 +39,6 @@ interface WorkerArgs {
 
 type WorkerMsg =
   { type: "times"; rank: number; bytes: number; ms: number[] } | { type: "error"; message: string };
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
 
 // ---------------------------------------------------------------- workers
 

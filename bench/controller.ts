@@ -16,15 +16,11 @@ import { minimalStyleTraining } from "../test/fixtures/style-trainings.js";
 import { serviceAccountKubeconfig, startControllerProcess } from "../test/support/controller-process.js";
 import { adminKubeConfig, applyCrds, createNamespace, deleteNamespace } from "../test/support/kubernetes.js";
 import { applyManifests } from "../test/support/manifests.js";
+import { percentile } from "./support/percentile.js";
 
 const quick = process.argv.includes("--quick");
 const COUNT = quick ? 50 : 500;
 const WORKERS = 2;
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
 
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");

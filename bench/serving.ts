@@ -29,6 +29,7 @@ import { initEngine, type ConcreteEngine } from "../trainer/engine/engines.js";
 import { exportModel, loadModel } from "../trainer/export/model-export.js";
 import { TransformerNet } from "../trainer/model/transformer-net.js";
 import { freePort } from "../test/integration/serving/support.js";
+import { percentile } from "./support/percentile.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -39,10 +40,6 @@ const DURATION_S: Record<number, number> = quick ? { 256: 8, 512: 20 } : { 256: 
 const CONCURRENCY = 1;
 const QUEUE = 4;
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-}
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 async function pickEngine(): Promise<ConcreteEngine> {
