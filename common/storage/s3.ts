@@ -401,7 +401,7 @@ export class S3Store implements ObjectStore {
           this.#log.debug({ op: "put", uri, size: buf.length, ms: Date.now() - started }, "put");
           return { uri: formatUri({ scheme: "s3", bucket, key }), size: buf.length };
         }
-        await this.#upload(base, buf, options.signal);
+        await this.#uploadReplayable(base, buf, uri, options.signal);
         this.#log.debug(
           { op: "put", uri, size: buf.length, ms: Date.now() - started, multipart: true },
           "put",
@@ -418,6 +418,45 @@ export class S3Store implements ObjectStore {
     } catch (e) {
       if (body instanceof Readable && !body.destroyed) body.destroy();
       throw this.#fail("put", uri, e);
+    }
+  }
+
+  /**
+   * A multipart upload of a Buffer, started again as a new upload when it
+   * fails transiently. The SDK retries each request, but not the upload as a
+   * whole: a part that still fails ends it (and lib-storage aborts it, so
+   * the other parts get 404 NoSuchUpload), and a CompleteMultipartUpload
+   * retried after a lost response finds its upload gone (404 NoSuchUpload)
+   * although the object was written. Seen under load in CI: a checkpoint
+   * write failed this way and restarted the training. A Buffer can simply
+   * be sent again.
+   */
+  async #uploadReplayable(
+    params: { Bucket: string; Key: string; ContentType?: string },
+    buf: Buffer,
+    uri: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#upload(params, buf, signal);
+        return;
+      } catch (e) {
+        const f = sdkErrorFields(e);
+        const transient =
+          f.code === "NoSuchUpload" ||
+          f.code === "IncompleteBody" ||
+          f.status === undefined ||
+          f.status >= 500 ||
+          f.status === 429;
+        if (!transient || attempt >= this.#options.maxAttempts || signal?.aborted) throw e;
+        const delay = Math.floor(Math.random() * Math.min(100 * 2 ** attempt, 20_000));
+        this.#log.warn(
+          { op: "put", uri, code: f.code, status: f.status, attempt, delayMs: delay },
+          "multipart upload failed; starting it again",
+        );
+        await sleep(delay);
+      }
     }
   }
 

@@ -166,4 +166,71 @@ describe("S3Store retries (local fake S3)", () => {
       return true;
     });
   });
+
+  it("starts a multipart upload of a Buffer again when it ends in 404 NoSuchUpload", async () => {
+    // CreateMultipartUpload, UploadPart × 2, CompleteMultipartUpload (404 the first
+    // time, as after a lost response to a completed upload), AbortMultipartUpload;
+    // then the whole upload again.
+    let uploads = 0;
+    let completes = 0;
+    const server = await startFakeS3((req) => {
+      const url = new URL(req.url, "http://fake");
+      if (req.method === "POST" && url.searchParams.has("uploads")) {
+        uploads++;
+        return {
+          status: 200,
+          body: `<?xml version="1.0" encoding="UTF-8"?>\n<InitiateMultipartUploadResult><Bucket>bucket-a</Bucket><Key>big.bin</Key><UploadId>up-${uploads}</UploadId></InitiateMultipartUploadResult>`,
+        };
+      }
+      if (req.method === "PUT" && url.searchParams.has("partNumber")) {
+        return { status: 200, headers: { etag: `"part-${url.searchParams.get("partNumber")}"` } };
+      }
+      if (req.method === "POST" && url.searchParams.has("uploadId")) {
+        completes++;
+        if (completes === 1) {
+          return { status: 404, body: s3ErrorXml("NoSuchUpload", "The specified upload does not exist.") };
+        }
+        return {
+          status: 200,
+          body: `<?xml version="1.0" encoding="UTF-8"?>\n<CompleteMultipartUploadResult><Location>http://fake/bucket-a/big.bin</Location><Bucket>bucket-a</Bucket><Key>big.bin</Key><ETag>"whole"</ETag></CompleteMultipartUploadResult>`,
+        };
+      }
+      if (req.method === "DELETE") return { status: 204 };
+      return { status: 400, body: s3ErrorXml("InvalidRequest", `unexpected ${req.method} ${req.url}`) };
+    });
+    servers.push(server);
+    const store = new S3Store(
+      { endpoint: server.endpoint, region: "us-east-1", maxAttempts: 3, partSize: 5 * 1024 * 1024, ...CREDS },
+      { logger: createLogger("test", "silent") },
+    );
+    stores.push(store);
+    const body = Buffer.alloc(6 * 1024 * 1024, 3);
+    const res = await store.put("s3://bucket-a/big.bin", body);
+    assert.equal(res.size, body.length);
+    assert.equal(uploads, 2, "a second multipart upload was started");
+    assert.equal(completes, 2);
+    const parts = server.requests.filter((r) => r.method === "PUT");
+    assert.equal(parts.length, 4, "both parts sent in each upload");
+    assert.equal(
+      parts.reduce((n, r) => n + r.body.length, 0),
+      2 * body.length,
+    );
+  });
+
+  it("does not start a multipart upload again after a 403", async () => {
+    let uploads = 0;
+    const server = await startFakeS3((req) => {
+      const url = new URL(req.url, "http://fake");
+      if (req.method === "POST" && url.searchParams.has("uploads")) uploads++;
+      return { status: 403, body: s3ErrorXml("AccessDenied", "Access Denied") };
+    });
+    servers.push(server);
+    const store = new S3Store(
+      { endpoint: server.endpoint, region: "us-east-1", maxAttempts: 3, partSize: 5 * 1024 * 1024, ...CREDS },
+      { logger: createLogger("test", "silent") },
+    );
+    stores.push(store);
+    await assert.rejects(store.put("s3://bucket-a/big.bin", Buffer.alloc(6 * 1024 * 1024)), StorageError);
+    assert.equal(uploads, 1);
+  });
 });
