@@ -1,6 +1,6 @@
 // stylekube command-line entry point. Subcommands are added by the areas that
 // own them (dataset, train, controller, serve); this file only dispatches.
-import { readFileSync } from "node:fs";
+import { packageVersion } from "../common/package-version.js";
 
 const USAGE = `stylekube — train and serve fast style-transfer networks on Kubernetes
 
@@ -18,22 +18,6 @@ Usage:
   stylekube version         print the version
 
 Docs: docs/ in the repository.`;
-
-/** Version from the package.json above this file (dist/cli or cli under tsx). */
-function packageVersion(): string {
-  for (const rel of ["../package.json", "../../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === "stylekube" && pkg.version) return pkg.version;
-    } catch {
-      // not at this level; try the next
-    }
-  }
-  return "unknown";
-}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -1,25 +1,10 @@
 // `stylekube serve`: the model server process (the StyleServer Deployment's
 // entrypoint). Configuration from the environment (config.ts); SIGTERM or
 // SIGINT stop it gracefully, which is what a rolling update sends.
-import { readFileSync } from "node:fs";
+import { packageVersion } from "../common/package-version.js";
 import { createLogger } from "../common/log/logger.js";
 import { readServerConfig } from "./config.js";
 import { startServer } from "./server.js";
-
-function packageVersion(): string {
-  for (const rel of ["../package.json", "../../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === "stylekube" && pkg.version) return pkg.version;
-    } catch {
-      // not at this level; try the next
-    }
-  }
-  return "unknown";
-}
 
 /** Runs the server until SIGTERM/SIGINT; resolves with the process exit code. */
 export async function serveMain(): Promise<number> {
