@@ -1,4 +1,8 @@
-// Labels on everything a StyleTraining owns; selectors are built from these.
+// Labels and the owner reference on everything a StyleTraining owns;
+// selectors are built from these.
+import type * as k8s from "@kubernetes/client-node";
+import { API_VERSION } from "../../common/api/index.js";
+
 export const LABELS = {
   training: "stylekube.io/training",
   attempt: "stylekube.io/attempt",
@@ -14,4 +18,16 @@ export function workerPodName(training: string, attempt: number, rank: number): 
   // Deterministic names make creation idempotent: a repeated create after a
   // lost response or a stale cache gets 409 instead of a duplicate worker.
   return `${training.slice(0, 40)}-a${attempt}-w${rank}`;
+}
+
+/** Makes the StyleTraining the controlling owner: deleting it deletes what it owns (garbage collection). */
+export function trainingOwnerReference(name: string, uid: string): k8s.V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: "StyleTraining",
+    name,
+    uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }

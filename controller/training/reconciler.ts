@@ -22,7 +22,7 @@ import { getCondition, isTrue, setCondition, type ConditionUpdate } from "../kub
 import type { EventRecorder } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
 import { CREDS_KEY, jobCredentialsSecretName, mintJobCredentials } from "../nats/job-credentials.js";
-import { LABELS } from "./labels.js";
+import { LABELS, trainingOwnerReference } from "./labels.js";
 import type { ProgressTracker } from "./progress-tracker.js";
 import { buildWorkerPod } from "./worker-pods.js";
 
@@ -478,16 +478,7 @@ export class TrainingReconciler {
           metadata: {
             name: secretName,
             labels: { [LABELS.name]: "stylekube", [LABELS.training]: name },
-            ownerReferences: [
-              {
-                apiVersion: API_VERSION,
-                kind: "StyleTraining",
-                name,
-                uid,
-                controller: true,
-                blockOwnerDeletion: true,
-              },
-            ],
+            ownerReferences: [trainingOwnerReference(name, uid)],
           },
           type: "Opaque",
           stringData: { [CREDS_KEY]: creds },

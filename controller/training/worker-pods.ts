@@ -1,12 +1,12 @@
 // The pod of one worker of one attempt: the env contract, resources, owner
 // reference, labels and a locked-down security context.
 import type * as k8s from "@kubernetes/client-node";
-import { API_VERSION, type StyleTraining } from "../../common/api/index.js";
+import type { StyleTraining } from "../../common/api/index.js";
 import { quantityValue } from "../../common/api/fields.js";
 import { WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
 import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
-import { LABELS, workerPodName } from "./labels.js";
+import { LABELS, trainingOwnerReference, workerPodName } from "./labels.js";
 
 export function buildWorkerPod(
   training: StyleTraining,
@@ -84,16 +84,7 @@ export function buildWorkerPod(
         [LABELS.attempt]: String(attempt),
         [LABELS.rank]: String(rank),
       },
-      ownerReferences: [
-        {
-          apiVersion: API_VERSION,
-          kind: "StyleTraining",
-          name,
-          uid,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [trainingOwnerReference(name, uid)],
     },
     spec: {
       // The operator restarts the whole gang; a kubelet restart of one worker
