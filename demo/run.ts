@@ -35,6 +35,7 @@ import {
   type ControllerProcess,
 } from "../test/support/controller-process.js";
 import { applyCrds, waitFor } from "../test/support/kubernetes.js";
+import { mulberry32 } from "../common/mulberry32.js";
 
 // ---------------------------------------------------------------- settings
 
@@ -149,24 +150,13 @@ function s3Env(env: TestEnv): Record<string, string> {
 
 // ---------------------------------------------------------------- style image
 
-/** A small deterministic PRNG (mulberry32), so the style image is the same every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A painting-like mosaic: coloured Voronoi tiles with dark grout (computed per
  * pixel), then brush strokes from an SVG composited on top, then a slight blur.
  */
 async function makeStyleImage(size = 256): Promise<Buffer> {
-  const rand = prng(2016);
+  // Seeded, so the style image is the same every run.
+  const rand = mulberry32(2016);
   const palette: [number, number, number][] = [
     [196, 58, 38],
     [233, 164, 42],

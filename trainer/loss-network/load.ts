@@ -12,6 +12,7 @@ import {
   type VggConvName,
   VGG16_CONVS,
 } from "./vgg16.js";
+import { mulberry32 } from "../../common/mulberry32.js";
 
 const log = createLogger("trainer.loss-network");
 
@@ -93,18 +94,6 @@ function sibling(modelJsonUri: string, relative: string): string {
   const path = localPath(modelJsonUri);
   if (path !== undefined) return join(dirname(path), relative);
   return new URL(relative, modelJsonUri).toString();
-}
-
-/** mulberry32: a tiny seeded PRNG; tfjs's randomNormal took 6 s for VGG-16's 7.6 M values on the cpu backend. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** He-normal kernels, zero biases: activations keep their scale through ten ReLU convs. Deterministic in `seed`. */

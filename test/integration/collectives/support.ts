@@ -8,20 +8,18 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { readTestEnv } from "../../env/env-file.js";
 import type { NatsOptions } from "../../../trainer/collectives/options.js";
+import { mulberry32 } from "../../../common/mulberry32.js";
 
 /** Deterministic test data: the gradient rank `rank` contributes at `step`.
  * mulberry32, seeded per (seed, rank, step); values span a few orders of
  * magnitude so summation order would show in the low bits. */
 export function gradient(seed: number, rank: number, step: number, length: number): Float32Array {
-  let a =
-    (Math.imul(seed, 0x9e3779b1) ^ Math.imul(rank + 1, 0x85ebca6b) ^ Math.imul(step + 7, 0xc2b2ae35)) >>> 0;
+  const rand = mulberry32(
+    Math.imul(seed, 0x9e3779b1) ^ Math.imul(rank + 1, 0x85ebca6b) ^ Math.imul(step + 7, 0xc2b2ae35),
+  );
   const out = new Float32Array(length);
   for (let i = 0; i < length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const u = rand();
     out[i] = (u * 2 - 1) * (i % 3 === 0 ? 1e3 : i % 3 === 1 ? 1 : 1e-3);
   }
   return out;
