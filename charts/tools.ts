@@ -3,13 +3,11 @@
 // same version-keyed cache as the test environment's servers (first call: a few
 // minutes; afterwards a lookup).
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { BUILD_SCRIPT, pinnedVersion, TOOLS_DIR } from "../test/env/tools.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..");
-const BUILD_SCRIPT = resolve(REPO_ROOT, "test/env/build-tools.sh");
-const TOOLS_DIR = process.env.STYLEKUBE_TOOLS_DIR ?? join(homedir(), ".cache/stylekube/tools");
 
 const TOOLS = {
   helm: { versionVar: "HELM_VERSION" },
@@ -17,27 +15,23 @@ const TOOLS = {
 } as const;
 export type ChartTool = keyof typeof TOOLS;
 
-/** `NAME="${NAME:-default}"` in build-tools.sh, overridden by the environment as the script does. */
-export function pinnedVersion(tool: ChartTool): string {
-  const variable = TOOLS[tool].versionVar;
-  const fromEnv = process.env[variable];
-  if (fromEnv) return fromEnv;
-  const script = readFileSync(BUILD_SCRIPT, "utf8");
-  const match = new RegExp(`^${variable}="\\$\\{${variable}:-([^}]+)\\}"`, "m").exec(script);
-  if (!match?.[1]) throw new Error(`cannot find the pinned ${variable} in ${BUILD_SCRIPT}`);
-  return match[1];
+/** The version build-tools.sh pins for `tool` (or the environment's override). */
+function pinnedToolVersion(tool: ChartTool): string {
+  return pinnedVersion(TOOLS[tool].versionVar);
 }
 
 /** Absolute path of the pinned binary, building it with build-tools.sh when it is not cached. */
 export function toolPath(tool: ChartTool): string {
-  const bin = join(TOOLS_DIR, `${tool}-${pinnedVersion(tool)}`, "bin", tool);
+  const bin = join(TOOLS_DIR, `${tool}-${pinnedToolVersion(tool)}`, "bin", tool);
   if (existsSync(bin)) return bin;
-  process.stderr.write(`[charts] ${tool} ${pinnedVersion(tool)} is not built yet: running build-tools.sh\n`);
+  process.stderr.write(
+    `[charts] ${tool} ${pinnedToolVersion(tool)} is not built yet: running build-tools.sh\n`,
+  );
   // Synchronous on purpose: callers (a generator, test set-up) cannot do anything without it.
   const built = spawnSync("bash", [BUILD_SCRIPT, tool], { stdio: ["ignore", "inherit", "inherit"] });
   if (built.status !== 0 || !existsSync(bin)) {
     throw new Error(
-      `could not build ${tool} ${pinnedVersion(tool)} with \`bash test/env/build-tools.sh ${tool}\` ` +
+      `could not build ${tool} ${pinnedToolVersion(tool)} with \`bash test/env/build-tools.sh ${tool}\` ` +
         `(exit ${built.status ?? built.signal}); it needs Go and the Go module proxy`,
     );
   }

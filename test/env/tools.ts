@@ -7,7 +7,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Logger } from "../../common/log/logger.js";
 
-const BUILD_SCRIPT = resolve(import.meta.dirname, "build-tools.sh");
+export const BUILD_SCRIPT = resolve(import.meta.dirname, "build-tools.sh");
 
 export const TOOLS_DIR = process.env.STYLEKUBE_TOOLS_DIR ?? join(homedir(), ".cache/stylekube/tools");
 
@@ -33,7 +33,7 @@ export interface Tools {
 }
 
 /** `NAME="${NAME:-default}"` in build-tools.sh, overridden by the environment like the script does. */
-function pinnedVersion(variable: string): string {
+export function pinnedVersion(variable: string): string {
   const fromEnv = process.env[variable];
   if (fromEnv) return fromEnv;
   const script = readFileSync(BUILD_SCRIPT, "utf8");
