@@ -7,10 +7,11 @@
 //
 // <uri> is s3://bucket/prefix/ or file:///abs/path/ (a plain local path works
 // too). S3 settings come from STYLEKUBE_S3_* (see common/storage/index.ts).
-import { parseArgs } from "node:util";
+import type { Command } from "commander";
 import { createLogger } from "../common/log/logger.js";
 import { isNotFound, normalizeUri, openStore, type ObjectStore } from "../common/storage/index.js";
 import { readDatasetIndex } from "../trainer/data/format.js";
+import { wholeNumber } from "./options.js";
 import {
   DEFAULT_IMAGE_SIZE,
   DEFAULT_JPEG_QUALITY,
@@ -18,19 +19,6 @@ import {
   packDataset,
   type PackProgress,
 } from "../trainer/data/pack.js";
-
-const USAGE = `Usage:
-  stylekube dataset pack <folder|zip> <uri> [options]   resize + centre-crop photos into tar shards and an index
-      --size N          side of the square images (default ${DEFAULT_IMAGE_SIZE})
-      --shard-size N    input files per shard (default ${DEFAULT_SHARD_SIZE})
-      --quality N       JPEG quality 1-100 (default ${DEFAULT_JPEG_QUALITY})
-      --concurrency N   images decoded at once (default: CPU count)
-      --force           rebuild every shard even if an earlier run finished some
-      --no-progress     no progress output
-    An interrupted pack resumes: run the same command again.
-  stylekube dataset info <uri>      print the index summary
-  stylekube dataset verify <uri>    check every shard's size and sha256 against the index
-<uri>: s3://bucket/prefix/, file:///abs/path/ or a local path.`;
 
 /** Renders pack progress on stderr: a redrawn bar on a terminal, a plain line every few seconds otherwise (CI logs). */
 export class ProgressRenderer {
@@ -101,35 +89,75 @@ function formatDuration(s: number): string {
       : `${sec}s`;
 }
 
-function intFlag(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1)
-    throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return Number(v);
+interface PackOptions {
+  size?: number;
+  shardSize?: number;
+  quality?: number;
+  concurrency?: number;
+  force: boolean;
+  progress: boolean;
 }
 
-class UsageError extends Error {}
+export function registerDatasetCommand(program: Command): void {
+  const dataset = program
+    .command("dataset")
+    .description("pack photos into a sharded dataset, show or verify one")
+    .addHelpText(
+      "after",
+      "\n<uri>: s3://bucket/prefix/, file:///abs/path/ or a local path (S3 settings from STYLEKUBE_S3_*).",
+    );
+  dataset
+    .command("pack")
+    .description(
+      "resize and centre-crop photos into tar shards and an index (an interrupted pack resumes: run it again)",
+    )
+    .argument("<input>", "a folder or a .zip of photos")
+    .argument("<uri>", "where the shards and index.json go")
+    .option("--size <n>", `side of the square images (default ${DEFAULT_IMAGE_SIZE})`, wholeNumber(1))
+    .option("--shard-size <n>", `input files per shard (default ${DEFAULT_SHARD_SIZE})`, wholeNumber(1))
+    .option("--quality <n>", `JPEG quality 1-100 (default ${DEFAULT_JPEG_QUALITY})`, wholeNumber(1, 100))
+    .option("--concurrency <n>", "images decoded at once (default: CPU count)", wholeNumber(1))
+    .option("--force", "rebuild every shard even if an earlier run finished some", false)
+    .option("--no-progress", "no progress output")
+    .action(async (input: string, target: string, options: PackOptions) => {
+      process.exitCode = await withStore((store) => pack(input, target, options, store));
+    });
+  dataset
+    .command("info")
+    .description("print the index summary")
+    .argument("<uri>", "the dataset prefix")
+    .action(async (target: string) => {
+      process.exitCode = await withStore((store) => info(target, store, false));
+    });
+  dataset
+    .command("verify")
+    .description("check every shard's size and sha256 against the index")
+    .argument("<uri>", "the dataset prefix")
+    .action(async (target: string) => {
+      process.exitCode = await withStore((store) => info(target, store, true));
+    });
+}
 
-async function pack(args: string[], store: ObjectStore): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      size: { type: "string" },
-      "shard-size": { type: "string" },
-      quality: { type: "string" },
-      concurrency: { type: "string" },
-      force: { type: "boolean", default: false },
-      "no-progress": { type: "boolean", default: false },
-    },
-  });
-  const [input, target, ...extra] = positionals;
-  if (input === undefined || target === undefined || extra.length > 0)
-    throw new UsageError("dataset pack needs <folder|zip> and <uri>");
+async function withStore(run: (store: ObjectStore) => Promise<number>): Promise<number> {
+  const store = openStore();
+  try {
+    return await run(store);
+  } catch (e) {
+    console.error(`stylekube dataset: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+async function pack(
+  input: string,
+  target: string,
+  options: PackOptions,
+  store: ObjectStore,
+): Promise<number> {
   const prefix = normalizeUri(target.endsWith("/") ? target : `${target}/`, { allowPlainPaths: true });
-  const quality = intFlag("quality", values.quality);
-  if (quality !== undefined && quality > 100) throw new UsageError("--quality must be 1-100");
-  const renderer = values["no-progress"] ? undefined : new ProgressRenderer();
+  const renderer = options.progress ? new ProgressRenderer() : undefined;
   const controller = new AbortController();
   // First Ctrl-C: stop cleanly (finished shards stay, and a rerun resumes); second: exit now.
   const onSigint = (): void => {
@@ -138,15 +166,12 @@ async function pack(args: string[], store: ObjectStore): Promise<number> {
   };
   process.on("SIGINT", onSigint);
   try {
-    const size = intFlag("size", values.size);
-    const shardSize = intFlag("shard-size", values["shard-size"]);
-    const concurrency = intFlag("concurrency", values.concurrency);
     const result = await packDataset(store, input, prefix, {
-      ...(size !== undefined ? { size } : {}),
-      ...(shardSize !== undefined ? { shardSize } : {}),
-      ...(quality !== undefined ? { jpegQuality: quality } : {}),
-      ...(concurrency !== undefined ? { concurrency } : {}),
-      force: values.force,
+      ...(options.size !== undefined ? { size: options.size } : {}),
+      ...(options.shardSize !== undefined ? { shardSize: options.shardSize } : {}),
+      ...(options.quality !== undefined ? { jpegQuality: options.quality } : {}),
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      force: options.force,
       signal: controller.signal,
       logger: createLogger("dataset-pack", process.env.STYLEKUBE_LOG_LEVEL ?? "warn"),
       ...(renderer ? { onProgress: (p: PackProgress) => renderer.update(p) } : {}),
@@ -178,10 +203,7 @@ async function pack(args: string[], store: ObjectStore): Promise<number> {
   }
 }
 
-async function info(args: string[], store: ObjectStore, verify: boolean): Promise<number> {
-  const [target, ...extra] = args;
-  if (target === undefined || extra.length > 0)
-    throw new UsageError(`dataset ${verify ? "verify" : "info"} needs <uri>`);
+async function info(target: string, store: ObjectStore, verify: boolean): Promise<number> {
   const prefix = normalizeUri(target, { allowPlainPaths: true });
   try {
     const idx = await readDatasetIndex(store, prefix, { verify: verify ? "sha256" : "none" });
@@ -198,37 +220,5 @@ async function info(args: string[], store: ObjectStore, verify: boolean): Promis
       return 1;
     }
     throw e;
-  }
-}
-
-/** Entry point for `stylekube dataset …`; returns the exit code. */
-export async function runDatasetCommand(args: string[], store: ObjectStore = openStore()): Promise<number> {
-  const [sub, ...rest] = args;
-  try {
-    switch (sub) {
-      case "pack":
-        return await pack(rest, store);
-      case "info":
-        return await info(rest, store, false);
-      case "verify":
-        return await info(rest, store, true);
-      case undefined:
-      case "help":
-      case "--help":
-      case "-h":
-        console.log(USAGE);
-        return sub === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown subcommand "${sub}"`);
-    }
-  } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true) {
-      console.error(`stylekube dataset: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
-    console.error(`stylekube dataset: ${(e as Error).message}`);
-    return 1;
-  } finally {
-    await store.close();
   }
 }

@@ -1,40 +1,43 @@
-// `stylekube train -f spec.yaml --local [--workers N] [--nats URL]`.
-import { parseArgs } from "node:util";
+// `stylekube train -f spec.yaml --local [--workers N] [--nats URL] [--env-file F]`.
+import type { Command } from "commander";
 import { runLocal } from "../trainer/local-runner.js";
+import { wholeNumber } from "./options.js";
 
-export async function runTrainCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      filename: { type: "string", short: "f" },
-      local: { type: "boolean", default: false },
-      workers: { type: "string" },
-      nats: { type: "string" },
-      "env-file": { type: "string" },
-    },
-    strict: true,
-  });
-  if (!values.filename) {
-    console.error("stylekube train: missing -f FILE (a StyleTraining manifest)");
-    return 2;
-  }
-  if (!values.local) {
+interface TrainOptions {
+  filename: string;
+  local: boolean;
+  workers?: number;
+  nats?: string;
+  envFile?: string;
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command("train")
+    .description("run a StyleTraining on this machine with spec.workers worker processes over NATS")
+    .requiredOption("-f, --filename <file>", "a StyleTraining manifest (YAML)")
+    .option("--local", "run here (on a cluster, kubectl apply the StyleTraining instead)", false)
+    .option("--workers <n>", "worker processes, 1-64 (default: spec.workers)", wholeNumber(1, 64))
+    .option("--nats <url>", "an existing NATS server (default: start one)")
+    .option("--env-file <file>", "endpoints file of the test environment (.stylekube/env.json)")
+    .action(async (options: TrainOptions) => {
+      process.exitCode = await train(options);
+    });
+}
+
+async function train(options: TrainOptions): Promise<number> {
+  if (!options.local) {
     console.error(
       "stylekube train: only --local is supported here; on a cluster, `kubectl apply -f` the StyleTraining instead",
     );
     return 2;
   }
-  const workers = values.workers === undefined ? undefined : Number(values.workers);
-  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64)) {
-    console.error(`stylekube train: --workers must be a whole number from 1 to 64, got ${values.workers}`);
-    return 2;
-  }
   try {
     const result = await runLocal({
-      file: values.filename,
-      ...(values.nats ? { natsUrl: values.nats } : {}),
-      ...(workers ? { workers } : {}),
-      ...(values["env-file"] ? { envFile: values["env-file"] } : {}),
+      file: options.filename,
+      ...(options.nats ? { natsUrl: options.nats } : {}),
+      ...(options.workers ? { workers: options.workers } : {}),
+      ...(options.envFile ? { envFile: options.envFile } : {}),
       onProgress: (line) => console.error(line),
     });
     if (result.ok) {

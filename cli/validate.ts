@@ -1,18 +1,24 @@
 // `stylekube validate -f FILE`: check manifests the way the apiserver and the
 // operator will, before `kubectl apply`.
 import { readFileSync } from "node:fs";
+import type { Command } from "commander";
 import { parseAllDocuments } from "yaml";
 import { validateResource } from "../common/api/validate.js";
 
-export function validateManifestFile(args: string[]): number {
-  const i = args.findIndex((a) => a === "-f" || a === "--filename");
-  const file = i >= 0 ? args[i + 1] : undefined;
-  if (file === undefined) {
-    console.error(
-      "stylekube validate: missing -f FILE (a YAML file with StyleTraining or StyleServer objects)",
-    );
-    return 2;
-  }
+export function registerValidateCommand(program: Command): void {
+  program
+    .command("validate")
+    .description("check StyleTraining and StyleServer manifests the way the apiserver will")
+    .requiredOption(
+      "-f, --filename <file>",
+      "a YAML file with StyleTraining or StyleServer objects (- for stdin)",
+    )
+    .action((options: { filename: string }) => {
+      process.exitCode = validateManifestFile(options.filename);
+    });
+}
+
+export function validateManifestFile(file: string): number {
   const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
   let failed = 0;
   for (const doc of parseAllDocuments(text)) {
