@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "no
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { REPO_ROOT } from "./env/env-file.js";
+import { describeMissing, missingPrerequisites } from "./env/prerequisites.js";
 
 function findTests(dir: string): string[] {
   const st = statSync(dir, { throwIfNoEntry: false });
@@ -32,6 +33,12 @@ const files = roots
 
 if (files.length === 0) {
   console.error(`no test files under ${roots.join(", ")}`);
+  process.exit(1);
+}
+
+const missing = missingPrerequisites(files);
+if (missing.length > 0) {
+  console.error(describeMissing(missing));
   process.exit(1);
 }
 

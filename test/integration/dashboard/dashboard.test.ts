@@ -19,6 +19,7 @@ import type { ProgressMessage } from "../../../common/progress.js";
 import type { ObjectStore } from "../../../common/storage/index.js";
 import { subjects } from "../../../common/worker-env.js";
 import { readTestEnv, REPO_ROOT } from "../../env/env-file.js";
+import { chromiumPath } from "../../env/prerequisites.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
 import type { ControllerProcess } from "../../support/controller-process.js";
 import { adminKubeConfig, waitFor } from "../../support/kubernetes.js";
@@ -26,7 +27,7 @@ import { applyManifests } from "../../support/manifests.js";
 import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js";
 import { openTestStore } from "../../support/test-store.js";
 
-const CHROMIUM = process.env.STYLEKUBE_CHROMIUM ?? "/usr/bin/chromium";
+const CHROMIUM = chromiumPath();
 const ARTIFACTS = resolve(REPO_ROOT, ".stylekube/artifacts");
 const TOTAL_STEPS = 40_000;
 
