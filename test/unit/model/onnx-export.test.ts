@@ -10,11 +10,7 @@ import { after, before, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 import * as ort from "onnxruntime-node";
 import { FileStore, joinUri, writeWithManifest } from "../../../common/storage/index.js";
-import {
-  exportModel,
-  loadModel,
-  readModelFiles,
-} from "../../../trainer/export/model-export.js";
+import { exportModel, loadModel, readModelFiles } from "../../../trainer/export/model-export.js";
 import { runExportCommand } from "../../../cli/export.js";
 import { initEngine } from "../../../trainer/engine/engines.js";
 import { TransformerNet } from "../../../trainer/model/transformer-net.js";
