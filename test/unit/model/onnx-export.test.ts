@@ -2,7 +2,7 @@
 // network it was exported from, for both normalisations and both
 // upsamplings, at two image sizes through one session (dynamic H and W).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -133,7 +133,27 @@ describe("ONNX export", () => {
     // The command, given the training output as a plain path (it finds model/ below it).
     assert.equal(await runExportCommand(["--onnx"], store), 2);
     assert.equal(await runExportCommand(["--onnx", join(dir, "older"), "--fast"], store), 2);
-    assert.equal(await runExportCommand(["--onnx", join(dir, "older")], store), 0);
+    const repository = join(dir, "triton");
+    assert.equal(
+      await runExportCommand(["--onnx", join(dir, "older"), "--triton", repository, "--name", "../x"], store),
+      2,
+    );
+    assert.equal(
+      await runExportCommand(
+        ["--onnx", join(dir, "older"), "--triton", repository, "--name", "mosaic"],
+        store,
+      ),
+      0,
+    );
+    // The Triton repository: the same bytes, and a config naming the model's input and output.
+    assert.deepEqual(
+      readFileSync(join(repository, "mosaic/1/model.onnx")),
+      await store.getBytes(joinUri(prefix, "model.onnx")),
+    );
+    const config = readFileSync(join(repository, "mosaic/config.pbtxt"), "utf8");
+    assert.match(config, /name: "mosaic"/);
+    assert.match(config, /platform: "onnxruntime_onnx"/);
+    assert.match(config, /input \[ \{ name: "images", data_type: TYPE_FP32, dims: \[ -1, 3, -1, -1 \] \} \]/);
     // The manifest covers the new file and the model still loads.
     const loaded = await loadModel(store, prefix);
     assert.equal(loaded.description.onnx?.opset, 18);
