@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { packageVersion } from "../common/package-version.js";
 import { registerDatasetCommand } from "./dataset.js";
+import { registerExportCommand } from "./export.js";
 import { registerProcessCommands } from "./processes.js";
 import { registerTrainCommand } from "./train.js";
 import { registerValidateCommand } from "./validate.js";
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerValidateCommand(program);
   registerDatasetCommand(program);
   registerTrainCommand(program);
+  registerExportCommand(program);
   registerProcessCommands(program);
   return program;
 }

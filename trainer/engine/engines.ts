@@ -94,6 +94,11 @@ export interface InitEngineOptions {
    * Default: STYLEKUBE_WEBGPU_KERNELS, else "fast".
    */
   webgpuKernels?: WebGpuKernels;
+  /**
+   * Accept a CPU-emulated WebGPU adapter (lavapipe, SwiftShader). Set by
+   * initEngine: true for engine webgpu asked by name, false under "auto".
+   */
+  allowSoftwareAdapter?: boolean;
 }
 
 interface WasmModule {
@@ -189,7 +194,15 @@ async function register(engine: ConcreteEngine, options: InitEngineOptions): Pro
       // Creates navigator.gpu (Dawn for Node) and finds an adapter before
       // the backend module is imported; throws a clear error otherwise.
       try {
-        await installWebGpu(importOptional);
+        const adapter = await installWebGpu(importOptional, {
+          allowSoftware: options.allowSoftwareAdapter ?? true,
+        });
+        if (adapter.software) {
+          log.warn(
+            { adapter: adapter.name },
+            "webgpu runs on a software (CPU-emulated) adapter, asked by name",
+          );
+        }
       } catch (err) {
         throw new EngineUnavailableError("webgpu", `engine webgpu: ${errorText(err)}`);
       }
@@ -262,7 +275,7 @@ export async function initEngine(name: EngineName, options: InitEngineOptions = 
   const skipped: Record<string, string> = {};
   for (const candidate of AUTO_ORDER) {
     try {
-      const info = await tryEngine(candidate, options);
+      const info = await tryEngine(candidate, { ...options, allowSoftwareAdapter: false });
       log.info(
         {
           engine: info.engine,
