@@ -10,6 +10,8 @@ Usage:
   stylekube dataset info|verify <uri>
   stylekube train -f spec.yaml --local [--workers N] [--nats URL]
                             run a StyleTraining on this machine with N worker processes
+  stylekube weights pull vgg16 [--from F] [--to URI]
+                            fetch, verify and cache ImageNet VGG-16 (the loss network); prints its path
   stylekube worker          one training worker (env contract; started by the operator or --local)
   stylekube serve           the model server (POST /v1/styles/{name}:stylize; config from env)
   stylekube controller      run the operator (watches StyleTrainings; config from env, see docs/)
@@ -38,6 +40,10 @@ async function main(argv: string[]): Promise<number> {
     case "dataset": {
       const { runDatasetCommand } = await import("./dataset.js");
       return runDatasetCommand(rest);
+    }
+    case "weights": {
+      const { runWeightsCommand } = await import("./weights.js");
+      return runWeightsCommand(rest);
     }
     case "worker": {
       const [{ workerMain }, { openDatasetBatches }] = await Promise.all([
