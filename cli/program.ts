@@ -36,6 +36,17 @@ export function buildProgram(): Command {
   registerDatasetCommand(program);
   registerTrainCommand(program);
   registerExportCommand(program);
+  program
+    .command("weights")
+    .description("fetch, verify and cache ImageNet VGG-16 (the loss network): weights pull vgg16 --help")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument("[args...]")
+    .action(async (args: string[]) => {
+      const { runWeightsCommand } = await import("./weights.js");
+      process.exitCode = await runWeightsCommand(args);
+    });
   registerProcessCommands(program);
   return program;
 }
