@@ -3,9 +3,9 @@
 //   model.json   { format, normalization, upsampling, parameters: [{name, shape}], … }
 //   weights.bin  float32 little-endian, parameters concatenated in order
 import { z } from "zod";
-import { joinUri, readManifest, writeWithManifest, type ObjectStore } from "../../common/storage/index.js";
-import { TransformerNet } from "../model/transformer-net.js";
-import { assignNamed, float32Bytes, float32FromBytes, type NamedArray } from "../model/parameters.js";
+import { joinUri, readManifest, writeWithManifest, type ObjectStore } from "../common/storage/index.js";
+import { TransformerNet } from "./transformer-net.js";
+import { assignNamed, float32Bytes, float32FromBytes, type NamedArray } from "./parameters.js";
 
 export const MODEL_FORMAT = "stylekube.io/transformer-net/v1";
 
