@@ -11,6 +11,8 @@ Usage:
   stylekube train -f spec.yaml --local [--workers N] [--nats URL]
                             run a StyleTraining on this machine with N worker processes
   stylekube worker          one training worker (env contract; started by the operator or --local)
+  stylekube export --onnx <model>
+                            add model.onnx to an exported model (s3://, file:// or a path)
   stylekube serve           the model server (POST /v1/styles/{name}:stylize; config from env)
   stylekube controller      run the operator (watches StyleTrainings; config from env, see docs/)
   stylekube crds            print the CustomResourceDefinitions (YAML)
@@ -45,6 +47,10 @@ async function main(argv: string[]): Promise<number> {
         import("../trainer/data/reader.js"),
       ]);
       return workerMain({ openBatches: openDatasetBatches });
+    }
+    case "export": {
+      const { runExportCommand } = await import("./export.js");
+      return runExportCommand(rest);
     }
     case "serve": {
       const { serveMain } = await import("../serving/main.js");

@@ -2,8 +2,11 @@
 // its weights, written manifest-last under <output>/model/.
 //   model.json   { format, normalization, upsampling, parameters: [{name, shape}], … }
 //   weights.bin  float32 little-endian, parameters concatenated in order
+//   model.onnx   the same network as a self-contained ONNX model (model/onnx/export.ts)
 import { z } from "zod";
+import { packageVersion } from "../common/package-version.js";
 import { joinUri, readManifest, writeWithManifest, type ObjectStore } from "../common/storage/index.js";
+import { ONNX_FILE, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, transformerNetOnnx } from "./onnx/export.js";
 import { TransformerNet } from "./transformer-net.js";
 import { assignNamed, float32Bytes, float32FromBytes, type NamedArray } from "./parameters.js";
 
@@ -26,6 +29,15 @@ export const ModelDescriptionSchema = z.object({
     .object({ total: z.number(), content: z.number(), style: z.number(), tv: z.number() })
     .optional(),
   createdAt: z.iso.datetime({ offset: true }),
+  /** The ONNX file beside weights.bin (absent in models exported before it existed: `stylekube export --onnx` adds it). */
+  onnx: z
+    .object({
+      file: z.string(),
+      opset: z.int().min(17),
+      input: z.string(),
+      output: z.string(),
+    })
+    .optional(),
 });
 export type ModelDescription = z.infer<typeof ModelDescriptionSchema>;
 
@@ -50,25 +62,112 @@ export async function exportModel(
     ...info,
     createdAt: new Date().toISOString(),
   };
+  const weights = new Map<string, NamedArray>();
+  for (const [name, t] of [...net.params, ...net.buffers]) {
+    weights.set(name, { shape: [...t.shape], data: (await t.data()) as Float32Array });
+  }
   const prefix = modelPrefix(output);
+  await writeModelFiles(store, prefix, description, weights);
+  return prefix;
+}
+
+/** The ONNX model of a description and its weights, described in the description's `onnx` field. */
+export function onnxModelFile(
+  description: ModelDescription,
+  weights: ReadonlyMap<string, NamedArray>,
+): { description: ModelDescription; bytes: Uint8Array } {
+  const bytes = transformerNetOnnx({
+    normalization: description.normalization,
+    upsampling: description.upsampling,
+    weights,
+    producerVersion: packageVersion(),
+    properties: {
+      format: description.format,
+      style: description.style,
+      trainedSteps: String(description.trainedSteps),
+      imageSize: String(description.imageSize),
+    },
+  });
+  return {
+    bytes,
+    description: {
+      ...description,
+      onnx: { file: ONNX_FILE, opset: ONNX_OPSET, input: ONNX_INPUT, output: ONNX_OUTPUT },
+    },
+  };
+}
+
+/** model.json, weights.bin and model.onnx, manifest last. */
+async function writeModelFiles(
+  store: ObjectStore,
+  prefix: string,
+  description: ModelDescription,
+  weights: ReadonlyMap<string, NamedArray>,
+): Promise<void> {
+  const onnx = onnxModelFile(description, weights);
   await writeWithManifest(
     store,
     prefix,
     [
-      { name: "model.json", body: JSON.stringify(description, null, 1), contentType: "application/json" },
+      {
+        name: "model.json",
+        body: JSON.stringify(onnx.description, null, 1),
+        contentType: "application/json",
+      },
       {
         name: "weights.bin",
         body: float32Bytes(
-          await Promise.all(
-            [...net.params.values(), ...net.buffers.values()].map((t) => t.data() as Promise<Float32Array>),
-          ),
+          [...description.parameters, ...description.buffers].map((p) => weightsOf(weights, p.name)),
         ),
         contentType: "application/octet-stream",
       },
+      { name: ONNX_FILE, body: Buffer.from(onnx.bytes), contentType: "application/octet-stream" },
     ],
     { kind: "model" },
   );
-  return prefix;
+}
+
+function weightsOf(weights: ReadonlyMap<string, NamedArray>, name: string): Float32Array {
+  const w = weights.get(name);
+  if (w === undefined) throw new Error(`no weights for ${name}`);
+  return w.data;
+}
+
+/**
+ * Reads an exported model's description and named weights (checksums
+ * verified), without building a network.
+ */
+export async function readModelFiles(
+  store: ObjectStore,
+  uri: string,
+): Promise<{ description: ModelDescription; weights: Map<string, NamedArray> }> {
+  await readManifest(store, uri, ManifestDataSchema, { verify: "sha256" });
+  const description = ModelDescriptionSchema.parse(
+    JSON.parse((await store.getBytes(joinUri(uri, "model.json"))).toString()),
+  );
+  const floats = float32FromBytes(await store.getBytes(joinUri(uri, "weights.bin")));
+  const weights = new Map<string, NamedArray>();
+  let offset = 0;
+  for (const p of [...description.parameters, ...description.buffers]) {
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    if (offset + size > floats.length)
+      throw new Error(`model ${uri}: weights.bin is shorter than model.json says`);
+    weights.set(p.name, { shape: p.shape, data: floats.subarray(offset, offset + size) });
+    offset += size;
+  }
+  if (offset !== floats.length) throw new Error(`model ${uri}: weights.bin size does not match model.json`);
+  return { description, weights };
+}
+
+/**
+ * Adds model.onnx to an exported model that lacks it (or rewrites it):
+ * `stylekube export --onnx`. Rewrites the three files and the manifest.
+ */
+export async function addOnnxToModel(store: ObjectStore, uri: string): Promise<ModelDescription> {
+  const { description, weights } = await readModelFiles(store, uri);
+  const { onnx: _previous, ...withoutOnnx } = description;
+  await writeModelFiles(store, uri, withoutOnnx, weights);
+  return onnxModelFile(withoutOnnx, weights).description;
 }
 
 /** Load an exported model into a new network (for serving); verifies checksums. */
@@ -76,27 +175,13 @@ export async function loadModel(
   store: ObjectStore,
   uri: string,
 ): Promise<{ net: TransformerNet; description: ModelDescription }> {
-  await readManifest(store, uri, ManifestDataSchema, { verify: "sha256" });
-  const description = ModelDescriptionSchema.parse(
-    JSON.parse((await store.getBytes(joinUri(uri, "model.json"))).toString()),
-  );
-  const floats = float32FromBytes(await store.getBytes(joinUri(uri, "weights.bin")));
+  const { description, weights } = await readModelFiles(store, uri);
   const net = new TransformerNet({
     normalization: description.normalization,
     upsampling: description.upsampling,
   });
-  let offset = 0;
-  const take = (list: { name: string; shape: number[] }[]) => {
-    const out = new Map<string, NamedArray>();
-    for (const p of list) {
-      const size = p.shape.reduce((a, b) => a * b, 1);
-      out.set(p.name, { shape: p.shape, data: floats.subarray(offset, offset + size) });
-      offset += size;
-    }
-    return out;
-  };
+  const take = (list: { name: string }[]) => new Map(list.map((p) => [p.name, weights.get(p.name)!]));
   assignNamed(net.params, take(description.parameters));
   if (description.buffers.length > 0) assignNamed(net.buffers, take(description.buffers));
-  if (offset !== floats.length) throw new Error(`model ${uri}: weights.bin size does not match model.json`);
   return { net, description };
 }

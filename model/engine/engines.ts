@@ -90,7 +90,11 @@ function errorText(err: unknown): string {
 }
 
 /** Makes `engine` available as a tfjs backend (importing its package when needed) and returns the backend name. */
-async function register(engine: ConcreteEngine, options: InitEngineOptions): Promise<string> {
+async function register(
+  engine: ConcreteEngine,
+  options: InitEngineOptions,
+  allowSoftware: boolean,
+): Promise<string> {
   switch (engine) {
     case "cpu":
       // Registered by @tensorflow/tfjs-backend-cpu, imported above.
@@ -132,7 +136,13 @@ async function register(engine: ConcreteEngine, options: InitEngineOptions): Pro
       // Creates navigator.gpu (Dawn for Node) and finds an adapter before
       // the backend module is imported; throws a clear error otherwise.
       try {
-        await installWebGpu(importOptional);
+        const adapter = await installWebGpu(importOptional, { allowSoftware });
+        if (adapter.software) {
+          log.warn(
+            { adapter: adapter.name },
+            "webgpu runs on a software (CPU-emulated) adapter, asked by name",
+          );
+        }
       } catch (err) {
         throw new EngineUnavailableError("webgpu", `engine webgpu: ${errorText(err)}`);
       }
@@ -140,8 +150,17 @@ async function register(engine: ConcreteEngine, options: InitEngineOptions): Pro
   }
 }
 
-async function tryEngine(engine: ConcreteEngine, options: InitEngineOptions): Promise<EngineInfo> {
-  const backend = await register(engine, options);
+/**
+ * allowSoftware: accept a CPU-emulated WebGPU adapter (lavapipe,
+ * SwiftShader): true for engine webgpu asked by name, false under "auto",
+ * which must not trade a CPU engine for a GPU emulated on the same CPU.
+ */
+async function tryEngine(
+  engine: ConcreteEngine,
+  options: InitEngineOptions,
+  allowSoftware: boolean,
+): Promise<EngineInfo> {
+  const backend = await register(engine, options, allowSoftware);
   if (tf.findBackendFactory(backend) === null && tf.findBackend(backend) === null) {
     throw new EngineUnavailableError(
       engine,
@@ -186,7 +205,7 @@ export async function initInferenceEngine(
   // which engine runs).
   tf.enableProdMode();
   if (name !== "auto") {
-    const info = await tryEngine(name, options);
+    const info = await tryEngine(name, options, true);
     log.info(
       { engine: info.engine, backend: info.backend, threads: info.threads },
       "compute engine selected",
@@ -196,7 +215,7 @@ export async function initInferenceEngine(
   const skipped: Record<string, string> = {};
   for (const candidate of AUTO_ORDER) {
     try {
-      const info = await tryEngine(candidate, options);
+      const info = await tryEngine(candidate, options, false);
       log.info(
         { engine: info.engine, backend: info.backend, threads: info.threads, skipped },
         `compute engine auto: chose ${info.engine}`,

@@ -13,15 +13,46 @@
  */
 
 interface WebGpuPackage {
-  create(flags: string[]): { requestAdapter(options?: object): Promise<object | null> };
+  create(flags: string[]): { requestAdapter(options?: object): Promise<GpuAdapterLike | null> };
   globals: Record<string, unknown>;
+}
+
+/** What Dawn tells about an adapter (GPUAdapterInfo; isFallbackAdapter on newer Dawn). */
+export interface GpuAdapterDescription {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+
+interface GpuAdapterLike {
+  info?: GpuAdapterDescription;
+  isFallbackAdapter?: boolean;
 }
 
 type Importer = (specifier: string) => Promise<unknown>;
 
-let installed: Promise<void> | undefined;
+/**
+ * CPU-emulated Vulkan/WebGPU implementations: Mesa's lavapipe (reports
+ * "llvmpipe"), Google's SwiftShader, and whatever the adapter itself flags as
+ * a fallback. They run WebGPU correctly but far slower than the CPU engines,
+ * so "auto" must never pick them.
+ */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe|software rasteri[sz]er/i;
 
-async function install(importOptional: Importer): Promise<void> {
+/** The adapter's name for messages and a verdict on whether it emulates a GPU on the CPU. */
+export function describeAdapter(info: GpuAdapterDescription): { name: string; software: boolean } {
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter(
+    (p): p is string => typeof p === "string" && p.length > 0,
+  );
+  const name = parts.length > 0 ? parts.join(" / ") : "unnamed adapter";
+  return { name, software: info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(name) };
+}
+
+let installed: Promise<{ name: string; software: boolean }> | undefined;
+
+async function install(importOptional: Importer): Promise<{ name: string; software: boolean }> {
   let pkg: WebGpuPackage;
   try {
     pkg = (await importOptional("webgpu")) as WebGpuPackage;
@@ -40,6 +71,10 @@ async function install(importOptional: Importer): Promise<void> {
         "(e.g. /usr/share/vulkan/icd.d/nvidia_icd.json). Use engine wasm or cpu on machines without one.",
     );
   }
+  const adapterInfo = describeAdapter({
+    ...(adapter.info ?? {}),
+    ...(adapter.isFallbackAdapter === true ? { isFallbackAdapter: true } : {}),
+  });
   Object.assign(globalThis, pkg.globals);
   const g = globalThis as { navigator?: object };
   if (g.navigator === undefined) {
@@ -55,14 +90,34 @@ async function install(importOptional: Importer): Promise<void> {
       { cause: err },
     );
   }
+  return adapterInfo;
+}
+
+export interface InstallWebGpuOptions {
+  /**
+   * Accept a CPU-emulated adapter (lavapipe, SwiftShader). True when webgpu
+   * is asked for by name; false for "auto", which must not trade a CPU
+   * engine for a GPU emulated on the same CPU.
+   */
+  allowSoftware: boolean;
 }
 
 /**
  * Makes the tfjs "webgpu" backend available (once per process; a failure is
- * remembered, since Dawn's answer will not change). Throws an Error whose
- * message says what is missing.
+ * remembered, since Dawn's answer will not change) and returns the
+ * adapter's name. Throws an Error whose message says what is missing, or
+ * that the only adapter is a software one when that is not allowed.
  */
-export function installWebGpu(importOptional: Importer): Promise<void> {
+export async function installWebGpu(
+  importOptional: Importer,
+  options: InstallWebGpuOptions = { allowSoftware: true },
+): Promise<{ name: string; software: boolean }> {
   installed ??= install(importOptional);
-  return installed;
+  const adapter = await installed;
+  if (adapter.software && !options.allowSoftware) {
+    throw new Error(
+      `the only WebGPU adapter is a software (CPU-emulated) one (${adapter.name}); auto never picks it. Ask for engine webgpu by name to use it anyway.`,
+    );
+  }
+  return adapter;
 }

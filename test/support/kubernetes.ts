@@ -36,28 +36,32 @@ export function apiStatus(err: unknown): Status {
 
 /** Create or replace the CRDs under manifests/crds/ and wait until they are Established. */
 export async function applyCrds(kc: k8s.KubeConfig): Promise<void> {
-  const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const dir = resolve(REPO_ROOT, "manifests/crds");
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
-    // Raw YAML keys (`default`, `enum`, `x-kubernetes-validations`) differ from
-    // the client's model names (`_default`, …); its serializer drops unknown
-    // ones, so turn YAML into the model first.
-    const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(resolve(dir, file), "utf8"));
-    const name = crd.metadata!.name!;
-    try {
-      const existing = await api.readCustomResourceDefinition({ name });
-      crd.metadata!.resourceVersion = existing.metadata!.resourceVersion;
-      await api.replaceCustomResourceDefinition({ name, body: crd });
-    } catch (err) {
-      if (err instanceof k8s.ApiException && err.code === 404)
-        await api.createCustomResourceDefinition({ body: crd });
-      else throw err;
-    }
-    await waitFor(`CRD ${name} Established`, async () => {
-      const got = await api.readCustomResourceDefinition({ name });
-      return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
-    });
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml")))
+    await applyCrdFile(kc, resolve(dir, file));
+}
+
+/** Creates or replaces the CustomResourceDefinition in one YAML file and waits until it is Established. */
+export async function applyCrdFile(kc: k8s.KubeConfig, path: string): Promise<void> {
+  const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  // Raw YAML keys (`default`, `enum`, `x-kubernetes-validations`) differ from
+  // the client's model names (`_default`, …); its serializer drops unknown
+  // ones, so turn YAML into the model first.
+  const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(path, "utf8"));
+  const name = crd.metadata!.name!;
+  try {
+    const existing = await api.readCustomResourceDefinition({ name });
+    crd.metadata!.resourceVersion = existing.metadata!.resourceVersion;
+    await api.replaceCustomResourceDefinition({ name, body: crd });
+  } catch (err) {
+    if (err instanceof k8s.ApiException && err.code === 404)
+      await api.createCustomResourceDefinition({ body: crd });
+    else throw err;
   }
+  await waitFor(`CRD ${name} Established`, async () => {
+    const got = await api.readCustomResourceDefinition({ name });
+    return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
+  });
 }
 
 export async function waitFor(
