@@ -7,7 +7,7 @@
 // kernels, so a per-kernel cost of c µs puts a floor of 2.9·c ms under it.
 // The last line is one JSON object.
 import * as tf from "@tensorflow/tfjs-core";
-import { type ConcreteEngine, initEngine } from "../trainer/engine/engines.js";
+import { type ConcreteEngine, initInferenceEngine } from "../model/engine/engines.js";
 
 const argv = process.argv.slice(2);
 const i = argv.indexOf("--engines");
@@ -41,7 +41,7 @@ async function usPerKernel(size: number): Promise<number> {
 const results: { engine: string; floats: number; usPerKernel: number }[] = [];
 for (const engine of ENGINES) {
   try {
-    await initEngine(engine, { training: false });
+    await initInferenceEngine(engine);
   } catch (err) {
     console.log(`${engine}: skipped (${err instanceof Error ? err.message : String(err)})`);
     continue;

@@ -25,9 +25,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
 import { FileStore } from "../common/storage/index.js";
 import { REPO_ROOT } from "../test/env/env-file.js";
-import { initEngine, type ConcreteEngine } from "../trainer/engine/engines.js";
-import { exportModel, loadModel } from "../trainer/export/model-export.js";
-import { TransformerNet } from "../trainer/model/transformer-net.js";
+import { initInferenceEngine, type ConcreteEngine } from "../model/engine/engines.js";
+import { exportModel, loadModel } from "../model/model-export.js";
+import { TransformerNet } from "../model/transformer-net.js";
 import { freePort } from "../test/integration/serving/support.js";
 import { percentile } from "./support/percentile.js";
 
@@ -46,7 +46,7 @@ async function pickEngine(): Promise<ConcreteEngine> {
   const candidates: ConcreteEngine[] = engineArg ? [engineArg as ConcreteEngine] : ["wasm", "cpu"];
   for (const engine of candidates) {
     try {
-      await initEngine(engine, { training: false });
+      await initInferenceEngine(engine);
       return engine;
     } catch (err) {
       console.error(`engine ${engine} unavailable: ${(err as Error).message}`);

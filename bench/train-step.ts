@@ -29,7 +29,7 @@ import { type ConcreteEngine, EngineUnavailableError, initEngine } from "../trai
 import { loadVgg16 } from "../trainer/loss-network/load.js";
 import { PAPER_STYLE_LAYERS, VGG16_CONVS, type Vgg16 } from "../trainer/loss-network/vgg16.js";
 import { computeStyleTargets, disposeStyleTargets, type LossLayers } from "../trainer/losses/index.js";
-import { RESIDUAL_BLOCKS, TransformerNet } from "../trainer/model/transformer-net.js";
+import { RESIDUAL_BLOCKS, TransformerNet } from "../model/transformer-net.js";
 import {
   applyGradients,
   computeGradientsInPasses,

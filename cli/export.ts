@@ -7,7 +7,7 @@
 // file:// or a local path.
 import { type Command, InvalidArgumentError } from "commander";
 import { isNotFound, joinUri, normalizeUri, openStore, type ObjectStore } from "../common/storage/index.js";
-import { addOnnxToModel, modelPrefix } from "../trainer/export/model-export.js";
+import { addOnnxToModel, modelPrefix } from "../model/model-export.js";
 
 /** Triton's model configuration for model.onnx: any batch, height and width (multiples of 4). */
 export function tritonConfig(name: string, input: string, output: string): string {

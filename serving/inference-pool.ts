@@ -5,8 +5,8 @@
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../common/log/logger.js";
 import type { RgbImage } from "../common/images/codec.js";
-import type { ModelDescription } from "../trainer/export/model-export.js";
-import type { EngineName } from "../trainer/engine/engines.js";
+import type { ModelDescription } from "../model/model-export.js";
+import type { EngineName } from "../model/engine/engines.js";
 import type { FromWorker, ToWorker, WorkerEngine, WorkerInit } from "./inference-protocol.js";
 
 /** What the style registry and the request path need from an inference backend. */

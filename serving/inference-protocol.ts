@@ -2,8 +2,8 @@
 // runs on worker threads because tfjs computes synchronously on the cpu and
 // wasm engines: on the HTTP thread one 512×512 image would block health
 // probes, metrics and 429s for seconds.
-import type { ModelDescription } from "../trainer/export/model-export.js";
-import type { EngineName } from "../trainer/engine/engines.js";
+import type { ModelDescription } from "../model/model-export.js";
+import type { EngineName } from "../model/engine/engines.js";
 
 export interface WorkerInit {
   engine: EngineName;

@@ -4,9 +4,9 @@
 import { parentPort, workerData } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs-core";
 import { openStore } from "../common/storage/index.js";
-import { initEngine } from "../trainer/engine/engines.js";
-import { loadModel } from "../trainer/export/model-export.js";
-import type { TransformerNet } from "../trainer/model/transformer-net.js";
+import { initInferenceEngine } from "../model/engine/engines.js";
+import { loadModel } from "../model/model-export.js";
+import type { TransformerNet } from "../model/transformer-net.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./inference-protocol.js";
 import { cropToRgb, padToNetworkInput } from "./padding.js";
 
@@ -66,7 +66,7 @@ async function handle(msg: ToWorker): Promise<void> {
 }
 
 try {
-  const info = await initEngine(init.engine, { training: false });
+  const info = await initInferenceEngine(init.engine);
   port.on("message", (msg: ToWorker) => void handle(msg));
   post({
     type: "ready",

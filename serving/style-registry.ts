@@ -14,7 +14,7 @@
 //   loads first and changes nothing if that fails, so a typo in a URI cannot
 //   make a serving pod unready.
 import type { Logger } from "../common/log/logger.js";
-import type { ModelDescription } from "../trainer/export/model-export.js";
+import type { ModelDescription } from "../model/model-export.js";
 import type { ModelHost } from "./inference-pool.js";
 import type { StyleMap } from "./style-map.js";
 

@@ -9,7 +9,7 @@ import {
   styleTransferLoss,
 } from "./losses/index.js";
 import type { StyleTargets } from "./losses/style-reconstruction.js";
-import type { TransformerNet } from "./model/transformer-net.js";
+import type { TransformerNet } from "../model/transformer-net.js";
 import { Adam, type Optimizer } from "./optimizer/adam.js";
 
 /** Paper section 4.1: Adam, learning rate 1e-3. */

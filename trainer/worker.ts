@@ -26,11 +26,11 @@ import {
 import { Collective } from "./collectives/index.js";
 import { connectNats } from "./collectives/options.js";
 import { initEngine } from "./engine/engines.js";
-import { exportModel } from "./export/model-export.js";
+import { exportModel } from "../model/model-export.js";
 import { loadVgg16 } from "./loss-network/load.js";
 import { computeStyleTargets, disposeStyleTargets } from "./losses/style-reconstruction.js";
-import { flattenTensors, unflattenTensors } from "./model/parameters.js";
-import { TransformerNet } from "./model/transformer-net.js";
+import { flattenTensors, unflattenTensors } from "../model/parameters.js";
+import { TransformerNet } from "../model/transformer-net.js";
 import {
   applyGradients,
   computeGradientsInPasses,

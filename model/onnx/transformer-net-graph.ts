@@ -1,5 +1,5 @@
 // The transformation network of Johnson et al. 2016 as an ONNX graph, layer
-// for layer the network of trainer/model/transformer-net.ts (same parameter
+// for layer the network of model/transformer-net.ts (same parameter
 // names, same arithmetic), in NCHW. Used twice: the exported model (weights
 // as initialisers, symbolic height and width, inference normalisation) and
 // the training graph (weights as inputs, static shapes, batch statistics),

@@ -17,7 +17,7 @@ import {
   writeWithManifest,
   type ObjectStore,
 } from "../../common/storage/index.js";
-import { float32Bytes, float32FromBytes, type ParameterMap } from "../model/parameters.js";
+import { float32Bytes, float32FromBytes, type ParameterMap } from "../../model/parameters.js";
 import type { Adam } from "../optimizer/adam.js";
 
 export const CHECKPOINT_FORMAT = "stylekube.io/checkpoint/v1";

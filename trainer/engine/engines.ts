@@ -1,21 +1,25 @@
+// The trainer's compute engine: the model's engine selection
+// (model/engine/engines.ts) with the training kernels registered on top,
+// and engines that cannot train refused before the first step instead of in
+// the middle of it.
 import * as tf from "@tensorflow/tfjs-core";
 import "./tfjs.js";
-import type { Engine } from "../../common/api/index.js";
-import { createLogger } from "../../common/log/logger.js";
-import { wasmThreadsFor } from "../../common/worker-env.js";
+import {
+  type ConcreteEngine,
+  type EngineInfo,
+  type EngineName,
+  initInferenceEngine,
+} from "../../model/engine/engines.js";
 import { registerFastCpuKernels } from "./cpu-kernels.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
-import { prepareWasmThreads } from "./wasm-threads.js";
-import { installWebGpu } from "./webgpu.js";
 import { useWebGpuKernels, type WebGpuKernels, webGpuKernelsFromEnv } from "./webgpu-kernels.js";
 
-const log = createLogger("trainer.engine");
-
-export type EngineName = Engine;
-export type ConcreteEngine = Exclude<EngineName, "auto">;
-
-/** The order "auto" tries, fastest first (DESIGN.md, "Compute engines"). */
-export const AUTO_ORDER: readonly ConcreteEngine[] = ["webgpu", "tensorflow", "wasm", "cpu"];
+export {
+  AUTO_ORDER,
+  type ConcreteEngine,
+  type EngineName,
+  EngineUnavailableError,
+} from "../../model/engine/engines.js";
 
 /**
  * Every kernel one training step dispatches (transformation network forward
@@ -60,33 +64,15 @@ export const TRAINING_KERNELS: readonly string[] = [
   "Tanh",
 ];
 
-export interface EngineInfo {
-  /** The engine asked for after "auto" was resolved. */
-  engine: ConcreteEngine;
-  /** The tfjs backend name now active. */
-  backend: string;
+export interface TrainingEngineInfo extends EngineInfo {
   /** Whether every kernel in TRAINING_KERNELS is registered for the backend. */
   canTrain: boolean;
   /** Kernels from TRAINING_KERNELS the backend lacks (empty when canTrain). */
   missingTrainingKernels: string[];
-  /** wasm only: the threads XNNPACK actually runs with. */
-  threads?: number;
 }
 
 export interface InitEngineOptions {
-  /**
-   * The process will train (default). Then "auto" skips engines that cannot
-   * train, and naming such an engine explicitly fails, instead of failing
-   * later in the middle of the first step.
-   */
-  training?: boolean;
-  /**
-   * Threads of the wasm engine (XNNPACK's thread pool), only honoured by the
-   * first wasm initialisation of the process. Default: the
-   * STYLEKUBE_WASM_THREADS environment variable, else 1. Above 1 the
-   * threaded SIMD binary is loaded on Node worker_threads (see
-   * wasm-threads.ts).
-   */
+  /** See model/engine/engines.ts. */
   wasmThreads?: number;
   /**
    * webgpu only: our tiled convolution gradients ("fast", the default) or
@@ -94,207 +80,53 @@ export interface InitEngineOptions {
    * Default: STYLEKUBE_WEBGPU_KERNELS, else "fast".
    */
   webgpuKernels?: WebGpuKernels;
-  /**
-   * Accept a CPU-emulated WebGPU adapter (lavapipe, SwiftShader). Set by
-   * initEngine: true for engine webgpu asked by name, false under "auto".
-   */
-  allowSoftwareAdapter?: boolean;
-}
-
-interface WasmModule {
-  setThreadsCount(n: number): void;
-  getThreadsCount(): number;
-}
-
-let wasmModule: WasmModule | undefined;
-let wasmRegistered = false;
-/** Undoes what prepareWasmThreads changed for the backend's initialisation. */
-let afterWasmInit: (() => void) | undefined;
-
-function wasmThreadsFromEnv(): number {
-  return wasmThreadsFor(Number(process.env.STYLEKUBE_WASM_THREADS ?? "1"));
-}
-
-function wasmThreadsCount(): number | undefined {
-  try {
-    return wasmModule?.getThreadsCount();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Thrown when an engine cannot be used here; the message says why and what to do. */
-export class EngineUnavailableError extends Error {
-  constructor(
-    readonly engine: ConcreteEngine,
-    message: string,
-  ) {
-    super(message);
-    this.name = "EngineUnavailableError";
-  }
 }
 
 export function missingTrainingKernels(backend: string): string[] {
   return TRAINING_KERNELS.filter((k) => tf.getKernel(k, backend) === undefined);
 }
 
-/** Imports a package that may not be installed; the specifier is a variable so TypeScript does not need its types. */
-async function importOptional(specifier: string): Promise<unknown> {
-  return (await import(specifier)) as unknown;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Makes `engine` available as a tfjs backend (importing its package when needed) and returns the backend name. */
-async function register(engine: ConcreteEngine, options: InitEngineOptions): Promise<string> {
+/** Replaces or adds the kernels a training step needs on `engine` (idempotent). */
+function registerTrainingKernels(engine: ConcreteEngine, options: InitEngineOptions): void {
   switch (engine) {
     case "cpu":
-      // Registered by ./tfjs.js; its slowest training kernel is replaced.
+      // Its slowest training kernel is replaced.
       registerFastCpuKernels();
-      return "cpu";
-    case "wasm": {
-      let wasm: WasmModule;
-      try {
-        wasm = (await importOptional("@tensorflow/tfjs-backend-wasm")) as WasmModule;
-        wasmModule = wasm;
-      } catch (err) {
-        throw new EngineUnavailableError(
-          "wasm",
-          `engine wasm: @tensorflow/tfjs-backend-wasm could not be loaded (${errorText(err)}); install it with npm install @tensorflow/tfjs-backend-wasm`,
-        );
-      }
+      return;
+    case "wasm":
       // The stock backend lacks Conv2DBackpropFilter and has slow
       // Conv2DBackpropInput and transposed/batched BatchMatMul.
       registerWasmTrainingKernels();
-      // Only before the backend's first initialisation (tf.findBackend would start it).
-      if (!wasmRegistered) {
-        wasmRegistered = true;
-        const threads = options.wasmThreads ?? wasmThreadsFromEnv();
-        if (threads > 1) afterWasmInit = prepareWasmThreads(wasm, threads);
-      }
-      return "wasm";
-    }
-    case "tensorflow":
-      try {
-        // Registers the "tensorflow" backend as a side effect.
-        await importOptional("@tensorflow/tfjs-node-gpu").catch(() =>
-          importOptional("@tensorflow/tfjs-node"),
-        );
-      } catch (err) {
-        throw new EngineUnavailableError(
-          "tensorflow",
-          `engine tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (${errorText(err)}). ` +
-            "Their install step downloads libtensorflow, so they are only present in images built with internet access; use engine webgpu, wasm or cpu otherwise.",
-        );
-      }
-      return "tensorflow";
+      return;
     case "webgpu":
-      // Creates navigator.gpu (Dawn for Node) and finds an adapter before
-      // the backend module is imported; throws a clear error otherwise.
-      try {
-        const adapter = await installWebGpu(importOptional, {
-          allowSoftware: options.allowSoftwareAdapter ?? true,
-        });
-        if (adapter.software) {
-          log.warn(
-            { adapter: adapter.name },
-            "webgpu runs on a software (CPU-emulated) adapter, asked by name",
-          );
-        }
-      } catch (err) {
-        throw new EngineUnavailableError("webgpu", `engine webgpu: ${errorText(err)}`);
-      }
       useWebGpuKernels(options.webgpuKernels ?? webGpuKernelsFromEnv());
-      return "webgpu";
+      return;
+    case "tensorflow":
+      return;
   }
-}
-
-async function tryEngine(engine: ConcreteEngine, options: InitEngineOptions): Promise<EngineInfo> {
-  const training = options.training ?? true;
-  const backend = await register(engine, options);
-  if (tf.findBackendFactory(backend) === null && tf.findBackend(backend) === null) {
-    throw new EngineUnavailableError(
-      engine,
-      `engine ${engine}: backend "${backend}" did not register itself`,
-    );
-  }
-  const missing = missingTrainingKernels(backend);
-  if (training && missing.length > 0) {
-    throw new EngineUnavailableError(
-      engine,
-      `engine ${engine} cannot train: the ${backend} backend has no gradient kernels ${missing.join(", ")}. ` +
-        "It can run inference (serving); train with another engine.",
-    );
-  }
-  let ok: boolean;
-  try {
-    ok = await tf.setBackend(backend);
-  } catch (err) {
-    throw new EngineUnavailableError(
-      engine,
-      `engine ${engine}: backend "${backend}" failed to start: ${errorText(err)}`,
-    );
-  } finally {
-    if (engine === "wasm") {
-      afterWasmInit?.();
-      afterWasmInit = undefined;
-    }
-  }
-  if (!ok) throw new EngineUnavailableError(engine, `engine ${engine}: backend "${backend}" failed to start`);
-  await tf.ready();
-  const info: EngineInfo = {
-    engine,
-    backend: tf.getBackend(),
-    canTrain: missing.length === 0,
-    missingTrainingKernels: missing,
-  };
-  if (engine === "wasm") info.threads = wasmThreadsCount();
-  return info;
 }
 
 /**
- * Selects the compute engine of this process. "auto" tries AUTO_ORDER and
- * logs what it chose and why the faster ones were skipped; a named engine
- * that cannot run here fails with EngineUnavailableError.
+ * Selects the compute engine of a training process. "auto" skips engines
+ * that cannot train, and naming such an engine fails with
+ * EngineUnavailableError, instead of failing later in the first step.
  */
-export async function initEngine(name: EngineName, options: InitEngineOptions = {}): Promise<EngineInfo> {
-  // tfjs prints a banner recommending tfjs-node on first use of the cpu
-  // backend; prod mode silences tfjs's console warnings (our own logs say
-  // which engine runs).
-  tf.enableProdMode();
-  if (name !== "auto") {
-    const info = await tryEngine(name, options);
-    log.info(
-      { engine: info.engine, backend: info.backend, canTrain: info.canTrain, threads: info.threads },
-      "compute engine selected",
-    );
-    return info;
-  }
-  const skipped: Record<string, string> = {};
-  for (const candidate of AUTO_ORDER) {
-    try {
-      const info = await tryEngine(candidate, { ...options, allowSoftwareAdapter: false });
-      log.info(
-        {
-          engine: info.engine,
-          backend: info.backend,
-          canTrain: info.canTrain,
-          threads: info.threads,
-          skipped,
-        },
-        `compute engine auto: chose ${info.engine}`,
-      );
-      if (info.engine === "cpu") {
-        log.warn(
-          "compute engine cpu is the pure-JavaScript fallback: fine for tests, far too slow for real training",
-        );
-      }
-      return info;
-    } catch (err) {
-      skipped[candidate] = errorText(err);
-    }
-  }
-  throw new Error(`no compute engine available: ${JSON.stringify(skipped)}`);
+export async function initEngine(
+  name: EngineName,
+  options: InitEngineOptions = {},
+): Promise<TrainingEngineInfo> {
+  const info = await initInferenceEngine(name, {
+    ...(options.wasmThreads !== undefined ? { wasmThreads: options.wasmThreads } : {}),
+    hooks: {
+      beforeStart: (engine) => registerTrainingKernels(engine, options),
+      refuse: (engine, backend) => {
+        const missing = missingTrainingKernels(backend);
+        return missing.length === 0
+          ? undefined
+          : `engine ${engine} cannot train: the ${backend} backend has no gradient kernels ${missing.join(", ")}. ` +
+              "It can run inference (serving); train with another engine.";
+      },
+    },
+  });
+  return { ...info, canTrain: true, missingTrainingKernels: [] };
 }

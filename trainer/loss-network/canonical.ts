@@ -12,7 +12,7 @@
  * `tail -c +$((9 + header length))` of a pulled file hashes to it.
  */
 import { createHash } from "node:crypto";
-import type { NamedArray } from "../model/parameters.js";
+import type { NamedArray } from "../../model/parameters.js";
 import { parseSafetensors, serializeSafetensors } from "./safetensors.js";
 import { torchvisionConvs } from "./torchvision-safetensors.js";
 import { hwioToOihw, oihwToHwio } from "./transpose.js";

@@ -15,7 +15,7 @@
  * reported as the export's layout (our loss network runs NHWC either way).
  */
 import onnxProto from "onnx-proto";
-import type { NamedArray } from "../model/parameters.js";
+import type { NamedArray } from "../../model/parameters.js";
 import { decodeFloats, type FloatDtype } from "./safetensors.js";
 import { oihwToHwio, transposeArray } from "./transpose.js";
 import { type ConvWeights, checkConvWeights, type VggConvName, VGG16_CONVS } from "./vgg16.js";

@@ -11,7 +11,7 @@
  */
 import { endianness } from "node:os";
 import { z } from "zod";
-import type { NamedArray } from "../model/parameters.js";
+import type { NamedArray } from "../../model/parameters.js";
 
 /** dtypes whose values we can widen to float32 exactly or by rounding (F64). */
 const BYTES_PER_ELEMENT = { F32: 4, F16: 2, BF16: 2, F64: 8 } as const;

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
-import type { NamedArray } from "../model/parameters.js";
+import type { NamedArray } from "../../model/parameters.js";
 import {
   type ConvWeights,
   checkConvWeights,

@@ -1,4 +1,4 @@
-import type { NamedArray } from "../model/parameters.js";
+import type { NamedArray } from "../../model/parameters.js";
 import { parseSafetensors } from "./safetensors.js";
 import { oihwToHwio } from "./transpose.js";
 import { type ConvWeights, checkConvWeights, type VggConvName, VGG16_CONVS } from "./vgg16.js";

@@ -1,4 +1,4 @@
-import type { NamedArray } from "../model/parameters.js";
+import type { NamedArray } from "../../model/parameters.js";
 
 /**
  * Permutes the axes of a row-major array, as numpy's and ONNX's Transpose:

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { VggLayer } from "../../common/api/index.js";
-import type { NamedArray } from "../model/parameters.js";
+import type { NamedArray } from "../../model/parameters.js";
 
 export type { VggLayer };
 

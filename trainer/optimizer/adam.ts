@@ -5,7 +5,7 @@
 // bits; here the bias corrections come from the integer step count, and a
 // checkpoint restores the optimizer exactly.
 import * as tf from "@tensorflow/tfjs-core";
-import type { ParameterMap } from "../model/parameters.js";
+import type { ParameterMap } from "../../model/parameters.js";
 
 /** What a training loop needs from an optimizer: apply gradients by parameter name. */
 export interface Optimizer {

@@ -18,7 +18,7 @@ import { listCheckpoints } from "../../../trainer/checkpoint/checkpoints.js";
 import { packDataset } from "../../../trainer/data/pack.js";
 import { openDatasetBatches } from "../../../trainer/data/reader.js";
 import { initEngine } from "../../../trainer/engine/engines.js";
-import { loadModel } from "../../../trainer/export/model-export.js";
+import { loadModel } from "../../../model/model-export.js";
 import { runWorker } from "../../../trainer/worker.js";
 import { readTestEnv } from "../../env/env-file.js";
 import { openTestStore, testUri } from "../../support/test-store.js";

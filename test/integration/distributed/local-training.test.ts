@@ -15,7 +15,7 @@ import type { ObjectStore } from "../../../common/storage/index.js";
 import { latestCheckpoint, listCheckpoints } from "../../../trainer/checkpoint/checkpoints.js";
 import { packDataset } from "../../../trainer/data/pack.js";
 import { initEngine } from "../../../trainer/engine/engines.js";
-import { loadModel } from "../../../trainer/export/model-export.js";
+import { loadModel } from "../../../model/model-export.js";
 import { runLocal } from "../../../trainer/local-runner.js";
 import { ENV_FILE } from "../../env/env-file.js";
 import { openTestStore, testUri } from "../../support/test-store.js";

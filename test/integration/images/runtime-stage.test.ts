@@ -10,6 +10,8 @@
 // - the controller against the test apiserver and NATS, until /healthz,
 //   /readyz and the dashboard page answer;
 // - the model server until it listens and reports itself live and ready;
+//   its image holds no trainer/ file and no module that imports one, and
+//   the model's inference engine (wasm, 2 threads) runs from its files;
 // - the trainers until they reject an empty worker environment (the worker's
 //   module graph loaded), and their engines, which load only when chosen:
 //   wasm with two threads, and Dawn for Node.
@@ -22,7 +24,16 @@
 // (libvulkan1, the CUDA libraries) and the non-root user.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -114,6 +125,21 @@ function logField(output: string, msg: string, key: string): unknown {
   return undefined;
 }
 
+/** Runs an ES-module script with node in an assembled image (cwd /app, the stage's ENV); returns its exit status and output. */
+function runScript(
+  stage: RuntimeStage,
+  app: string,
+  script: string,
+): { status: number | null; output: string } {
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: app,
+    env: { PATH: process.env.PATH ?? "", ...stage.env, HOME: tmpdir(), TMPDIR: tmpdir() },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  return { status: r.status, output: r.stdout + r.stderr };
+}
+
 describe("images: runtime stages run with what their Dockerfiles copy", () => {
   const work = mkdtempSync(join(tmpdir(), "stylekube-images-"));
   const running: Running[] = [];
@@ -185,6 +211,7 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
 
   it("reads .dockerignore as Docker does for the paths the images copy", () => {
     assert.equal(dockerIgnored("trainer"), false);
+    assert.equal(dockerIgnored("model"), false);
     assert.equal(dockerIgnored("README.md"), true);
     assert.equal(dockerIgnored("trainer/worker.test.ts"), true);
     assert.equal(dockerIgnored("controller/dashboard/static"), false);
@@ -218,9 +245,29 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
     assert.equal(await r.exit, 0, r.output());
   });
 
-  it("serving/Dockerfile: the model server starts, live and ready", async () => {
+  it("serving/Dockerfile: no trainer code; the model server starts, live and ready; its engine runs", async () => {
     const stage = runtimeStage("serving/Dockerfile");
     const app = assemble("serving", stage);
+    const files = (readdirSync(join(app, "dist"), { recursive: true }) as string[]).map((f) =>
+      f.split("\\").join("/"),
+    );
+    assert.ok(files.includes("serving/inference-worker.js"), "the server's files are in the image");
+    assert.ok(files.includes("model/engine/engines.js"), "the model's engines are in the image");
+    assert.deepEqual(
+      files.filter((f) => f.startsWith("trainer/") || f.includes("/trainer/")),
+      [],
+      "no trainer/ file in the serving image",
+    );
+    // No module in the image imports trainer code statically (the CLI's
+    // dispatcher imports `worker` lazily, only when that command runs).
+    const staticTrainerImport = /^\s*(import|export)\b[^;]*from\s*["'][^"']*\/trainer\//m;
+    assert.deepEqual(
+      files.filter(
+        (f) => f.endsWith(".js") && staticTrainerImport.test(readFileSync(join(app, "dist", f), "utf8")),
+      ),
+      [],
+      "no module in the serving image imports trainer/",
+    );
     const r = start(stage, app, { STYLEKUBE_HTTP_PORT: "0", STYLEKUBE_HTTP_HOST: "127.0.0.1" });
     running.push(r);
     await waitFor(
@@ -233,6 +280,23 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
     assert.equal((await fetch(`${url}/v2/health/ready`)).status, 200, "ready: no styles to load");
     r.child.kill("SIGTERM");
     assert.equal(await r.exit, 0, r.output());
+
+    // The inference engine from the image's own files: wasm with 2 threads.
+    const probe = runScript(
+      stage,
+      app,
+      `const { initInferenceEngine } = await import("./dist/model/engine/engines.js");
+       const tf = await import("@tensorflow/tfjs-core");
+       const info = await initInferenceEngine("wasm", { wasmThreads: 2 });
+       const y = tf.conv2d(tf.ones([1, 4, 4, 1]), tf.ones([3, 3, 1, 1]), 1, "same");
+       console.log("wasm", info.threads, (await y.data()).join(","));`,
+    );
+    assert.equal(probe.status, 0, probe.output);
+    assert.match(
+      probe.output,
+      /^wasm 2 4,6,6,4,6,9,9,6,6,9,9,6,4,6,6,4$/m,
+      "wasm with 2 threads computes a conv",
+    );
   });
 
   for (const dockerfile of ["trainer/Dockerfile", "trainer/Dockerfile.tfjs-node-gpu"]) {
@@ -248,27 +312,18 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
       // The engines are imported only when chosen, so load them explicitly from
       // the image's files: wasm with 2 threads (its pthread worker script), and
       // Dawn for webgpu, which either finds a GPU or says it found no adapter.
-      const probe = spawnSync(
-        process.execPath,
-        [
-          "--input-type=module",
-          "-e",
-          `const { initEngine } = await import("./dist/trainer/engine/engines.js");
-           const tf = await import("@tensorflow/tfjs-core");
-           const info = await initEngine("wasm", { wasmThreads: 2 });
-           const y = tf.conv2d(tf.ones([1, 4, 4, 1]), tf.ones([3, 3, 1, 1]), 1, "same");
-           console.log("wasm", info.threads, (await y.data()).join(","));
-           try { console.log("webgpu", (await initEngine("webgpu")).engine); }
-           catch (err) { console.log("webgpu", err.message); }`,
-        ],
-        {
-          cwd: app,
-          env: { PATH: process.env.PATH ?? "", ...stage.env, HOME: tmpdir(), TMPDIR: tmpdir() },
-          encoding: "utf8",
-          timeout: 120_000,
-        },
+      const probe = runScript(
+        stage,
+        app,
+        `const { initEngine } = await import("./dist/trainer/engine/engines.js");
+         const tf = await import("@tensorflow/tfjs-core");
+         const info = await initEngine("wasm", { wasmThreads: 2 });
+         const y = tf.conv2d(tf.ones([1, 4, 4, 1]), tf.ones([3, 3, 1, 1]), 1, "same");
+         console.log("wasm", info.threads, (await y.data()).join(","));
+         try { console.log("webgpu", (await initEngine("webgpu")).engine); }
+         catch (err) { console.log("webgpu", err.message); }`,
       );
-      const out = probe.stdout + probe.stderr;
+      const out = probe.output;
       assert.equal(probe.status, 0, out);
       assert.match(out, /^wasm 2 4,6,6,4,6,9,9,6,6,9,9,6,4,6,6,4$/m, "wasm with 2 threads computes a conv");
       assert.match(out, /^webgpu (webgpu|engine webgpu: no WebGPU adapter found)/m, "Dawn for Node loads");

@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
 import { FileStore } from "../../../common/storage/index.js";
-import { loadModel } from "../../../trainer/export/model-export.js";
+import { loadModel } from "../../../model/model-export.js";
 import { cropToRgb, padToNetworkInput } from "../../../serving/padding.js";
 import {
   errorCode,

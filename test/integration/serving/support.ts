@@ -10,10 +10,10 @@ import sharp from "sharp";
 import { REPO_ROOT } from "../../env/env-file.js";
 import type { ObjectStore } from "../../../common/storage/index.js";
 import { initEngine } from "../../../trainer/engine/engines.js";
-import { exportModel } from "../../../trainer/export/model-export.js";
+import { exportModel } from "../../../model/model-export.js";
 import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets, disposeStyleTargets } from "../../../trainer/losses/index.js";
-import { TransformerNet } from "../../../trainer/model/transformer-net.js";
+import { TransformerNet } from "../../../model/transformer-net.js";
 import { createOptimizer, trainStep } from "../../../trainer/train-step.js";
 
 let engineReady: Promise<unknown> | undefined;

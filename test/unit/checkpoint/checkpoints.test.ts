@@ -14,7 +14,7 @@ import {
   saveCheckpoint,
 } from "../../../trainer/checkpoint/checkpoints.js";
 import { initEngine } from "../../../trainer/engine/engines.js";
-import type { ParameterMap } from "../../../trainer/model/parameters.js";
+import type { ParameterMap } from "../../../model/parameters.js";
 import { Adam } from "../../../trainer/optimizer/adam.js";
 
 function makeParams(seed: number): ParameterMap {

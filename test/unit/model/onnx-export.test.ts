@@ -10,12 +10,12 @@ import { after, before, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 import * as ort from "onnxruntime-node";
 import { FileStore, joinUri, writeWithManifest } from "../../../common/storage/index.js";
-import { exportModel, loadModel, readModelFiles } from "../../../trainer/export/model-export.js";
+import { exportModel, loadModel, readModelFiles } from "../../../model/model-export.js";
 import { CommanderError } from "commander";
 import { exportModelCommand } from "../../../cli/export.js";
 import { buildProgram } from "../../../cli/program.js";
 import { initEngine } from "../../../trainer/engine/engines.js";
-import { TransformerNet } from "../../../trainer/model/transformer-net.js";
+import { TransformerNet } from "../../../model/transformer-net.js";
 import { mulberry32 } from "../../../common/mulberry32.js";
 
 /**

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createLogger } from "../../../common/log/logger.js";
 import type { RgbImage } from "../../../common/images/codec.js";
-import type { ModelDescription } from "../../../trainer/export/model-export.js";
+import type { ModelDescription } from "../../../model/model-export.js";
 import type { ModelHost } from "../../../serving/inference-pool.js";
 import { ModelLoadError, StyleRegistry } from "../../../serving/style-registry.js";
 

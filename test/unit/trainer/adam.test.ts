@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 import { initEngine } from "../../../trainer/engine/engines.js";
-import { flattenTensors, type ParameterMap } from "../../../trainer/model/parameters.js";
-import { TransformerNet } from "../../../trainer/model/transformer-net.js";
+import { flattenTensors, type ParameterMap } from "../../../model/parameters.js";
+import { TransformerNet } from "../../../model/transformer-net.js";
 import { Adam } from "../../../trainer/optimizer/adam.js";
 
 /** Reference: per-parameter Adam, the arithmetic our optimizer must reproduce exactly. */

@@ -19,8 +19,8 @@ import {
   TransposeConv,
   UpsampleConv,
   upsampleNearest2x,
-} from "../../../trainer/model/layers.js";
-import { TransformerNet, type TransformerNetOptions } from "../../../trainer/model/transformer-net.js";
+} from "../../../model/layers.js";
+import { TransformerNet, type TransformerNetOptions } from "../../../model/transformer-net.js";
 import { computeGradients, type TrainStepSetup } from "../../../trainer/train-step.js";
 import { CONV_CASES, det } from "../../support/conv-cases.js";
 

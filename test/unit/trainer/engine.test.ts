@@ -10,10 +10,10 @@ import {
 } from "../../../trainer/engine/engines.js";
 import { MIRROR_PAD_GRAD } from "../../../trainer/engine/mirror-pad-grad.js";
 import { mirrorPadGrad } from "../../../trainer/engine/tfjs.js";
-import { describeAdapter, installWebGpu } from "../../../trainer/engine/webgpu.js";
+import { describeAdapter, installWebGpu } from "../../../model/engine/webgpu.js";
 import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets } from "../../../trainer/losses/index.js";
-import { TransformerNet } from "../../../trainer/model/transformer-net.js";
+import { TransformerNet } from "../../../model/transformer-net.js";
 import { createOptimizer, trainStep } from "../../../trainer/train-step.js";
 
 describe("compute engines", () => {

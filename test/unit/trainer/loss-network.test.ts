@@ -13,7 +13,7 @@ import {
   MissingLossNetworkWeightsError,
 } from "../../../trainer/loss-network/load.js";
 import { parseSafetensors, serializeSafetensors } from "../../../trainer/loss-network/safetensors.js";
-import type { NamedArray } from "../../../trainer/model/parameters.js";
+import type { NamedArray } from "../../../model/parameters.js";
 import {
   CAFFE_MEAN_BGR,
   kerasLayerName,

@@ -6,8 +6,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initEngine } from "../../../trainer/engine/engines.js";
 import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets } from "../../../trainer/losses/style-reconstruction.js";
-import { flattenTensors } from "../../../trainer/model/parameters.js";
-import { TransformerNet } from "../../../trainer/model/transformer-net.js";
+import { flattenTensors } from "../../../model/parameters.js";
+import { TransformerNet } from "../../../model/transformer-net.js";
 import {
   computeGradients,
   computeGradientsInPasses,

@@ -4,8 +4,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initEngine } from "../../../trainer/engine/engines.js";
 import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets, disposeStyleTargets } from "../../../trainer/losses/index.js";
-import { flattenTensors } from "../../../trainer/model/parameters.js";
-import { TransformerNet, transformerNetParameterCount } from "../../../trainer/model/transformer-net.js";
+import { flattenTensors } from "../../../model/parameters.js";
+import { TransformerNet, transformerNetParameterCount } from "../../../model/transformer-net.js";
 import {
   computeGradients,
   createOptimizer,

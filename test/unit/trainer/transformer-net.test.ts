@@ -7,8 +7,8 @@ import {
   readNamed,
   assignNamed,
   unflattenTensors,
-} from "../../../trainer/model/parameters.js";
-import { TransformerNet, transformerNetParameterCount } from "../../../trainer/model/transformer-net.js";
+} from "../../../model/parameters.js";
+import { TransformerNet, transformerNetParameterCount } from "../../../model/transformer-net.js";
 
 /**
  * Trainable parameters, by hand (conv: k·k·Cin·Cout weights + Cout biases;

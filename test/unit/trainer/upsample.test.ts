@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 import { initEngine } from "../../../trainer/engine/engines.js";
-import { upsampleNearest2x } from "../../../trainer/model/layers.js";
+import { upsampleNearest2x } from "../../../model/layers.js";
 
 /** Gradient of Σ(up(x)·w) with respect to x, for the whole batch and per image. */
 function batchConsistency(up: (x: tf.Tensor4D) => tf.Tensor4D): number[] {

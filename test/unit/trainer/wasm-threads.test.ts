@@ -1,4 +1,4 @@
-// The threaded wasm engine (trainer/engine/wasm-threads.ts) against the
+// The threaded wasm engine (model/engine/wasm-threads.ts) against the
 // single-threaded one: the same gradient computation of the real
 // architecture in two fresh processes (the thread count is fixed when the
 // backend first starts), with STYLEKUBE_WASM_THREADS=1 and =2. XNNPACK

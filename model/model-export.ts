@@ -4,17 +4,11 @@
 //   weights.bin  float32 little-endian, parameters concatenated in order
 //   model.onnx   the same network as a self-contained ONNX model (model/onnx/export.ts)
 import { z } from "zod";
-import { packageVersion } from "../../common/package-version.js";
-import {
-  ONNX_FILE,
-  ONNX_INPUT,
-  ONNX_OPSET,
-  ONNX_OUTPUT,
-  transformerNetOnnx,
-} from "../../model/onnx/export.js";
-import { joinUri, readManifest, writeWithManifest, type ObjectStore } from "../../common/storage/index.js";
-import { TransformerNet } from "../model/transformer-net.js";
-import { assignNamed, float32Bytes, float32FromBytes, type NamedArray } from "../model/parameters.js";
+import { packageVersion } from "../common/package-version.js";
+import { joinUri, readManifest, writeWithManifest, type ObjectStore } from "../common/storage/index.js";
+import { ONNX_FILE, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, transformerNetOnnx } from "./onnx/export.js";
+import { TransformerNet } from "./transformer-net.js";
+import { assignNamed, float32Bytes, float32FromBytes, type NamedArray } from "./parameters.js";
 
 export const MODEL_FORMAT = "stylekube.io/transformer-net/v1";
 
