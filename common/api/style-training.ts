@@ -12,6 +12,7 @@ import {
   timestamp,
   uri,
 } from "./fields.js";
+import { TrainingCondition } from "./conditions.js";
 
 export const GROUP = "stylekube.io";
 export const VERSION = "v1alpha1";
@@ -249,15 +250,7 @@ export const TRAINING_PHASES = [
 export type TrainingPhase = (typeof TRAINING_PHASES)[number];
 
 /** Condition types of a StyleTraining (metav1.Condition semantics). */
-export const TRAINING_CONDITIONS = [
-  "Created",
-  "Running",
-  "Restarting",
-  "Succeeded",
-  "Failed",
-  "Suspended",
-  "Deployed",
-] as const;
+export const TRAINING_CONDITIONS = Object.values(TrainingCondition);
 
 const nonNegative = (description: string) => z.number().min(0).describe(description);
 

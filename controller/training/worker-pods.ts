@@ -6,7 +6,7 @@ import { quantityValue } from "../../common/api/fields.js";
 import { WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
 import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
-import { LABELS, trainingOwnerReference, workerPodName } from "./labels.js";
+import { LABELS, WORKER_FINALIZER, trainingOwnerReference, workerPodName } from "./labels.js";
 
 export function buildWorkerPod(
   training: StyleTraining,
@@ -85,6 +85,7 @@ export function buildWorkerPod(
         [LABELS.rank]: String(rank),
       },
       ownerReferences: [trainingOwnerReference(name, uid)],
+      finalizers: [WORKER_FINALIZER],
     },
     spec: {
       // The operator restarts the whole gang; a kubelet restart of one worker
