@@ -13,6 +13,7 @@ import {
   uri,
 } from "./fields.js";
 import { TrainingCondition } from "./conditions.js";
+import { WorkerPodTemplateSchema } from "./pod-template.js";
 
 export const GROUP = "stylekube.io";
 export const VERSION = "v1alpha1";
@@ -213,6 +214,7 @@ export const StyleTrainingSpecSchema = z
       .max(1024)
       .optional()
       .describe("Worker container image; defaults to the operator's trainer image."),
+    template: WorkerPodTemplateSchema.optional(),
     suspend: z
       .boolean()
       .default(false)

@@ -233,4 +233,65 @@ describe("gang failures under races", () => {
     const workerFailed = list.items.find((e) => e.reason === "WorkerFailed");
     assert.match(workerFailed?.message ?? "", /worker 0 \(evicted-a1-w0\) was deleted/);
   });
+  it("merges spec.template into every worker pod the apiserver accepts and schedules", async () => {
+    const scheduling = op.kc.makeApiClient(k8s.SchedulingV1Api);
+    const priorityClass = `stylekube-test-${ns}`;
+    await scheduling.createPriorityClass({ body: { metadata: { name: priorityClass }, value: 1000 } });
+    try {
+      const name = "templated";
+      await create(name, {
+        workers: 2,
+        template: {
+          metadata: { labels: { team: "vision" }, annotations: { "example.com/owner": "ada" } },
+          spec: {
+            nodeSelector: { type: "kwok" },
+            tolerations: [{ key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" }],
+            affinity: {
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [
+                    { matchExpressions: [{ key: "kubernetes.io/os", operator: "In", values: ["linux"] }] },
+                  ],
+                },
+              },
+            },
+            priorityClassName: priorityClass,
+            env: [{ name: "HTTPS_PROXY", value: "http://proxy.example:3128" }],
+            volumes: [{ name: "scratch", emptyDir: { sizeLimit: "1Gi" } }],
+            volumeMounts: [{ name: "scratch", mountPath: "/scratch" }],
+          },
+        },
+      });
+      await waitStatus(name, "Running", (s) => s.phase === "Running");
+      const pods = await podsOf(name);
+      assert.equal(pods.length, 2);
+      for (const p of pods) {
+        assert.equal(p.metadata!.labels!.team, "vision");
+        assert.equal(p.metadata!.labels!["stylekube.io/training"], name);
+        assert.equal(p.metadata!.annotations!["example.com/owner"], "ada");
+        assert.deepEqual(p.spec!.nodeSelector, { type: "kwok" });
+        assert.ok(p.spec!.tolerations!.some((t) => t.key === "dedicated" && t.value === "gpu"));
+        assert.ok(p.spec!.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution);
+        assert.equal(p.spec!.priorityClassName, priorityClass);
+        assert.equal(p.spec!.priority, 1000, "the apiserver resolved the PriorityClass");
+        const container = p.spec!.containers[0]!;
+        assert.ok(
+          container.env!.some((e) => e.name === "HTTPS_PROXY" && e.value === "http://proxy.example:3128"),
+        );
+        assert.ok(container.volumeMounts!.some((m) => m.name === "scratch" && m.mountPath === "/scratch"));
+        assert.equal(p.spec!.volumes!.find((v) => v.name === "scratch")?.emptyDir?.sizeLimit, "1Gi");
+      }
+      // The apiserver rejects what the operator would have to refuse, naming the field.
+      await assert.rejects(
+        create("templated-bad", { template: { spec: { env: [{ name: "STYLEKUBE_RANK", value: "9" }] } } }),
+        (err: unknown) =>
+          err instanceof k8s.ApiException &&
+          err.code === 422 &&
+          /spec\.template\.spec\.env/.test(String(err.body)) &&
+          /set by the operator/.test(String(err.body)),
+      );
+    } finally {
+      await scheduling.deletePriorityClass({ name: priorityClass }).catch(() => undefined);
+    }
+  });
 });
