@@ -14,7 +14,13 @@ import { ensureTestEnv } from "../test/env/ensure.js";
 import { REPO_ROOT } from "../test/env/env-file.js";
 import { minimalStyleTraining } from "../test/fixtures/style-trainings.js";
 import { serviceAccountKubeconfig, startControllerProcess } from "../test/support/controller-process.js";
-import { adminKubeConfig, applyCrds, createNamespace, deleteNamespace } from "../test/support/kubernetes.js";
+import {
+  adminKubeConfig,
+  applyCrds,
+  createNamespace,
+  deleteNamespace,
+  releaseWorkerPods,
+} from "../test/support/kubernetes.js";
 import { applyManifests } from "../test/support/manifests.js";
 import { percentile } from "./support/percentile.js";
 
@@ -134,6 +140,7 @@ async function main(): Promise<void> {
   podWatch.abort();
   stWatch.abort();
   await controller.stop();
+  await releaseWorkerPods(kc, ns); // the stopped operator can no longer remove its tracking finalizers
   await deleteNamespace(kc, ns);
   for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
 

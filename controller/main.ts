@@ -40,7 +40,7 @@ export async function runController(): Promise<number> {
     // In a pod: the service account; elsewhere $KUBECONFIG or ~/.kube/config.
     kc.loadFromDefault();
   } catch (err) {
-    log.error({ err: String(err), KUBECONFIG: process.env.KUBECONFIG }, noKubeconfig);
+    log.error({ err, KUBECONFIG: process.env.KUBECONFIG }, noKubeconfig);
     return 1;
   }
   const metrics = new ControllerMetrics();
@@ -67,7 +67,7 @@ export async function runController(): Promise<number> {
   } catch (err) {
     // Status still tracks pods without NATS; only live progress is missing.
     log.error(
-      { nats: config.STYLEKUBE_NATS_URL, err: String(err) },
+      { nats: config.STYLEKUBE_NATS_URL, err },
       "NATS unreachable: progress will not be reported",
     );
   }

@@ -3,5 +3,7 @@
 export * from "./style-training.js";
 export * from "./style-server.js";
 export * from "./validate.js";
+export * from "./conditions.js";
+export * from "./pod-template.js";
 export { formatFieldPath, type FieldError } from "./kubernetes-errors.js";
 export { ENGINES, type Engine, type Condition } from "./fields.js";

@@ -34,8 +34,11 @@ function toStructural(node: unknown): JSONSchemaProps {
         out.items = toStructural(value);
         break;
       case "additionalProperties":
-        if (isRecord(value)) out.additionalProperties = toStructural(value);
-        // `false` is zod's strictness; the apiserver prunes unknown fields instead
+        // `{}` beside x-kubernetes-preserve-unknown-fields is a loose object
+        // (a Kubernetes type the apiserver checks when the pod is created);
+        // `false` is zod's strictness; the apiserver prunes unknown fields instead.
+        if (isRecord(value) && !node["x-kubernetes-preserve-unknown-fields"])
+          out.additionalProperties = toStructural(value);
         break;
       case "minimum":
       case "maximum":

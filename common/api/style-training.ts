@@ -12,6 +12,8 @@ import {
   timestamp,
   uri,
 } from "./fields.js";
+import { TrainingCondition } from "./conditions.js";
+import { WorkerPodTemplateSchema } from "./pod-template.js";
 
 export const GROUP = "stylekube.io";
 export const VERSION = "v1alpha1";
@@ -212,6 +214,7 @@ export const StyleTrainingSpecSchema = z
       .max(1024)
       .optional()
       .describe("Worker container image; defaults to the operator's trainer image."),
+    template: WorkerPodTemplateSchema.optional(),
     suspend: z
       .boolean()
       .default(false)
@@ -249,15 +252,7 @@ export const TRAINING_PHASES = [
 export type TrainingPhase = (typeof TRAINING_PHASES)[number];
 
 /** Condition types of a StyleTraining (metav1.Condition semantics). */
-export const TRAINING_CONDITIONS = [
-  "Created",
-  "Running",
-  "Restarting",
-  "Succeeded",
-  "Failed",
-  "Suspended",
-  "Deployed",
-] as const;
+export const TRAINING_CONDITIONS = Object.values(TrainingCondition);
 
 const nonNegative = (description: string) => z.number().min(0).describe(description);
 

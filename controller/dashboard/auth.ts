@@ -98,7 +98,7 @@ export class Authorizer {
     try {
       identity = await this.review(token);
     } catch (err) {
-      this.opts.log.warn({ err: String(err) }, "TokenReview failed");
+      this.opts.log.warn({ err }, "TokenReview failed");
       return { ok: false, status: 503, error: "could not verify the token with the Kubernetes API" };
     }
     if (!identity) return { ok: false, status: 401, error: "invalid token" };
@@ -132,7 +132,7 @@ export class Authorizer {
         error: `${identity.username} may not ${what} ${action.namespace}/${action.name}`,
       };
     } catch (err) {
-      this.opts.log.warn({ err: String(err) }, "SubjectAccessReview failed");
+      this.opts.log.warn({ err }, "SubjectAccessReview failed");
       return { ok: false, status: 503, error: "could not check permissions with the Kubernetes API" };
     }
   }

@@ -169,7 +169,7 @@ export class Dashboard {
       if (err instanceof HttpError) {
         this.json(res, err.status, { error: err.message }, err.headers);
       } else {
-        this.opts.log.error({ err: String(err), path }, "dashboard request failed");
+        this.opts.log.error({ err, path }, "dashboard request failed");
         this.json(res, 500, { error: "internal error" });
       }
     }
@@ -314,7 +314,7 @@ export class Dashboard {
       }
       if (added) this.dirtyTrainings.add(key);
     } catch (err) {
-      this.opts.log.debug({ key, err: String(err) }, "could not list previews");
+      this.opts.log.debug({ key, err }, "could not list previews");
     }
   }
 
@@ -339,7 +339,7 @@ export class Dashboard {
       body = await this.storage().get(uri);
     } catch (err) {
       if (isNotFound(err)) throw new HttpError(404, "preview no longer in storage");
-      this.opts.log.warn({ key, err: String(err) }, "could not read preview");
+      this.opts.log.warn({ key, err }, "could not read preview");
       throw new HttpError(502, "could not read the preview from storage");
     }
     res.writeHead(200, {
@@ -502,7 +502,7 @@ export class Dashboard {
       if (code === 403) return new HttpError(502, "the operator is not allowed to do this (RBAC)");
       if (code === 409 || code === 422) return new HttpError(code, "the API server rejected the change");
     }
-    this.opts.log.warn({ err: String(err) }, "dashboard action failed");
+    this.opts.log.warn({ err }, "dashboard action failed");
     return new HttpError(502, "the API server request failed");
   }
 
@@ -537,7 +537,7 @@ export class Dashboard {
         signal: AbortSignal.timeout(120_000),
       });
     } catch (err) {
-      this.opts.log.warn({ target, err: String(err) }, "try-it: server unreachable");
+      this.opts.log.warn({ target, err }, "try-it: server unreachable");
       throw new HttpError(502, `the style server is unreachable (${target})`);
     }
     const upstreamType = upstream.headers.get("content-type") ?? "";

@@ -3,16 +3,3 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
   const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(cap / 2 + (random() * cap) / 2);
 }
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}

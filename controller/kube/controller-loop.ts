@@ -55,7 +55,7 @@ export class ControllerLoop {
         this.metrics.reconcileErrors.inc({ kind: this.kind });
         const conflict = (err as { code?: number }).code === 409;
         this.log[conflict ? "debug" : "warn"](
-          { key, kind: this.kind, err: String(err), retryInMs: delay },
+          { key, kind: this.kind, err, retryInMs: delay },
           "reconcile failed",
         );
       } finally {

@@ -9,16 +9,23 @@ export interface EventTarget {
   metadata: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
 }
 
+/** The two calls the recorder makes (CoreV1Api's), so a test can stand in for the apiserver. */
+export type EventsApi = Pick<k8s.CoreV1Api, "createNamespacedEvent" | "patchNamespacedEvent">;
+
+/** Events remembered for aggregation; past this the memory starts over. */
+const MAX_REMEMBERED = 5000;
+
 export class EventRecorder {
-  private readonly api: k8s.CoreV1Api;
+  private readonly api: EventsApi;
   private readonly recent = new Map<string, { name: string; count: number }>();
 
   constructor(
     kc: k8s.KubeConfig,
     private readonly component: string,
     private readonly log: Logger,
+    api?: EventsApi,
   ) {
-    this.api = kc.makeApiClient(k8s.CoreV1Api);
+    this.api = api ?? kc.makeApiClient(k8s.CoreV1Api);
   }
 
   async record(
@@ -33,14 +40,7 @@ export class EventRecorder {
     this.log.info({ object: `${target.kind}/${namespace}/${target.metadata.name}`, type, reason }, message);
     try {
       const seen = this.recent.get(key);
-      if (seen) {
-        seen.count++;
-        await this.api.patchNamespacedEvent(
-          { name: seen.name, namespace, body: { count: seen.count, lastTimestamp: now } },
-          k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
-        );
-        return;
-      }
+      if (seen && (await this.bump(key, seen, namespace, now))) return;
       const event = await this.api.createNamespacedEvent({
         namespace,
         body: {
@@ -64,11 +64,36 @@ export class EventRecorder {
           reportingInstance: process.env.POD_NAME ?? "local",
         },
       });
-      if (this.recent.size > 5000) this.recent.clear();
+      if (this.recent.size > MAX_REMEMBERED) this.recent.clear();
       this.recent.set(key, { name: event.metadata!.name!, count: 1 });
     } catch (err) {
       // Events are best effort: losing one must never fail a reconcile.
-      this.log.warn({ err: String(err), reason }, "could not record event");
+      this.log.warn({ err, reason }, "could not record event");
+    }
+  }
+
+  /**
+   * Count a repeat on the Event already recorded. A failed PATCH forgets the
+   * key, so the next repeat is not lost the same way; a 404 (the apiserver's
+   * event TTL removed it) is answered by creating a new Event at once.
+   */
+  private async bump(
+    key: string,
+    seen: { name: string; count: number },
+    namespace: string,
+    now: Date,
+  ): Promise<boolean> {
+    try {
+      await this.api.patchNamespacedEvent(
+        { name: seen.name, namespace, body: { count: seen.count + 1, lastTimestamp: now } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
+      seen.count++;
+      return true;
+    } catch (err) {
+      this.recent.delete(key);
+      if (err instanceof k8s.ApiException && err.code === 404) return false;
+      throw err;
     }
   }
 }

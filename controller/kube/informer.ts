@@ -6,7 +6,8 @@
 // level-triggered and read the current object from the cache.
 import * as k8s from "@kubernetes/client-node";
 import type { Logger } from "../../common/log/logger.js";
-import { backoffDelay, sleep } from "./backoff.js";
+import { backoffDelay } from "./backoff.js";
+import { realClock, type Clock } from "./clock.js";
 
 export interface ObjectWithMeta {
   metadata?: {
@@ -24,6 +25,14 @@ export interface ListResult<T> {
 
 export type InformerEvent = "added" | "modified" | "deleted";
 
+/** k8s.Watch's watch(): one watch request, events to onEvent, its end (or error) to onDone. */
+export type WatchFn = (
+  path: string,
+  query: Record<string, string | number | boolean>,
+  onEvent: (type: string, obj: unknown) => void,
+  onDone: (err: unknown) => void,
+) => Promise<AbortController>;
+
 export interface InformerOptions<T> {
   kc: k8s.KubeConfig;
   /** Watch path, e.g. `/apis/stylekube.io/v1alpha1/styletrainings`. */
@@ -33,6 +42,9 @@ export interface InformerOptions<T> {
   /** Full re-list period; 0 disables. */
   resyncMs?: number;
   log: Logger;
+  /** Stand-ins for tests: the watch call (default: k8s.Watch on kc) and the clock. */
+  watch?: WatchFn;
+  clock?: Clock;
 }
 
 export function objectKey(obj: ObjectWithMeta): string {
@@ -54,7 +66,15 @@ export class Informer<T extends ObjectWithMeta> {
   /** Errors since the last successful list or watch, for backoff and /readyz. */
   consecutiveErrors = 0;
 
-  constructor(private readonly opts: InformerOptions<T>) {}
+  private readonly clock: Clock;
+  private readonly watchFn: WatchFn;
+
+  constructor(private readonly opts: InformerOptions<T>) {
+    this.clock = opts.clock ?? realClock;
+    const watch = new k8s.Watch(opts.kc);
+    this.watchFn =
+      opts.watch ?? ((path, query, onEvent, onDone) => watch.watch(path, query, onEvent, onDone));
+  }
 
   on(handler: (event: InformerEvent, obj: T) => void): void {
     this.handlers.push(handler);
@@ -102,7 +122,7 @@ export class Informer<T extends ObjectWithMeta> {
     let nextResync = this.nextResyncAt();
     while (!this.abort.signal.aborted) {
       try {
-        if (this.resourceVersion === "" || Date.now() >= nextResync) {
+        if (this.resourceVersion === "" || this.clock.now() >= nextResync) {
           await this.relist();
           nextResync = this.nextResyncAt();
         }
@@ -116,15 +136,15 @@ export class Informer<T extends ObjectWithMeta> {
           continue;
         }
         const delay = backoffDelay(this.consecutiveErrors++, 500, 30_000);
-        log.warn({ path, err: String(err), retryInMs: delay }, "list/watch failed; backing off");
-        await sleep(delay, this.abort.signal);
+        log.warn({ path, err, retryInMs: delay }, "list/watch failed; backing off");
+        await this.clock.sleep(delay, this.abort.signal);
       }
     }
   }
 
   private nextResyncAt(): number {
     const period = this.opts.resyncMs ?? 0;
-    return period > 0 ? Date.now() + period : Number.POSITIVE_INFINITY;
+    return period > 0 ? this.clock.now() + period : Number.POSITIVE_INFINITY;
   }
 
   private async relist(): Promise<void> {
@@ -155,10 +175,9 @@ export class Informer<T extends ObjectWithMeta> {
 
   /** One watch request; resolves when the server ends it or the resync is due. */
   private watchOnce(until: number): Promise<void> {
-    const watch = new k8s.Watch(this.opts.kc);
     const timeoutSeconds = Math.max(
       1,
-      Math.min(300 + Math.floor(Math.random() * 60), Math.floor((until - Date.now()) / 1000)),
+      Math.min(300 + Math.floor(Math.random() * 60), Math.floor((until - this.clock.now()) / 1000)),
     );
     const query: Record<string, string | number | boolean> = {
       resourceVersion: this.resourceVersion,
@@ -197,8 +216,7 @@ export class Informer<T extends ObjectWithMeta> {
         if (err && !(err instanceof Error && err.name === "AbortError")) return reject(err);
         resolve();
       };
-      watch
-        .watch(this.opts.path, query, onEvent, onDone)
+      this.watchFn(this.opts.path, query, onEvent, onDone)
         .then((controller) => {
           this.currentWatch = controller;
           if (this.abort.signal.aborted) controller.abort();

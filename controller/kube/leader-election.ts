@@ -2,9 +2,21 @@
 // semantics: acquire when the Lease is free or expired, renew every retry
 // period, and step down (the caller exits) when renewal has failed for longer
 // than the renew deadline — so two replicas never both act.
+//
+// Expiry is judged as client-go does, by this replica's own clock: a lease
+// is expired when its record has not changed for leaseDurationSeconds since
+// this replica last saw it change. The holder's renewTime is written by
+// another node's clock, and a skew of more than the lease duration would
+// otherwise let a standby take a lease that is being renewed.
 import * as k8s from "@kubernetes/client-node";
 import type { Logger } from "../../common/log/logger.js";
-import { sleep } from "./backoff.js";
+import { realClock, type Clock } from "./clock.js";
+
+/** The Lease calls leader election makes (CoordinationV1Api's), so a test can stand in for the apiserver. */
+export type LeaseApi = Pick<
+  k8s.CoordinationV1Api,
+  "readNamespacedLease" | "createNamespacedLease" | "replaceNamespacedLease"
+>;
 
 export interface LeaderElectionOptions {
   kc: k8s.KubeConfig;
@@ -15,22 +27,39 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   log: Logger;
+  api?: LeaseApi;
+  clock?: Clock;
 }
 
-function microTime(d: Date): k8s.V1MicroTime {
-  return new k8s.V1MicroTime(d.getTime());
+function microTime(ms: number): k8s.V1MicroTime {
+  return new k8s.V1MicroTime(ms);
+}
+
+/** What identifies one version of the lease record; any change means its holder is alive. */
+function recordOf(spec: k8s.V1LeaseSpec): string {
+  const renew = spec.renewTime ? new Date(spec.renewTime).toISOString() : "";
+  return JSON.stringify([
+    spec.holderIdentity ?? "",
+    renew,
+    spec.leaseTransitions ?? 0,
+    spec.acquireTime ? new Date(spec.acquireTime).toISOString() : "",
+  ]);
 }
 
 export class LeaderElector {
-  private readonly api: k8s.CoordinationV1Api;
+  private readonly api: LeaseApi;
+  private readonly clock: Clock;
   private readonly leaseDurationSeconds: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
   private readonly stopSignal = new AbortController();
+  /** The lease record last seen, and when (by this replica's clock) it was first seen. */
+  private observed: { record: string; at: number } | undefined;
   isLeader = false;
 
   constructor(private readonly opts: LeaderElectionOptions) {
-    this.api = opts.kc.makeApiClient(k8s.CoordinationV1Api);
+    this.api = opts.api ?? opts.kc.makeApiClient(k8s.CoordinationV1Api);
+    this.clock = opts.clock ?? realClock;
     this.leaseDurationSeconds = opts.leaseDurationSeconds ?? 15;
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
@@ -42,22 +71,23 @@ export class LeaderElector {
    */
   async run(lead: (lost: AbortSignal) => Promise<void> | void): Promise<string> {
     const { log, identity } = this.opts;
+    const clock = this.clock;
     while (!this.stopSignal.signal.aborted && !(await this.tryAcquireOrRenew())) {
-      await sleep(this.retryPeriodMs, this.stopSignal.signal);
+      await clock.sleep(this.retryPeriodMs, this.stopSignal.signal);
     }
     if (this.stopSignal.signal.aborted) return "stopped before acquiring";
     this.isLeader = true;
     log.info({ identity, lease: `${this.opts.namespace}/${this.opts.name}` }, "became leader");
     const lost = new AbortController();
     const leading = Promise.resolve(lead(lost.signal));
-    let lastRenew = Date.now();
+    let lastRenew = clock.now();
     let reason = "stopped";
     while (!this.stopSignal.signal.aborted) {
-      await sleep(this.retryPeriodMs, this.stopSignal.signal);
+      await clock.sleep(this.retryPeriodMs, this.stopSignal.signal);
       if (this.stopSignal.signal.aborted) break;
       if (await this.tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-      } else if (Date.now() - lastRenew > this.renewDeadlineMs) {
+        lastRenew = clock.now();
+      } else if (clock.now() - lastRenew > this.renewDeadlineMs) {
         reason = "failed to renew the lease within the renew deadline";
         break;
       }
@@ -74,9 +104,17 @@ export class LeaderElector {
     this.stopSignal.abort();
   }
 
+  /** Expired by this replica's clock: the record has not changed for a lease duration since it was seen to. */
+  private expired(spec: k8s.V1LeaseSpec, now: number): boolean {
+    const record = recordOf(spec);
+    if (this.observed?.record !== record) this.observed = { record, at: now };
+    const duration = (spec.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000;
+    return this.observed.at + duration <= now;
+  }
+
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity, log } = this.opts;
-    const now = new Date();
+    const now = this.clock.now();
     try {
       let lease: k8s.V1Lease;
       try {
@@ -102,9 +140,7 @@ export class LeaderElector {
       }
       const spec = lease.spec ?? {};
       const holder = spec.holderIdentity ?? "";
-      const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-      const expired =
-        renewed + (spec.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000 < now.getTime();
+      const expired = this.expired(spec, now);
       if (holder !== "" && holder !== identity && !expired) return false;
       const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
       lease.spec = {
@@ -116,11 +152,12 @@ export class LeaderElector {
       };
       // resourceVersion in lease.metadata makes this a compare-and-swap: two
       // candidates racing for an expired lease cannot both win.
-      await this.api.replaceNamespacedLease({ name, namespace, body: lease });
+      const written = await this.api.replaceNamespacedLease({ name, namespace, body: lease });
+      this.observed = { record: recordOf(written.spec ?? lease.spec), at: now };
       return true;
     } catch (err) {
       if (err instanceof k8s.ApiException && err.code === 409) return false;
-      log.warn({ err: String(err) }, "lease acquire/renew failed");
+      log.warn({ err }, "lease acquire/renew failed");
       return false;
     }
   }
@@ -131,7 +168,7 @@ export class LeaderElector {
       const lease = await this.api.readNamespacedLease({ name, namespace });
       if (lease.spec?.holderIdentity !== identity) return;
       lease.spec.holderIdentity = "";
-      lease.spec.renewTime = microTime(new Date(0));
+      lease.spec.renewTime = microTime(0);
       await this.api.replaceNamespacedLease({ name, namespace, body: lease });
     } catch {
       // best effort: the lease expires by itself

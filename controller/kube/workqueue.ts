@@ -2,6 +2,7 @@
 // workers at once, a key added while it is being processed is processed again
 // afterwards, and failures are retried with per-key exponential backoff.
 import { backoffDelay } from "./backoff.js";
+import { realClock, type Clock, type TimerHandle } from "./clock.js";
 
 export interface WorkQueueMetrics {
   depth(n: number): void;
@@ -15,7 +16,8 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Keys waiting for a delay: when each is due, and its timer. */
+  private readonly waiting = new Map<string, { at: number; timer: TimerHandle }>();
   private waiters: (() => void)[] = [];
   private shuttingDown = false;
 
@@ -23,6 +25,7 @@ export class WorkQueue {
     private readonly metrics?: WorkQueueMetrics,
     private readonly baseDelayMs = 500,
     private readonly maxDelayMs = 300_000,
+    private readonly clock: Clock = realClock,
   ) {}
 
   get length(): number {
@@ -43,18 +46,33 @@ export class WorkQueue {
     this.waiters.shift()?.();
   }
 
-  /** Add after a delay; an earlier pending delay for the key wins. */
+  /**
+   * Add after a delay. A key already waiting keeps the earliest of the two
+   * times (client-go's delaying queue): a requeue asked for in 5 s must not
+   * be pushed back by an earlier request for 5 min, nor the other way round.
+   */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
-    if (ms <= 0) return this.add(key);
-    if (this.timers.has(key)) return;
-    this.timers.set(
-      key,
-      setTimeout(() => {
-        this.timers.delete(key);
-        this.add(key);
-      }, ms).unref(),
-    );
+    if (ms <= 0) {
+      this.cancelWait(key);
+      return this.add(key);
+    }
+    const at = this.clock.now() + ms;
+    const pending = this.waiting.get(key);
+    if (pending && pending.at <= at) return;
+    this.cancelWait(key);
+    const timer = this.clock.setTimeout(() => {
+      this.waiting.delete(key);
+      this.add(key);
+    }, ms);
+    this.waiting.set(key, { at, timer });
+  }
+
+  private cancelWait(key: string): void {
+    const pending = this.waiting.get(key);
+    if (!pending) return;
+    this.clock.clearTimeout(pending.timer);
+    this.waiting.delete(key);
   }
 
   /** Requeue after a failure with exponential backoff; returns the delay. */
@@ -92,8 +110,8 @@ export class WorkQueue {
 
   shutDown(): void {
     this.shuttingDown = true;
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    for (const { timer } of this.waiting.values()) this.clock.clearTimeout(timer);
+    this.waiting.clear();
     for (const w of this.waiters.splice(0)) w();
   }
 }

@@ -8,12 +8,14 @@ import {
   API_VERSION,
   GROUP,
   VERSION,
+  ServerCondition,
+  ServerReason,
   validateStyleServer,
   type StyleServerStatus,
 } from "../../common/api/index.js";
 import type { Logger } from "../../common/log/logger.js";
 import type { ControllerConfig } from "../config.js";
-import { setCondition } from "../kube/conditions.js";
+import { getCondition, setCondition } from "../kube/conditions.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
 import { buildAutoscaler, buildDeployment, buildService, serverSelector } from "./server-resources.js";
@@ -66,15 +68,23 @@ export class ServerReconciler {
       status: undefined,
     });
     if (!validation.ok) {
+      const before = getCondition(status.conditions, ServerCondition.Available);
       status.conditions = setCondition(
         status.conditions,
-        { type: "Available", status: "False", reason: "InvalidSpec", message: validation.message },
+        {
+          type: ServerCondition.Available,
+          status: "False",
+          reason: ServerReason.InvalidSpec,
+          message: validation.message,
+        },
         generation,
         now,
       );
-      await this.deps.events.record(target, "Warning", "InvalidSpec", validation.message);
       status.observedGeneration = generation;
       await this.writeStatus(raw, status);
+      // Announced once per transition, and only once it is recorded.
+      if (before?.reason !== ServerReason.InvalidSpec || before.message !== validation.message)
+        await this.deps.events.record(target, "Warning", ServerReason.InvalidSpec, validation.message);
       return {};
     }
     const server = validation.value;
@@ -118,15 +128,15 @@ export class ServerReconciler {
       status.conditions,
       available
         ? {
-            type: "Available",
+            type: ServerCondition.Available,
             status: "True",
-            reason: "ReplicasReady",
+            reason: ServerReason.ReplicasReady,
             message: `${ds.readyReplicas ?? 0} of ${desired} replicas ready`,
           }
         : {
-            type: "Available",
+            type: ServerCondition.Available,
             status: "False",
-            reason: "NoReplicasReady",
+            reason: ServerReason.NoReplicasReady,
             message: `0 of ${desired} replicas ready`,
           },
       generation,
@@ -136,15 +146,15 @@ export class ServerReconciler {
       status.conditions,
       rolledOut
         ? {
-            type: "Progressing",
+            type: ServerCondition.Progressing,
             status: "False",
-            reason: "RolledOut",
+            reason: ServerReason.RolledOut,
             message: "every replica serves the current styles",
           }
         : {
-            type: "Progressing",
+            type: ServerCondition.Progressing,
             status: "True",
-            reason: "RollingOut",
+            reason: ServerReason.RollingOut,
             message: `${ds.updatedReplicas ?? 0} of ${desired} replicas updated`,
           },
       generation,

@@ -12,6 +12,13 @@ export const LABELS = {
   managedBy: "app.kubernetes.io/managed-by",
 } as const;
 
+/**
+ * On every worker pod, like a Job's tracking finalizer: a pod that fails, is
+ * deleted or evicted cannot disappear before the operator has recorded its
+ * outcome in the training's status; the operator removes it right after.
+ */
+export const WORKER_FINALIZER = "stylekube.io/worker-tracking";
+
 export const WORKER_SELECTOR = `${LABELS.component}=trainer,${LABELS.managedBy}=stylekube`;
 
 export function workerPodName(training: string, attempt: number, rank: number): string {

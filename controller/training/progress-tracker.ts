@@ -58,7 +58,7 @@ export class ProgressTracker {
       msg = ProgressMessageSchema.parse(JSON.parse(new TextDecoder().decode(data)));
     } catch (err) {
       this.rejected++;
-      this.log.debug({ key, err: String(err) }, "ignored malformed progress message");
+      this.log.debug({ key, err }, "ignored malformed progress message");
       return;
     }
     this.messages++;
@@ -85,7 +85,7 @@ export class ProgressTracker {
         listener(key, msg);
       } catch (err) {
         // A listener's bug must not stop status updates.
-        this.log.error({ key, err: String(err) }, "progress listener threw");
+        this.log.error({ key, err }, "progress listener threw");
       }
     }
   }

@@ -1,29 +1,42 @@
 // Level-triggered reconciliation of one StyleTraining: from the object and
-// its pods as they are now (never from the events that led here), decide
-// which pods should exist and what the status says, and make it so.
+// its pods as they are now (never from the events that led here), the
+// policies (./policies/) decide the next status and what to do; this class
+// records that status first — a write guarded by the resourceVersion it was
+// decided from — and only once the write succeeded announces it (events) and
+// carries it out (create, delete and release pods, deploy, expire). A pass
+// that lost a race to another writer therefore changes nothing, and the next
+// pass decides again from fresh data: a worker failure is counted exactly
+// once, and pods are never removed before the status says why.
 //
 // Lifecycle: Pending → Running → Succeeded, with gang restarts (Restarting)
-// when any worker fails, Suspended while spec.suspend, and Failed on an
-// invalid spec, an exhausted backoffLimit or an exceeded activeDeadline.
+// when any worker fails or disappears, Suspended while spec.suspend, and
+// Failed on an invalid spec, an exhausted backoffLimit or an exceeded
+// activeDeadline.
 import * as k8s from "@kubernetes/client-node";
 import { isDeepStrictEqual } from "node:util";
 import {
   API_VERSION,
   GROUP,
+  TrainingCondition,
+  TrainingEventReason,
+  TrainingReason,
   VERSION,
   validateStyleTraining,
   type StyleTraining,
   type StyleTrainingStatus,
-  type TrainingPhase,
 } from "../../common/api/index.js";
 import type { Logger } from "../../common/log/logger.js";
 import type { ControllerConfig } from "../config.js";
-import { getCondition, isTrue, setCondition, type ConditionUpdate } from "../kube/conditions.js";
+import { getCondition, setCondition, type ConditionUpdate } from "../kube/conditions.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
+import { OwnWrites } from "../kube/own-writes.js";
 import { CREDS_KEY, jobCredentialsSecretName, mintJobCredentials } from "../nats/job-credentials.js";
-import { LABELS, trainingOwnerReference } from "./labels.js";
+import { LABELS, WORKER_FINALIZER, trainingOwnerReference } from "./labels.js";
+import { decideTraining } from "./policies/decide.js";
+import type { TrainingAction, TrainingEvent } from "./policies/decision.js";
 import type { ProgressTracker } from "./progress-tracker.js";
+import { describeWorkerPod } from "./worker-pod.js";
 import { buildWorkerPod } from "./worker-pods.js";
 
 export interface RawTraining {
@@ -50,40 +63,15 @@ export interface TrainingReconcilerDeps {
 }
 
 const PLURAL = "styletrainings";
-
-type PodState = "pending" | "ready" | "running" | "succeeded" | "failed";
-
-function podState(pod: k8s.V1Pod): PodState {
-  switch (pod.status?.phase) {
-    case "Succeeded":
-      return "succeeded";
-    case "Failed":
-      return "failed";
-    case "Running": {
-      const ready = pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-      return ready ? "ready" : "running";
-    }
-    default:
-      return "pending";
-  }
-}
-
-function failureReason(pod: k8s.V1Pod): string {
-  const term = pod.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated;
-  const parts = [
-    pod.status?.reason,
-    term?.reason,
-    term?.exitCode !== undefined ? `exit code ${term.exitCode}` : undefined,
-  ];
-  const why = parts.filter(Boolean).join(", ");
-  return why || pod.status?.message || "failed";
-}
+/** While the StyleServer to deploy to does not exist, look again this often. */
+const DEPLOY_RETRY_MS = 30_000;
 
 export class TrainingReconciler {
   private readonly core: k8s.CoreV1Api;
   private readonly custom: k8s.CustomObjectsApi;
   private readonly now: () => Date;
   private readonly serviceAccountsEnsured = new Set<string>();
+  private readonly written = new OwnWrites<RawTraining>();
 
   constructor(private readonly deps: TrainingReconcilerDeps) {
     this.core = deps.kc.makeApiClient(k8s.CoreV1Api);
@@ -92,285 +80,120 @@ export class TrainingReconciler {
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
-    const raw = this.deps.trainings.get(key);
+    const [namespace = "", name = ""] = key.split("/");
+    const raw = this.written.read(key, this.deps.trainings.get(key));
+    const labelled = this.podsLabelled(namespace, name);
     if (!raw) {
-      // Deleted: ownerReferences let the garbage collector remove the pods.
+      // Deleted: ownerReferences let the garbage collector remove the pods;
+      // their tracking finalizers must not hold it up.
       this.deps.progress.forget(key);
+      await this.releasePods(labelled);
       return {};
     }
-    if (raw.metadata.deletionTimestamp) return {};
-    const now = this.now();
-    const generation = raw.metadata.generation;
-    const status: StyleTrainingStatus = structuredClone(raw.status ?? {});
-    const pods = this.podsOf(raw);
-    const event = (type: "Normal" | "Warning", reason: string, message: string) =>
-      this.deps.events.record(
-        { apiVersion: API_VERSION, kind: "StyleTraining", metadata: raw.metadata as EventMetadata },
-        type,
-        reason,
-        message,
-      );
-    const condition = (u: ConditionUpdate) => {
-      status.conditions = setCondition(status.conditions, u, generation, now);
-    };
+    const uid = raw.metadata.uid;
+    const owned = labelled.filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === uid));
+    // Pods of an earlier object of the same name: theirs is gone, nothing to record.
+    await this.releasePods(labelled.filter((p) => !owned.includes(p)));
+    if (raw.metadata.deletionTimestamp) {
+      await this.releasePods(owned);
+      return {};
+    }
 
-    const result = await this.decide(raw, status, pods, now, event, condition);
-    status.observedGeneration = generation;
-    await this.writeStatus(raw, status);
-    return result;
-  }
-
-  private async decide(
-    raw: RawTraining,
-    status: StyleTrainingStatus,
-    pods: k8s.V1Pod[],
-    now: Date,
-    event: (type: "Normal" | "Warning", reason: string, message: string) => Promise<void>,
-    condition: (u: ConditionUpdate) => void,
-  ): Promise<ReconcileResult> {
-    const key = `${raw.metadata.namespace}/${raw.metadata.name}`;
     const validation = validateStyleTraining({
       ...raw,
       apiVersion: API_VERSION,
       kind: "StyleTraining",
       status: undefined,
     });
+    const decision = decideTraining(
+      {
+        status: raw.status ?? {},
+        generation: raw.metadata.generation,
+        pods: owned.map(describeWorkerPod),
+        now: this.now(),
+        progress: (attempt, globalBatch) => this.deps.progress.summary(key, attempt, globalBatch),
+      },
+      validation,
+    );
+    // 1. Record. A conflict throws: nothing below happens, and the retry decides again.
+    const recorded = await this.writeStatus(key, raw, decision.status);
+    // 2. Announce.
+    for (const e of decision.events) await this.announce(recorded, e);
+    // 3. Act.
+    const training = validation.ok ? validation.value : undefined;
+    const more = await this.perform(key, recorded, training, owned, decision.actions);
+    const requeue = [decision.requeueAfterMs, more].filter((ms): ms is number => ms !== undefined);
+    return requeue.length > 0 ? { requeueAfterMs: Math.min(...requeue) } : {};
+  }
 
-    // 1. Invalid spec: nothing is created; a corrected spec gets a fresh start.
-    if (!validation.ok) {
-      if (status.phase !== "Failed" || getCondition(status.conditions, "Failed")?.reason !== "InvalidSpec") {
-        await event("Warning", "InvalidSpec", validation.message);
-      }
-      await this.deletePods(pods);
-      status.phase = "Failed";
-      condition({ type: "Failed", status: "True", reason: "InvalidSpec", message: validation.message });
-      return {};
-    }
-    if (getCondition(status.conditions, "Failed")?.reason === "InvalidSpec") {
-      condition({
-        type: "Failed",
-        status: "False",
-        reason: "SpecCorrected",
-        message: "the spec is valid again",
-      });
-      status.phase = "Pending";
-    }
-    const training = validation.value;
-    const spec = training.spec;
+  private announce(training: RawTraining, e: TrainingEvent): Promise<void> {
+    return this.deps.events.record(
+      { apiVersion: API_VERSION, kind: "StyleTraining", metadata: training.metadata as EventMetadata },
+      e.type,
+      e.reason,
+      e.message,
+    );
+  }
 
-    // 2. Finished: clean up, and honour ttlSecondsAfterFinished.
-    if (status.phase === "Succeeded" || status.phase === "Failed") {
-      await this.deletePods(pods.filter((p) => !["succeeded", "failed"].includes(podState(p))));
-      if (status.phase === "Succeeded" && spec.serving && !isTrue(status.conditions, "Deployed")) {
-        const retry = await this.deploy(training, status, event, condition);
-        if (retry) return retry;
-      }
-      return this.expireAfterTtl(raw, status, now, event);
-    }
-
-    // 3. Suspended: no pods, progress kept; resuming continues from the checkpoint.
-    if (spec.suspend) {
-      if (pods.length > 0) await this.deletePods(pods);
-      if (status.phase !== "Suspended") {
-        await event(
-          "Normal",
-          "Suspended",
-          `suspended at attempt ${status.attempt ?? 0}; pods removed, progress kept`,
-        );
-      }
-      status.phase = "Suspended";
-      condition({
-        type: "Suspended",
-        status: "True",
-        reason: "SpecSuspended",
-        message: "spec.suspend is true",
-      });
-      condition({ type: "Running", status: "False", reason: "Suspended", message: "suspended" });
-      status.workers = { ready: 0, total: 0 };
-      return {};
-    }
-    if (isTrue(status.conditions, "Suspended")) {
-      condition({ type: "Suspended", status: "False", reason: "Resumed", message: "spec.suspend is false" });
-      // Like a Job: the activeDeadlineSeconds clock restarts on resume.
-      status.startTime = now.toISOString();
-      status.attempt = (status.attempt ?? 0) + 1;
-      await event("Normal", "Resumed", `resumed as attempt ${status.attempt} from the latest checkpoint`);
-    }
-
-    // 4. Deadline.
-    status.startTime ??= now.toISOString();
-    if (spec.activeDeadlineSeconds !== undefined) {
-      const deadline = Date.parse(status.startTime) + spec.activeDeadlineSeconds * 1000;
-      if (now.getTime() >= deadline) {
-        await this.deletePods(pods);
-        return this.fail(
-          status,
-          "DeadlineExceeded",
-          `ran longer than activeDeadlineSeconds (${spec.activeDeadlineSeconds} s)`,
-          now,
-          event,
-          condition,
-        );
+  /** Carry out recorded decisions; returns a requeue delay when one asks for it. */
+  private async perform(
+    key: string,
+    recorded: RawTraining,
+    training: StyleTraining | undefined,
+    pods: k8s.V1Pod[],
+    actions: readonly TrainingAction[],
+  ): Promise<number | undefined> {
+    const byName = new Map(pods.map((p) => [p.metadata!.name!, p]));
+    const named = (names: string[]) => names.map((n) => byName.get(n)).filter((p): p is k8s.V1Pod => !!p);
+    let requeue: number | undefined;
+    for (const action of actions) {
+      switch (action.kind) {
+        case "deletePods":
+          await this.deletePods(named(action.names));
+          break;
+        case "releasePods":
+          await this.releasePods(named(action.names));
+          break;
+        case "createWorkers":
+          if (training) await this.createWorkers(training, action.attempt, action.ranks);
+          break;
+        case "deploy":
+          if (training) requeue = await this.deploy(key, recorded, training);
+          break;
+        case "deleteTraining":
+          await this.deleteTraining(recorded);
+          break;
       }
     }
+    return requeue;
+  }
 
-    // 5. The current attempt.
-    if (!status.attempt) {
-      status.attempt = 1;
-      condition({
-        type: "Created",
-        status: "True",
-        reason: "WorkersCreated",
-        message: `attempt 1 with ${spec.workers} workers`,
-      });
-      await event("Normal", "Created", `starting attempt 1 with ${spec.workers} workers`);
+  private async createWorkers(training: StyleTraining, attempt: number, ranks: number[]): Promise<void> {
+    await this.ensureWorkerServiceAccount(training.metadata.namespace!);
+    const natsCreds = await this.ensureJobCredentials(training);
+    for (const rank of ranks) {
+      await this.createPod(buildWorkerPod(training, attempt, rank, this.deps.config, natsCreds));
     }
-    const attempt = status.attempt;
-    const stale = pods.filter((p) => Number(p.metadata?.labels?.[LABELS.attempt]) !== attempt);
-    const current = pods.filter((p) => Number(p.metadata?.labels?.[LABELS.attempt]) === attempt);
-    if (stale.length > 0) await this.deletePods(stale);
-
-    const failed = current.find((p) => podState(p) === "failed");
-    if (failed) {
-      // Gang semantics: synchronous training cannot continue without a worker.
-      const reason = `worker ${failed.metadata?.labels?.[LABELS.rank]} (${failed.metadata?.name}) failed: ${failureReason(failed)}`;
-      await this.deletePods(current);
-      status.restarts = (status.restarts ?? 0) + 1;
-      if (status.restarts > spec.backoffLimit) {
-        return this.fail(
-          status,
-          "BackoffLimitExceeded",
-          `${reason}; ${status.restarts} failed attempts exceed backoffLimit ${spec.backoffLimit}`,
-          now,
-          event,
-          condition,
-        );
-      }
-      status.attempt = attempt + 1;
-      status.phase = "Restarting";
-      status.workers = { ready: 0, total: spec.workers };
-      condition({
-        type: "Restarting",
-        status: "True",
-        reason: "WorkerFailed",
-        message: `${reason}; restarting as attempt ${status.attempt}`,
-      });
-      condition({ type: "Running", status: "False", reason: "WorkerFailed", message: reason });
-      await event(
-        "Warning",
-        "WorkerFailed",
-        `${reason}; restarting all workers as attempt ${status.attempt} from the latest checkpoint`,
-      );
-      return { requeueAfterMs: 0 };
-    }
-
-    const byRank = new Map(current.map((p) => [Number(p.metadata?.labels?.[LABELS.rank]), p]));
-    let natsCreds: string | undefined;
-    if (byRank.size < spec.workers) {
-      await this.ensureWorkerServiceAccount(raw.metadata.namespace!);
-      natsCreds = await this.ensureJobCredentials(training);
-    }
-    for (let rank = 0; rank < spec.workers; rank++) {
-      if (!byRank.has(rank)) {
-        await this.createPod(buildWorkerPod(training, attempt, rank, this.deps.config, natsCreds));
-      }
-    }
-    for (const [rank, pod] of byRank) if (rank >= spec.workers) await this.deletePods([pod]);
-
-    const states = current
-      .filter((p) => Number(p.metadata?.labels?.[LABELS.rank]) < spec.workers)
-      .map(podState);
-    const ready = states.filter((s) => s === "ready").length;
-    const succeeded = states.filter((s) => s === "succeeded").length;
-    status.workers = { ready, total: spec.workers };
-
-    const summary = this.deps.progress.summary(key, attempt, spec.hyperparameters.batchSize * spec.workers);
-    if (summary?.progress) status.progress = summary.progress;
-    if (summary?.lastCheckpoint) status.lastCheckpoint = summary.lastCheckpoint;
-
-    if (succeeded === spec.workers) {
-      status.phase = "Succeeded";
-      status.completionTime = now.toISOString();
-      status.modelURI = `${spec.output.replace(/\/?$/, "/")}model/`;
-      const total = spec.hyperparameters.iterations;
-      status.progress = {
-        ...(status.progress ?? { imagesPerSecond: 0 }),
-        step: total,
-        totalSteps: total,
-        percent: 100,
-        etaSeconds: 0,
-      };
-      condition({ type: "Running", status: "False", reason: "Completed", message: "all workers finished" });
-      condition({
-        type: "Restarting",
-        status: "False",
-        reason: "Completed",
-        message: "all workers finished",
-      });
-      condition({
-        type: "Succeeded",
-        status: "True",
-        reason: "Completed",
-        message: `model written to ${status.modelURI}`,
-      });
-      await event(
-        "Normal",
-        "Succeeded",
-        `training finished after ${attempt} attempt(s); model at ${status.modelURI}`,
-      );
-      if (spec.serving) {
-        const retry = await this.deploy(training, status, event, condition);
-        if (retry) return retry;
-      }
-      return this.expireAfterTtl(raw, status, now, event);
-    }
-
-    const previous = status.phase;
-    // Never report Running unless every worker of the attempt is running.
-    status.phase =
-      ready + succeeded === spec.workers && ready > 0
-        ? "Running"
-        : previous === "Restarting"
-          ? "Restarting"
-          : "Pending";
-    if (status.phase === "Running") {
-      condition({
-        type: "Running",
-        status: "True",
-        reason: "AllWorkersReady",
-        message: `${ready} of ${spec.workers} workers ready (attempt ${attempt})`,
-      });
-      condition({
-        type: "Restarting",
-        status: "False",
-        reason: "AllWorkersReady",
-        message: `attempt ${attempt} running`,
-      });
-      if (previous !== "Running")
-        await event("Normal", "Running", `all ${spec.workers} workers of attempt ${attempt} are running`);
-    }
-    const requeue =
-      spec.activeDeadlineSeconds !== undefined
-        ? Math.max(0, Date.parse(status.startTime) + spec.activeDeadlineSeconds * 1000 - now.getTime())
-        : undefined;
-    return requeue !== undefined ? { requeueAfterMs: requeue } : {};
   }
 
   /**
    * Auto-deploy: put the finished model on the named StyleServer. The server's
    * Deployment then rolls one replica at a time, each ready only once it has
    * loaded every style, so a retrained style replaces the old without an outage.
+   * The outcome is recorded as the Deployed condition, announced once it changed.
    */
   private async deploy(
+    key: string,
+    recorded: RawTraining,
     training: StyleTraining,
-    status: StyleTrainingStatus,
-    event: (type: "Normal" | "Warning", reason: string, message: string) => Promise<void>,
-    condition: (u: ConditionUpdate) => void,
-  ): Promise<ReconcileResult | undefined> {
+  ): Promise<number | undefined> {
     const serving = training.spec.serving!;
     const name = training.metadata.name!;
     const namespace = training.metadata.namespace!;
     const style = serving.style ?? name;
+    const modelURI = recorded.status?.modelURI;
+    let outcome: ConditionUpdate;
+    let event: TrainingEvent;
     try {
       await this.custom.patchNamespacedCustomObject(
         {
@@ -379,55 +202,40 @@ export class TrainingReconciler {
           namespace,
           plural: "styleservers",
           name: serving.server,
-          body: { spec: { styles: { [style]: { modelURI: status.modelURI, trainedBy: name } } } },
+          body: { spec: { styles: { [style]: { modelURI, trainedBy: name } } } },
         },
         k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
       );
+      const message = `style ${style} on StyleServer ${serving.server}`;
+      outcome = {
+        type: TrainingCondition.Deployed,
+        status: "True",
+        reason: TrainingReason.AddedToServer,
+        message,
+      };
+      event = { type: "Normal", reason: TrainingEventReason.Deployed, message: `deployed as ${message}` };
     } catch (err) {
-      if (err instanceof k8s.ApiException && err.code === 404) {
-        const message = `StyleServer ${serving.server} not found in ${namespace}; will deploy when it exists`;
-        condition({ type: "Deployed", status: "False", reason: "ServerNotFound", message });
-        await event("Warning", "ServerNotFound", message);
-        return { requeueAfterMs: 30_000 };
-      }
-      throw err;
+      if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
+      const message = `StyleServer ${serving.server} not found in ${namespace}; will deploy when it exists`;
+      outcome = {
+        type: TrainingCondition.Deployed,
+        status: "False",
+        reason: TrainingReason.ServerNotFound,
+        message,
+      };
+      event = { type: "Warning", reason: TrainingReason.ServerNotFound, message };
     }
-    const message = `style ${style} on StyleServer ${serving.server}`;
-    condition({ type: "Deployed", status: "True", reason: "AddedToServer", message });
-    await event("Normal", "Deployed", `deployed as ${message}`);
-    return undefined;
+    const before = getCondition(recorded.status?.conditions, TrainingCondition.Deployed);
+    const status = structuredClone(recorded.status ?? {});
+    status.conditions = setCondition(status.conditions, outcome, recorded.metadata.generation, this.now());
+    const after = await this.writeStatus(key, recorded, status);
+    if (before?.status !== outcome.status || before.reason !== outcome.reason)
+      await this.announce(after, event);
+    return outcome.status === "True" ? undefined : DEPLOY_RETRY_MS;
   }
 
-  private async fail(
-    status: StyleTrainingStatus,
-    reason: string,
-    message: string,
-    now: Date,
-    event: (type: "Normal" | "Warning", reason: string, message: string) => Promise<void>,
-    condition: (u: ConditionUpdate) => void,
-  ): Promise<ReconcileResult> {
-    status.phase = "Failed";
-    status.completionTime = now.toISOString();
-    status.workers = { ready: 0, total: 0 };
-    condition({ type: "Failed", status: "True", reason, message });
-    condition({ type: "Running", status: "False", reason, message });
-    condition({ type: "Restarting", status: "False", reason, message });
-    await event("Warning", reason, message);
-    return {};
-  }
-
-  private async expireAfterTtl(
-    raw: RawTraining,
-    status: StyleTrainingStatus,
-    now: Date,
-    event: (type: "Normal" | "Warning", reason: string, message: string) => Promise<void>,
-  ): Promise<ReconcileResult> {
-    const ttl = (raw.spec as { ttlSecondsAfterFinished?: unknown } | undefined)?.ttlSecondsAfterFinished;
-    if (typeof ttl !== "number" || !status.completionTime) return {};
-    const expiresAt = Date.parse(status.completionTime) + ttl * 1000;
-    if (now.getTime() < expiresAt) return { requeueAfterMs: expiresAt - now.getTime() };
-    await event("Normal", "Expired", `deleting ${ttl} s after it finished (ttlSecondsAfterFinished)`);
-    const { name, namespace } = raw.metadata as { name: string; namespace: string };
+  private async deleteTraining(training: RawTraining): Promise<void> {
+    const { name, namespace } = training.metadata as { name: string; namespace: string };
     await this.custom
       .deleteNamespacedCustomObject({
         group: GROUP,
@@ -440,20 +248,13 @@ export class TrainingReconciler {
       .catch((err: unknown) => {
         if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
       });
-    return {};
   }
 
-  private podsOf(raw: RawTraining): k8s.V1Pod[] {
-    const { name, namespace, uid } = raw.metadata;
+  /** Worker pods labelled with this training's name, whoever owns them, including those being deleted. */
+  private podsLabelled(namespace: string, name: string): k8s.V1Pod[] {
     return this.deps.pods
       .list()
-      .filter(
-        (p) =>
-          p.metadata?.namespace === namespace &&
-          p.metadata?.labels?.[LABELS.training] === name &&
-          p.metadata?.ownerReferences?.some((o) => o.uid === uid) &&
-          !p.metadata?.deletionTimestamp,
-      );
+      .filter((p) => p.metadata?.namespace === namespace && p.metadata?.labels?.[LABELS.training] === name);
   }
 
   /**
@@ -532,19 +333,46 @@ export class TrainingReconciler {
             namespace: p.metadata!.namespace!,
             gracePeriodSeconds: 30,
           })
-          .catch((err: unknown) => {
-            if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
-          }),
+          .catch(ignoreNotFound),
       ),
     );
   }
 
-  private async writeStatus(raw: RawTraining, status: StyleTrainingStatus): Promise<void> {
-    if (isDeepStrictEqual(raw.status ?? {}, status)) return;
+  /** Remove the tracking finalizer (only ever ours: a strategic merge patch that deletes one list entry). */
+  private async releasePods(pods: k8s.V1Pod[]): Promise<void> {
+    await Promise.all(
+      pods
+        .filter((p) => p.metadata?.finalizers?.includes(WORKER_FINALIZER))
+        .map((p) =>
+          this.core
+            .patchNamespacedPod(
+              {
+                name: p.metadata!.name!,
+                namespace: p.metadata!.namespace!,
+                body: { metadata: { "$deleteFromPrimitiveList/finalizers": [WORKER_FINALIZER] } },
+              },
+              k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
+            )
+            .catch(ignoreNotFound),
+        ),
+    );
+  }
+
+  /**
+   * Replace the status through the status subresource with the resourceVersion
+   * it was decided from: a conflict (409) means someone wrote in between, and
+   * the retry decides again from fresh data. Returns the object as written
+   * (remembered, so the next pass reads its own write even before the watch
+   * delivers it), or the input when nothing changed.
+   */
+  private async writeStatus(
+    key: string,
+    raw: RawTraining,
+    status: StyleTrainingStatus,
+  ): Promise<RawTraining> {
+    if (isDeepStrictEqual(raw.status ?? {}, status)) return raw;
     const { name, namespace } = raw.metadata as { name: string; namespace: string };
-    // Update through the status subresource with the cached resourceVersion:
-    // a conflict means the cache is behind, and the requeue retries with fresh data.
-    await this.custom.replaceNamespacedCustomObjectStatus({
+    const written = (await this.custom.replaceNamespacedCustomObjectStatus({
       group: GROUP,
       version: VERSION,
       namespace,
@@ -557,9 +385,14 @@ export class TrainingReconciler {
         spec: raw.spec,
         status,
       },
-    });
+    })) as RawTraining;
+    this.written.remember(key, written);
+    return written;
   }
 }
 
+function ignoreNotFound(err: unknown): void {
+  if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
+}
+
 type EventMetadata = { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
-export type { StyleTraining, TrainingPhase };

@@ -1,14 +1,13 @@
-// Wires the StyleTraining reconciler: informers on StyleTrainings and their
-// worker pods (a pod event enqueues its owner), progress from NATS, and the
-// loop that reconciles one key at a time.
+// The StyleTraining controller: the shared wiring (controller/kube/
+// kind-controller.ts) over StyleTrainings and their worker pods, plus
+// progress from NATS and a gauge of trainings by phase.
 import * as k8s from "@kubernetes/client-node";
 import type { NatsConnection } from "nats";
 import type { Logger } from "../../common/log/logger.js";
 import type { ControllerConfig } from "../config.js";
-import { ControllerLoop } from "../kube/controller-loop.js";
 import type { EventRecorder } from "../kube/events.js";
-import { customResourceInformer } from "../kube/custom-resource-informer.js";
-import { Informer } from "../kube/informer.js";
+import type { Informer } from "../kube/informer.js";
+import { KindController } from "../kube/kind-controller.js";
 import type { ControllerMetrics } from "../metrics.js";
 import { LABELS, WORKER_SELECTOR } from "./labels.js";
 import { ProgressTracker } from "./progress-tracker.js";
@@ -18,66 +17,55 @@ export class TrainingController {
   readonly trainings: Informer<RawTraining>;
   readonly pods: Informer<k8s.V1Pod>;
   readonly progress: ProgressTracker;
-  private readonly loop: ControllerLoop;
+  private readonly controller: KindController<RawTraining, k8s.V1Pod>;
+  private metricsTimer: NodeJS.Timeout | undefined;
 
   constructor(
     kc: k8s.KubeConfig,
     config: ControllerConfig,
     events: EventRecorder,
     private readonly metrics: ControllerMetrics,
-    private readonly log: Logger,
+    log: Logger,
   ) {
-    const ns = config.STYLEKUBE_WATCH_NAMESPACE;
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    const resyncMs = config.STYLEKUBE_RESYNC_SECONDS * 1000;
-    this.trainings = customResourceInformer<RawTraining>({
-      kc,
-      plural: "styletrainings",
-      namespace: ns,
-      resyncMs,
-      log,
-    });
-    this.pods = new Informer<k8s.V1Pod>({
-      kc,
-      path: ns ? `/api/v1/namespaces/${ns}/pods` : "/api/v1/pods",
-      labelSelector: WORKER_SELECTOR,
-      list: () =>
-        ns
-          ? core.listNamespacedPod({ namespace: ns, labelSelector: WORKER_SELECTOR })
-          : core.listPodForAllNamespaces({ labelSelector: WORKER_SELECTOR }),
-      resyncMs,
-      log: log.child({ informer: "pods" }),
-    });
     this.progress = new ProgressTracker(
-      (key) => this.loop.queue.add(key),
+      (key) => this.controller.enqueue(key),
       config.STYLEKUBE_STATUS_INTERVAL_MS,
       log.child({ part: "progress" }),
     );
-    const reconciler = new TrainingReconciler({
+    this.controller = new KindController<RawTraining, k8s.V1Pod>({
       kc,
-      trainings: this.trainings,
-      pods: this.pods,
-      events,
-      progress: this.progress,
-      config,
-      log,
-    });
-    this.loop = new ControllerLoop(
-      "StyleTraining",
-      reconciler,
+      kind: "StyleTraining",
+      plural: "styletrainings",
+      owned: {
+        name: "pods",
+        path: (ns) => (ns ? `/api/v1/namespaces/${ns}/pods` : "/api/v1/pods"),
+        list: (ns) =>
+          ns
+            ? core.listNamespacedPod({ namespace: ns, labelSelector: WORKER_SELECTOR })
+            : core.listPodForAllNamespaces({ labelSelector: WORKER_SELECTOR }),
+        labelSelector: WORKER_SELECTOR,
+        ownerLabel: LABELS.training,
+      },
+      namespace: config.STYLEKUBE_WATCH_NAMESPACE,
+      resyncMs: config.STYLEKUBE_RESYNC_SECONDS * 1000,
+      workers: config.STYLEKUBE_RECONCILE_WORKERS,
       metrics,
       log,
-      config.STYLEKUBE_RECONCILE_WORKERS,
-    );
-
-    this.trainings.on((_event, obj) => {
-      this.loop.queue.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
-      this.countPhases();
+      reconciler: ({ primary, owned }) =>
+        new TrainingReconciler({
+          kc,
+          trainings: primary,
+          pods: owned,
+          events,
+          progress: this.progress,
+          config,
+          log,
+        }),
     });
-    this.pods.on((_event, pod) => {
-      const owner = pod.metadata?.labels?.[LABELS.training];
-      if (owner) this.loop.queue.add(`${pod.metadata?.namespace}/${owner}`);
-    });
+    this.trainings = this.controller.primary;
+    this.pods = this.controller.owned;
+    this.trainings.on(() => this.countPhases());
   }
 
   /**
@@ -88,34 +76,27 @@ export class TrainingController {
   startCaches(nc: NatsConnection | undefined): void {
     if (nc) {
       this.progress.start(nc);
-      void (async () => {
-        for (;;) {
-          await new Promise((r) => setTimeout(r, 5000).unref());
-          this.metrics.progressMessages.inc(this.progress.messages);
-          this.progress.messages = 0;
-        }
-      })();
+      this.metricsTimer = setInterval(() => {
+        this.metrics.progressMessages.inc(this.progress.messages);
+        this.progress.messages = 0;
+      }, 5000).unref();
     }
-    this.trainings.start();
-    this.pods.start();
+    this.controller.startCaches();
   }
 
   /** Reconcile (the leader only), once both caches have synced. */
-  async startReconciling(leading: AbortSignal): Promise<void> {
-    await Promise.all([this.trainings.waitForSync(), this.pods.waitForSync()]);
-    if (leading.aborted) return;
-    this.loop.start();
-    this.log.info({ trainings: this.trainings.list().length }, "StyleTraining controller started");
+  startReconciling(leading: AbortSignal): Promise<void> {
+    return this.controller.startReconciling(leading);
   }
 
   synced(): boolean {
-    return this.trainings.hasSynced() && this.pods.hasSynced();
+    return this.controller.synced();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.metricsTimer);
     this.progress.stop();
-    await this.loop.stop();
-    await Promise.all([this.trainings.stop(), this.pods.stop()]);
+    await this.controller.stop();
   }
 
   private countPhases(): void {

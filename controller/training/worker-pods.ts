@@ -6,7 +6,7 @@ import { quantityValue } from "../../common/api/fields.js";
 import { WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
 import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
-import { LABELS, trainingOwnerReference, workerPodName } from "./labels.js";
+import { LABELS, WORKER_FINALIZER, trainingOwnerReference, workerPodName } from "./labels.js";
 
 export function buildWorkerPod(
   training: StyleTraining,
@@ -66,7 +66,14 @@ export function buildWorkerPod(
     }
   }
 
+  const template = spec.template;
+  // After the operator's: the spec's validation keeps them from reusing its names.
+  env.push(...((template?.spec?.env ?? []) as k8s.V1EnvVar[]));
+
   const res = spec.resources;
+  const gpuToleration: k8s.V1Toleration[] =
+    res.gpu > 0 ? [{ key: res.gpuResourceName, operator: "Exists", effect: "NoSchedule" }] : [];
+  const tolerations = [...gpuToleration, ...((template?.spec?.tolerations ?? []) as k8s.V1Toleration[])];
   const quantities: Record<string, string> = { cpu: res.cpu, memory: res.memory };
   if (res.gpu > 0) quantities[res.gpuResourceName] = String(res.gpu);
 
@@ -77,6 +84,7 @@ export function buildWorkerPod(
       name: workerPodName(name, attempt, rank),
       namespace,
       labels: {
+        ...template?.metadata?.labels,
         [LABELS.name]: "stylekube",
         [LABELS.component]: "trainer",
         [LABELS.managedBy]: "stylekube",
@@ -84,7 +92,9 @@ export function buildWorkerPod(
         [LABELS.attempt]: String(attempt),
         [LABELS.rank]: String(rank),
       },
+      ...(template?.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
       ownerReferences: [trainingOwnerReference(name, uid)],
+      finalizers: [WORKER_FINALIZER],
     },
     spec: {
       // The operator restarts the whole gang; a kubelet restart of one worker
@@ -115,6 +125,7 @@ export function buildWorkerPod(
           volumeMounts: [
             { name: "tmp", mountPath: "/tmp" },
             ...(natsCredsSecret ? [{ name: "nats-creds", mountPath: CREDS_MOUNT, readOnly: true }] : []),
+            ...(template?.spec?.volumeMounts ?? []),
           ],
         },
       ],
@@ -123,9 +134,12 @@ export function buildWorkerPod(
         ...(natsCredsSecret
           ? [{ name: "nats-creds", secret: { secretName: natsCredsSecret, defaultMode: 0o440 } }]
           : []),
+        ...((template?.spec?.volumes ?? []) as k8s.V1Volume[]),
       ],
-      tolerations:
-        res.gpu > 0 ? [{ key: res.gpuResourceName, operator: "Exists", effect: "NoSchedule" }] : undefined,
+      tolerations: tolerations.length > 0 ? tolerations : undefined,
+      nodeSelector: template?.spec?.nodeSelector,
+      affinity: template?.spec?.affinity as k8s.V1Affinity | undefined,
+      priorityClassName: template?.spec?.priorityClassName,
     },
   };
 }

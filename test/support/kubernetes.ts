@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { z } from "zod";
+import { WORKER_FINALIZER } from "../../controller/training/labels.js";
 import { readTestEnv, REPO_ROOT } from "../env/env-file.js";
 
 export function adminKubeConfig(): k8s.KubeConfig {
@@ -94,4 +95,26 @@ export async function createNamespace(kc: k8s.KubeConfig, prefix: string): Promi
 export async function deleteNamespace(kc: k8s.KubeConfig, name: string): Promise<void> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   await core.deleteNamespace({ name }).catch(() => undefined);
+}
+
+/** Remove the operator's tracking finalizer from every pod in a namespace (cleanup after the operator stopped). */
+export async function releaseWorkerPods(kc: k8s.KubeConfig, namespace: string): Promise<void> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const pods = await core.listNamespacedPod({ namespace }).catch(() => ({ items: [] as k8s.V1Pod[] }));
+  await Promise.all(
+    pods.items
+      .filter((p) => p.metadata?.finalizers?.includes(WORKER_FINALIZER))
+      .map((p) =>
+        core
+          .patchNamespacedPod(
+            {
+              name: p.metadata!.name!,
+              namespace,
+              body: { metadata: { "$deleteFromPrimitiveList/finalizers": [WORKER_FINALIZER] } },
+            },
+            k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
+          )
+          .catch(() => undefined),
+      ),
+  );
 }

@@ -12,7 +12,13 @@ import {
   startControllerProcess,
   type ControllerProcess,
 } from "./controller-process.js";
-import { adminKubeConfig, applyCrds, createNamespace, deleteNamespace } from "./kubernetes.js";
+import {
+  adminKubeConfig,
+  applyCrds,
+  createNamespace,
+  deleteNamespace,
+  releaseWorkerPods,
+} from "./kubernetes.js";
 import { applyManifests } from "./manifests.js";
 
 export interface OperatorUnderTest {
@@ -53,6 +59,9 @@ export async function setUpOperator(
     startAnother: (extra) => startControllerProcess(saKubeconfig, extra),
     cleanup: async () => {
       await operator.controller.stop();
+      // Worker pods hold the operator's tracking finalizer, which only a
+      // running operator removes: release them, or the namespace never goes.
+      await releaseWorkerPods(kc, namespace);
       await deleteNamespace(kc, namespace);
     },
   };

@@ -63,6 +63,18 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/**
+ * The filled part of a progress bar. Its width is set through the CSSOM: the
+ * page's CSP (style-src 'self') blocks inline style attributes, so a
+ * `style="width:…"` would leave the bar drawn full whatever the progress.
+ * @param {number} percent
+ */
+function barFill(percent) {
+  const fill = h("span");
+  fill.style.width = `${Math.min(100, Math.max(0, percent))}%`;
+  return fill;
+}
+
 /** @param {string} tag @param {Record<string,string>} attrs */
 function svg(tag, attrs = {}) {
   const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
@@ -180,7 +192,7 @@ function renderTrainings() {
           h("span", { class: "card-name" }, t.name),
           h("span", { class: `phase phase-${t.phase}` }, t.phase),
         ),
-        h("span", { class: "bar", "aria-hidden": "true" }, h("span", { style: `width:${pct}%` })),
+        h("span", { class: "bar", "aria-hidden": "true" }, barFill(pct)),
         h(
           "span",
           { class: "card-line meta" },
@@ -263,7 +275,7 @@ function renderDetail() {
         "aria-valuenow": pct,
         "aria-valuetext": `${pct}%`,
       },
-      h("span", { style: `width:${pct}%` }),
+      barFill(pct),
     ),
   );
 

@@ -19,6 +19,7 @@ import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
 import type { ControllerProcess } from "../../support/controller-process.js";
 import { waitFor } from "../../support/kubernetes.js";
 import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js";
+import { setWorkerPodPhase } from "../../support/worker-pods.js";
 
 type Training = { metadata: k8s.V1ObjectMeta; spec: Record<string, unknown>; status?: StyleTrainingStatus };
 
@@ -90,28 +91,7 @@ describe("StyleTraining controller", () => {
       await core.listNamespacedPod({ namespace: ns, labelSelector: `stylekube.io/training=${name}` })
     ).items.filter((p) => !p.metadata?.deletionTimestamp);
   const setPodPhase = (pod: k8s.V1Pod, phase: "Failed" | "Succeeded", exitCode: number) =>
-    core.patchNamespacedPodStatus(
-      {
-        name: pod.metadata!.name!,
-        namespace: ns,
-        body: {
-          status: {
-            phase,
-            containerStatuses: [
-              {
-                name: "worker",
-                image: pod.spec!.containers[0]!.image!,
-                imageID: "",
-                ready: false,
-                restartCount: 0,
-                state: { terminated: { exitCode, reason: exitCode === 0 ? "Completed" : "Error" } },
-              },
-            ],
-          },
-        },
-      },
-      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
-    );
+    setWorkerPodPhase(core, pod, phase, exitCode);
   const eventsOf = async (name: string) =>
     (
       await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` })

@@ -37,6 +37,10 @@ interface Img {
   naturalWidth: number;
   decode(): Promise<void>;
 }
+interface Elementish {
+  getBoundingClientRect(): { width: number };
+  firstElementChild: Elementish | null;
+}
 interface Browserish {
   window: Record<string, unknown> & { innerWidth: number };
   document: {
@@ -319,8 +323,34 @@ describe("dashboard", () => {
     await waitFor("250 points", async () => (await points()) === 251, 10_000);
     await page.locator("#preview-slider").waitFor();
 
+    const cspViolations: string[] = [];
+    page.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
     await page.reload();
     await page.locator("#progress-text", { hasText: "Step 2,500" }).waitFor();
+    // The bars are drawn as wide as the progress (2,500 of 40,000: 6.25 %),
+    // on the detail page and on the training's card, within the CSP.
+    const drawnFraction = (bar: string) =>
+      page.locator(bar).evaluate((node) => {
+        const el = node as unknown as Elementish;
+        const track = el.getBoundingClientRect().width;
+        const fill = el.firstElementChild!.getBoundingClientRect().width;
+        return fill / track;
+      });
+    await waitFor(
+      "bars drawn at 6.25 %",
+      async () => {
+        const detail = await drawnFraction("#detail-progress .bar.big");
+        const card = await drawnFraction('#trainings .card[data-key$="/mosaic"] .bar');
+        return Math.abs(detail - 0.0625) < 0.01 && Math.abs(card - 0.0625) < 0.01;
+      },
+      5_000,
+    ).catch(async (err: unknown) => {
+      const detail = await drawnFraction("#detail-progress .bar.big");
+      throw new Error(`detail bar drawn at ${(detail * 100).toFixed(1)} %: ${String(err)}`, { cause: err });
+    });
+    assert.deepEqual(cspViolations, [], "the page breaks its own Content Security Policy");
     await waitFor("history after reload", async () => (await points()) === 251, 10_000);
     // Previews from storage, one per checkpoint, with a slider.
     const slider = page.locator("#preview-slider");

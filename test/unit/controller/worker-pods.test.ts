@@ -99,3 +99,61 @@ describe("worker pods", () => {
     assert.throws(() => readWorkerEnv({ STYLEKUBE_WASM_THREADS: "0" }), /STYLEKUBE_WASM_THREADS/);
   });
 });
+
+describe("worker pods with spec.template", () => {
+  const config = readControllerConfig({ STYLEKUBE_NATS_URL: "nats://nats.stylekube:4222" });
+  const withTemplate = () => {
+    const obj = minimalStyleTraining("mosaic");
+    obj.metadata = { name: "mosaic", namespace: "team-a", uid: "1234-uid" };
+    obj.spec.resources = { gpu: 1 };
+    obj.spec.template = {
+      metadata: {
+        labels: { team: "vision", "kueue.x-k8s.io/queue-name": "gpu" },
+        annotations: { owner: "ada" },
+      },
+      spec: {
+        nodeSelector: { "cloud.example.com/pool": "h100" },
+        tolerations: [{ key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" }],
+        affinity: {
+          nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } },
+        },
+        priorityClassName: "training-high",
+        env: [{ name: "HTTPS_PROXY", value: "http://proxy:3128" }],
+        volumes: [{ name: "weights", persistentVolumeClaim: { claimName: "vgg16" } }],
+        volumeMounts: [{ name: "weights", mountPath: "/weights", readOnly: true }],
+      },
+    };
+    const r = validateStyleTraining(obj);
+    assert.ok(r.ok, r.ok ? "" : r.message);
+    return r.value;
+  };
+
+  it("merges labels, annotations, scheduling, env and volumes; the operator's own stay", () => {
+    const pod = buildWorkerPod(withTemplate(), 1, 0, config);
+    assert.equal(pod.metadata!.labels!.team, "vision");
+    assert.equal(pod.metadata!.labels!["kueue.x-k8s.io/queue-name"], "gpu");
+    assert.equal(pod.metadata!.labels!["stylekube.io/rank"], "0");
+    assert.deepEqual(pod.metadata!.annotations, { owner: "ada" });
+    const spec = pod.spec!;
+    assert.deepEqual(spec.nodeSelector, { "cloud.example.com/pool": "h100" });
+    assert.equal(spec.priorityClassName, "training-high");
+    assert.ok(spec.affinity?.nodeAffinity);
+    assert.deepEqual(
+      spec.tolerations?.map((t) => t.key),
+      ["nvidia.com/gpu", "dedicated"],
+      "the GPU toleration and the template's",
+    );
+    const container = spec.containers[0]!;
+    assert.equal(container.env!.at(-1)!.name, "HTTPS_PROXY");
+    assert.ok(container.env!.some((e) => e.name === "STYLEKUBE_RANK"));
+    assert.deepEqual(
+      spec.volumes!.map((v) => v.name),
+      ["tmp", "weights"],
+    );
+    assert.deepEqual(container.volumeMounts!.at(-1), {
+      name: "weights",
+      mountPath: "/weights",
+      readOnly: true,
+    });
+  });
+});
