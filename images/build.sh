@@ -46,9 +46,18 @@ for n in "${names[@]}"; do [[ -n "${DOCKERFILE[$n]:-}" ]] || { log "unknown imag
 BASE="$(base_image)"
 log "engine $ENGINE, base $BASE, tag $TAG"
 build_args=(--build-arg "NODE_IMAGE=$BASE" --network host)
-# RUN npm ci reads the host's npm cache (podman mounts it into build steps;
-# Docker has no such flag and downloads), so repeated builds fetch nothing.
-if [[ "$ENGINE" == podman && -d "$HOME/.npm" ]]; then build_args+=(--volume "$HOME/.npm:/root/.npm"); fi
+# RUN npm ci gets an npm cache of its own (podman mounts it into build steps;
+# Docker has no such flag and downloads), seeded once from the user's, so
+# repeated builds fetch nothing. Never the user's cache itself: a build step
+# may write to it.
+NPM_CACHE="${STYLEKUBE_IMAGES_CACHE:-$HOME/.cache/stylekube/images}/npm"
+if [[ "$ENGINE" == podman ]]; then
+  if [[ ! -d "$NPM_CACHE" ]]; then
+    mkdir -p "$NPM_CACHE"
+    if [[ -d "$HOME/.npm/_cacache" ]]; then cp -a "$HOME/.npm/_cacache" "$NPM_CACHE/"; fi
+  fi
+  build_args+=(--volume "$NPM_CACHE:/root/.npm")
+fi
 
 for n in "${names[@]}"; do
   image="docker.io/stylekube/$n:$TAG"
