@@ -213,14 +213,20 @@ function removeCgroupTree(dir: string): void {
  * containerd, its shims and the pods). Returns what still differs.
  */
 export function restoreHost(before: HostSnapshot, log: Logger): string[] {
-  // Mounts first (deepest first), then what they were on.
+  // Mounts first (deepest first), then what they were on; again while some
+  // are left, as mounts can be stacked on one point.
   const had = new Set(before.mounts);
-  const owned = mountPoints()
-    .filter(
-      (m) => !had.has(m) && OWNED_MOUNT_PREFIXES.some((p) => m === p.replace(/\/$/, "") || m.startsWith(p)),
-    )
-    .sort((a, b) => b.length - a.length);
-  for (const m of [...new Set(owned)]) unmount(m, log);
+  const ownedMounts = (): string[] =>
+    [...new Set(mountPoints())]
+      .filter(
+        (m) => !had.has(m) && OWNED_MOUNT_PREFIXES.some((p) => m === p.replace(/\/$/, "") || m.startsWith(p)),
+      )
+      .sort((a, b) => b.length - a.length);
+  for (let round = 0; round < 5; round++) {
+    const owned = ownedMounts();
+    if (owned.length === 0) break;
+    for (const m of owned) unmount(m, log);
+  }
 
   // The pod bridge (the veths went with the pods' namespaces).
   if (!before.links.includes(POD_NETWORK.bridge) && links().includes(POD_NETWORK.bridge)) {
