@@ -31,10 +31,18 @@ has_image() {
   if [[ "$ENGINE" == podman ]]; then podman image exists "$1"; else docker image inspect "$1" >/dev/null 2>&1; fi
 }
 
+CACHE_DIR="${STYLEKUBE_IMAGES_CACHE:-$HOME/.cache/stylekube/images}"
+# A failed pull costs about 35 s of retries: after one, the next day's builds
+# go straight to the local base (delete the marker to try again sooner).
+UNREACHABLE="$CACHE_DIR/official-base-unreachable"
+
 base_image() {
   if [[ -n "${NODE_IMAGE:-}" ]]; then echo "$NODE_IMAGE"; return; fi
   if has_image "$OFFICIAL_BASE"; then echo "$OFFICIAL_BASE"; return; fi
-  if timeout 90 "$ENGINE" pull -q "$OFFICIAL_BASE" >/dev/null 2>&1; then echo "$OFFICIAL_BASE"; return; fi
+  if [[ -z "$(find "$UNREACHABLE" -mmin -1440 2>/dev/null)" ]]; then
+    if timeout 90 "$ENGINE" pull -q "$OFFICIAL_BASE" >/dev/null 2>&1; then echo "$OFFICIAL_BASE"; return; fi
+    mkdir -p "$CACHE_DIR" && touch "$UNREACHABLE"
+  fi
   log "$OFFICIAL_BASE cannot be pulled: making a local base (images/local-base.sh)"
   "$ROOT/images/local-base.sh" "$ENGINE"
 }
@@ -50,7 +58,7 @@ build_args=(--build-arg "NODE_IMAGE=$BASE" --network host)
 # Docker has no such flag and downloads), seeded once from the user's, so
 # repeated builds fetch nothing. Never the user's cache itself: a build step
 # may write to it.
-NPM_CACHE="${STYLEKUBE_IMAGES_CACHE:-$HOME/.cache/stylekube/images}/npm"
+NPM_CACHE="$CACHE_DIR/npm"
 if [[ "$ENGINE" == podman ]]; then
   if [[ ! -d "$NPM_CACHE" ]]; then
     mkdir -p "$NPM_CACHE"
