@@ -3,8 +3,9 @@
 # kube-controller-manager, kube-scheduler, kubectl, kwok, MinIO, nats-server —
 # from their Go modules, into a cache outside the repository keyed by version,
 # so the second run is a no-op. Usage: build-tools.sh [tool ...] (default: all
-# servers). helm and kubeconform (the chart tests' tools) are built only when
-# named, so bringing the environment up does not pay for them.
+# servers). helm and kubeconform (the chart tests' tools), and kubelet and
+# pause (the opt-in real node's) are built only when named, so bringing the
+# environment up does not pay for them.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
@@ -66,6 +67,44 @@ GO
   rm -rf "$work"
 }
 
+# The kubelet, for the opt-in real node (test/env/real-node/): same pinned
+# module graph as the control plane, built only when named.
+build_kubelet() {
+  local out="$TOOLS_DIR/kubelet-$K8S_VERSION"
+  if [[ -x "$out/bin/kubelet" ]]; then log "kubelet $K8S_VERSION: cached in $out"; return; fi
+  local staging="v0.${K8S_VERSION#v1.}"
+  local work; work="$(mktemp -d)"
+  log "kubelet $K8S_VERSION (staging $staging): building in $work"
+  (
+    cd "$work"
+    go mod init stylekube.local/k8s-node >/dev/null 2>&1
+    curl -fsSL "https://proxy.golang.org/k8s.io/kubernetes/@v/$K8S_VERSION.mod" -o kubernetes.mod
+    {
+      echo "require k8s.io/kubernetes $K8S_VERSION"
+      echo "replace ("
+      grep -oE 'k8s.io/[a-z0-9-]+ => ./staging' kubernetes.mod | awk -v v="$staging" '{print "\t" $1 " => " $1 " " v}'
+      echo ")"
+    } >> go.mod
+    printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kubelet"\n' > tools.go
+    go mod tidy >/dev/null
+    mkdir -p "$out/bin"
+    go build -trimpath -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION" \
+      -o "$out/bin/kubelet" k8s.io/kubernetes/cmd/kubelet
+  )
+  rm -rf "$work"
+}
+
+# The real node's sandbox ("pause") image: a static binary that waits for a
+# signal, from test/env/real-node/pause/pause.go (no registry to pull one from).
+build_pause() {
+  local src="$(dirname "${BASH_SOURCE[0]}")/real-node/pause/pause.go"
+  local sum; sum="$(sha256sum "$src" | cut -c1-12)"
+  local out="$TOOLS_DIR/pause-$sum"
+  if [[ -x "$out/bin/pause" ]]; then log "pause $sum: cached"; return; fi
+  mkdir -p "$out/bin"
+  go build -trimpath -ldflags="-s -w" -o "$out/bin/pause" "$src"
+}
+
 # Modules without replace directives install directly.
 go_install() { # name version package binary [extra ldflags]
   local name="$1" version="$2" pkg="$3" bin="$4" ldflags="${5:-}"
@@ -79,6 +118,8 @@ tools=("$@"); [[ ${#tools[@]} -eq 0 ]] && tools=(kubernetes kwok minio nats)
 for t in "${tools[@]}"; do
   case "$t" in
     kubernetes) build_kubernetes ;;
+    kubelet) build_kubelet ;;
+    pause) build_pause ;;
     kwok) go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok kwok ;;
     minio) go_install minio "$MINIO_VERSION" github.com/minio/minio minio ;;
     nats) go_install nats-server "$NATS_VERSION" github.com/nats-io/nats-server/v2 nats-server ;;

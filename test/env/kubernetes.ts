@@ -11,6 +11,7 @@ import { createPki, type Pki } from "./pki.js";
 import { freePorts, LOOPBACK } from "./ports.js";
 import { startDetached, waitFor, type Started } from "./processes.js";
 import type { Tools } from "./tools.js";
+import { NODE_NAME as REAL_NODE_NAME } from "./real-node/layout.js";
 
 const SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/16";
 /** First address of the service range: the `kubernetes` Service. */
@@ -32,6 +33,10 @@ const CLIENTS = {
   "kube-scheduler": { user: "system:kube-scheduler", groups: [] },
   // kwok writes the status of every node and pod it fakes: cluster-admin.
   kwok: { user: "kwok", groups: ["system:masters"] },
+  // The opt-in real node (real-node/): the kubelet's identity (Node
+  // authorizer), and the apiserver's when it calls the kubelet (logs, exec).
+  kubelet: { user: `system:node:${REAL_NODE_NAME}`, groups: ["system:nodes"] },
+  "apiserver-kubelet-client": { user: "kube-apiserver-kubelet-client", groups: ["system:masters"] },
 };
 export type ControlPlaneClient = keyof typeof CLIENTS;
 
@@ -115,6 +120,10 @@ async function startApiserver(
       `--service-account-signing-key-file=${pki.serviceAccount.privateKey}`,
       `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
       "--allow-privileged=true",
+      // The real node (opt-in) is reached at its InternalIP; kwok's nodes are never called.
+      "--kubelet-preferred-address-types=InternalIP,Hostname",
+      `--kubelet-client-certificate=${pki.clients["apiserver-kubelet-client"]!.cert}`,
+      `--kubelet-client-key=${pki.clients["apiserver-kubelet-client"]!.key}`,
       "--profiling=false",
       "--v=1",
     ],

@@ -131,9 +131,12 @@ describe("Dockerfiles", () => {
     const text = readFileSync(resolve(REPO_ROOT, file), "utf8");
     const runtime = finalStage(text);
 
-    it(`${file}: multi-stage, runtime on node:20-bookworm-slim`, () => {
+    it(`${file}: multi-stage, every stage on the NODE_IMAGE argument (default node:24-bookworm-slim)`, () => {
       assert.ok((text.match(/^FROM /gm) ?? []).length >= 2, "a build stage and a runtime stage");
-      assert.match(runtime, /^\nFROM node:20(\.\d+)*-bookworm-slim/);
+      assert.match(text, /^ARG NODE_IMAGE=docker\.io\/library\/node:24-bookworm-slim$/m);
+      const froms = text.match(/^FROM .*$/gm) ?? [];
+      for (const from of froms) assert.match(from, /^FROM \$\{NODE_IMAGE\}( AS \w+)?$/, from);
+      assert.ok(text.indexOf("ARG NODE_IMAGE") < text.indexOf("\nFROM "), "declared before the first FROM");
       assert.match(runtime, /npm ci --omit=dev|COPY --from=\S+ \/app\/node_modules/);
     });
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `npm run images`: builds the operator, model-server and trainer images from
+# the project's Dockerfiles with podman, or with Docker where its engine
+# answers. The base image is a build argument (NODE_IMAGE): the official
+# node:24-bookworm-slim when it can be pulled (or is already present), else a
+# local equivalent made by images/local-base.sh.
+#   npm run images                         all three, tagged docker.io/stylekube/<name>:<package version>
+#   npm run images -- controller trainer   only those
+# Environment: STYLEKUBE_IMAGE_ENGINE=podman|docker, NODE_IMAGE=<base>,
+# STYLEKUBE_IMAGE_TAG=<tag> (default: the package version).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OFFICIAL_BASE="docker.io/library/node:24-bookworm-slim"
+VERSION="$(node -p 'require(process.argv[1]).version' "$ROOT/package.json")"
+TAG="${STYLEKUBE_IMAGE_TAG:-$VERSION}"
+log() { printf '[images] %s\n' "$*" >&2; }
+
+pick_engine() {
+  if [[ -n "${STYLEKUBE_IMAGE_ENGINE:-}" ]]; then echo "$STYLEKUBE_IMAGE_ENGINE"; return; fi
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then echo docker; return; fi
+  if command -v podman >/dev/null; then echo podman; return; fi
+  log "neither a Docker engine nor podman: apt-get install podman runc (docs/real-node.md)"; exit 2
+}
+ENGINE="$(pick_engine)"
+# podman reads the project's settings (runc, no raised ulimits, cgroupfs)
+# instead of the host's /etc/containers/containers.conf.
+if [[ "$ENGINE" == podman ]]; then export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/images/containers.conf}"; fi
+
+has_image() {
+  if [[ "$ENGINE" == podman ]]; then podman image exists "$1"; else docker image inspect "$1" >/dev/null 2>&1; fi
+}
+
+CACHE_DIR="${STYLEKUBE_IMAGES_CACHE:-$HOME/.cache/stylekube/images}"
+# A failed pull costs about 35 s of retries: after one, the next day's builds
+# go straight to the local base (delete the marker to try again sooner).
+UNREACHABLE="$CACHE_DIR/official-base-unreachable"
+
+base_image() {
+  if [[ -n "${NODE_IMAGE:-}" ]]; then echo "$NODE_IMAGE"; return; fi
+  if has_image "$OFFICIAL_BASE"; then echo "$OFFICIAL_BASE"; return; fi
+  if [[ -z "$(find "$UNREACHABLE" -mmin -1440 2>/dev/null)" ]]; then
+    if timeout 90 "$ENGINE" pull -q "$OFFICIAL_BASE" >/dev/null 2>&1; then echo "$OFFICIAL_BASE"; return; fi
+    mkdir -p "$CACHE_DIR" && touch "$UNREACHABLE"
+  fi
+  log "$OFFICIAL_BASE cannot be pulled: making a local base (images/local-base.sh)"
+  "$ROOT/images/local-base.sh" "$ENGINE"
+}
+
+declare -A DOCKERFILE=([controller]=controller/Dockerfile [server]=serving/Dockerfile [trainer]=trainer/Dockerfile)
+names=("$@"); [[ ${#names[@]} -eq 0 ]] && names=(controller server trainer)
+for n in "${names[@]}"; do [[ -n "${DOCKERFILE[$n]:-}" ]] || { log "unknown image $n (controller, server, trainer)"; exit 2; }; done
+
+BASE="$(base_image)"
+log "engine $ENGINE, base $BASE, tag $TAG"
+build_args=(--build-arg "NODE_IMAGE=$BASE" --network host)
+# RUN npm ci gets an npm cache of its own (podman mounts it into build steps;
+# Docker has no such flag and downloads), seeded once from the user's, so
+# repeated builds fetch nothing. Never the user's cache itself: a build step
+# may write to it.
+NPM_CACHE="$CACHE_DIR/npm"
+if [[ "$ENGINE" == podman ]]; then
+  if [[ ! -d "$NPM_CACHE" ]]; then
+    mkdir -p "$NPM_CACHE"
+    if [[ -d "$HOME/.npm/_cacache" ]]; then cp -a "$HOME/.npm/_cacache" "$NPM_CACHE/"; fi
+  fi
+  build_args+=(--volume "$NPM_CACHE:/root/.npm")
+fi
+
+for n in "${names[@]}"; do
+  image="docker.io/stylekube/$n:$TAG"
+  started=$SECONDS
+  log "building $image from ${DOCKERFILE[$n]}"
+  "$ENGINE" build "${build_args[@]}" -f "$ROOT/${DOCKERFILE[$n]}" -t "$image" "$ROOT"
+  log "$image built in $((SECONDS - started)) s"
+done

@@ -1,0 +1,63 @@
+// Images for the real node, which pulls nothing: the pause (sandbox) image
+// made from the static binary build-tools.sh builds, and the project's images
+// from podman's store, moved in with `podman save` → `ctr images import`.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { REPO_ROOT } from "../env-file.js";
+import { importImages } from "./containerd.js";
+
+const CONTAINERS_CONF = resolve(REPO_ROOT, "images/containers.conf");
+
+function podman(args: string[]): string {
+  return execFileSync("podman", args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? CONTAINERS_CONF },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+}
+
+export function podmanHasImage(name: string): boolean {
+  try {
+    podman(["image", "exists", name]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `FROM scratch` + the pause binary, saved next to it; returns the image name. */
+export function pauseImageArchive(pauseBinary: string, tag: string): { name: string; archive: string } {
+  const name = `localhost/stylekube/pause:${tag}`;
+  const archive = join(resolve(pauseBinary, "../.."), "pause-image.tar");
+  if (existsSync(archive)) return { name, archive };
+  const ctx = mkdtempSync(join(tmpdir(), "stylekube-pause-"));
+  try {
+    copyFileSync(pauseBinary, join(ctx, "pause"));
+    writeFileSync(
+      join(ctx, "Containerfile"),
+      'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n',
+    );
+    podman(["build", "--network", "none", "-q", "-t", name, ctx]);
+    podman(["save", "-q", "-o", `${archive}.tmp`, name]);
+    execFileSync("mv", [`${archive}.tmp`, archive]);
+    return { name, archive };
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
+}
+
+/** Moves images from podman's store into the node's containerd (same names). */
+export function loadPodmanImages(names: string[]): void {
+  if (names.length === 0) return;
+  const dir = mkdtempSync(join(tmpdir(), "stylekube-images-"));
+  try {
+    const archive = join(dir, "images.tar");
+    podman(["save", "-q", "-m", "-o", archive, ...names]);
+    importImages(archive);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
