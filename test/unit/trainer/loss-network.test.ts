@@ -22,8 +22,8 @@ import {
   expectedBias,
   expectedHwio,
   preprocessedPixel,
-  toOihw,
   TORCH_PIXEL,
+  torchvisionSafetensors,
 } from "./vgg-fixture.js";
 
 let dir: string;
@@ -142,22 +142,8 @@ describe("VGG-16 loss network loaders", () => {
   });
 
   it("torchvision safetensors: OIHW kernels transposed to HWIO, torch convention", async () => {
-    const tensors = new Map<string, NamedArray>();
-    // A classifier tensor, as in a full state dict, must be ignored.
-    tensors.set("classifier.0.bias", { shape: [4], data: new Float32Array(4) });
-    VGG16_CONVS.forEach((conv, layer) => {
-      const hwio = expectedHwio(layer, conv);
-      tensors.set(`features.${conv.torchIndex}.weight`, {
-        shape: [conv.outChannels, conv.inChannels, 3, 3],
-        data: toOihw(hwio, conv),
-      });
-      tensors.set(`features.${conv.torchIndex}.bias`, {
-        shape: [conv.outChannels],
-        data: expectedBias(layer, conv),
-      });
-    });
     const path = join(dir, "vgg16.safetensors");
-    await writeFile(path, serializeSafetensors(tensors, { format: "pt" }));
+    await writeFile(path, torchvisionSafetensors());
     const vgg = await loadVgg16({ weights: path });
     assertEncodedWeights(vgg);
     assert.equal(vgg.source.convention, "torch");

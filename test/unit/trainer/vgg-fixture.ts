@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import onnxProto from "onnx-proto";
+import { serializeSafetensors } from "../../../trainer/loss-network/safetensors.js";
+import type { NamedArray } from "../../../trainer/model/parameters.js";
 import {
   CAFFE_MEAN_BGR,
   TORCH_MEAN_RGB,
@@ -82,6 +84,24 @@ export function encodedWeights(): Map<VggConvName, ConvWeights> {
       },
     ]),
   );
+}
+
+/** A torchvision VGG-16 state dict of the encoded weights as safetensors (OIHW, `features.N.*`, plus a classifier tensor). */
+export function torchvisionSafetensors(): Uint8Array {
+  const tensors = new Map<string, NamedArray>();
+  // A classifier tensor, as in a full state dict, must be ignored.
+  tensors.set("classifier.0.bias", { shape: [4], data: new Float32Array(4) });
+  VGG16_CONVS.forEach((conv, layer) => {
+    tensors.set(`features.${conv.torchIndex}.weight`, {
+      shape: [conv.outChannels, conv.inChannels, 3, 3],
+      data: toOihw(expectedHwio(layer, conv), conv),
+    });
+    tensors.set(`features.${conv.torchIndex}.bias`, {
+      shape: [conv.outChannels],
+      data: expectedBias(layer, conv),
+    });
+  });
+  return serializeSafetensors(tensors, { format: "pt" });
 }
 
 const { onnx } = onnxProto;
