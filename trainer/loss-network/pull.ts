@@ -298,7 +298,11 @@ export async function pullVgg16(opts: PullOptions): Promise<PullResult> {
     try {
       const cached = await verifiedCache(path);
       if (cached !== undefined) {
-        say(`cached and verified: ${path} (sha256 ${cached.sha256})`);
+        const what =
+          cached.sha256 === (opts.expectedSha256 ?? KERAS_VGG16_IMAGENET_SHA256)
+            ? "Keras ImageNet VGG-16"
+            : `not the built-in digest: weights from ${cached.source}`;
+        say(`cached, intact: ${path} (sha256 ${cached.sha256}, ${what})`);
         return cached;
       }
     } catch (err) {

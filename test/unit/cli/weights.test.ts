@@ -3,7 +3,7 @@
 // lists every source tried (exit non-zero).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -70,12 +70,18 @@ describe("stylekube weights (CLI)", () => {
   it("prints the cached file's path as its last stdout line", async () => {
     const from = join(dir, "vgg16.safetensors");
     await writeFile(from, torchvisionSafetensors());
-    const r = await stylekube(["weights", "pull", "vgg16", "--from", from], env);
+    const uploaded = join(dir, "bucket", "weights");
+    const r = await stylekube(
+      ["weights", "pull", "vgg16", "--from", from, "--to", `file://${uploaded}/`],
+      env,
+    );
     assert.equal(r.code, 0, r.stderr);
     const last = r.stdout.trimEnd().split("\n").at(-1);
     assert.equal(last, join(dir, "cache", "vgg16-relu4_3.safetensors"));
     assert.ok((await stat(last)).size > 30_000_000);
     assert.match(r.stderr, /your file: shapes checked, convention torch/);
+    // --to put the same bytes where a cluster can read them.
+    assert.deepEqual(await readFile(join(uploaded, "vgg16-relu4_3.safetensors")), await readFile(last));
   });
 
   it("fails with every source tried, on stderr, and nothing on stdout", async () => {

