@@ -96,7 +96,10 @@ describe("ONNX loss network", () => {
     const path = await writeModel("plain.onnx", buildVggOnnx({ layout: "NCHW", naming: "plain" }));
     await assert.rejects(loadVgg16({ weights: path }), (err: Error) => {
       assert.match(err.message, /plain\.onnx \(onnx\): cannot tell which input the weights expect/);
-      assert.match(err.message, /spec\.lossNetwork\.convention to caffe .* or torch/);
+      assert.match(
+        err.message,
+        /spec\.lossNetwork\.convention \(weights pull: --convention\) to caffe .* or torch/,
+      );
       return true;
     });
     const vgg = await loadVgg16({ weights: path, convention: "caffe" });

