@@ -5,7 +5,6 @@
 import { parseArgs } from "node:util";
 import { basename } from "node:path";
 import { readFile } from "node:fs/promises";
-import { openStore, storeOptionsFromEnv } from "../common/storage/index.js";
 import {
   defaultWeightsDir,
   KERAS_URL_ENV,
@@ -75,8 +74,11 @@ async function pull(args: string[]): Promise<number> {
     return usageError(`--convention must be caffe or torch, not "${convention}"`);
   }
   const to = values.to;
-  const store =
-    values.from?.includes("://") === true || to !== undefined ? openStore(storeOptionsFromEnv()) : undefined;
+  // Storage (and the AWS SDK) is loaded only when a URI needs it.
+  const needsStore = values.from?.includes("://") === true || to !== undefined;
+  const store = needsStore
+    ? await import("../common/storage/index.js").then((s) => s.openStore(s.storeOptionsFromEnv()))
+    : undefined;
   try {
     const result = await pullVgg16({
       from: values.from,
