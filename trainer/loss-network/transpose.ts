@@ -42,7 +42,12 @@ export function transposeArray(src: NamedArray, perm: readonly number[]): NamedA
 }
 
 /** The 4-D case (every conv kernel) as plain nested loops: ~10× faster than the odometer. */
-function transpose4(src: Float32Array, out: Float32Array, shape: readonly number[], step: readonly number[]): void {
+function transpose4(
+  src: Float32Array,
+  out: Float32Array,
+  shape: readonly number[],
+  step: readonly number[],
+): void {
   const [n0 = 0, n1 = 0, n2 = 0, n3 = 0] = shape;
   const [s0 = 0, s1 = 0, s2 = 0, s3 = 0] = step;
   let to = 0;

@@ -72,10 +72,7 @@ describe("Adam over one flat vector", () => {
       }
       const a = await flattenTensors(ours.params);
       const b = await flattenTensors(theirs.params);
-      assert.ok(
-        Buffer.from(a.buffer).equals(Buffer.from(b.buffer)),
-        "weights differ from per-parameter Adam",
-      );
+      assert.ok(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), "weights differ from per-parameter Adam");
       const start = await flattenTensors(new TransformerNet({ seed: 9 }).params);
       assert.ok(!Buffer.from(a.buffer).equals(Buffer.from(start.buffer)), "the steps changed the weights");
       adam.dispose();
