@@ -7,18 +7,10 @@
 //
 // <uri> is s3://bucket/prefix/ or file:///abs/path/ (a plain local path works
 // too). S3 settings come from STYLEKUBE_S3_* (see common/storage/index.ts).
-import type { Command } from "commander";
 import { createLogger } from "../common/log/logger.js";
 import { isNotFound, normalizeUri, openStore, type ObjectStore } from "../common/storage/index.js";
 import { readDatasetIndex } from "../trainer/data/format.js";
-import { wholeNumber } from "./options.js";
-import {
-  DEFAULT_IMAGE_SIZE,
-  DEFAULT_JPEG_QUALITY,
-  DEFAULT_SHARD_SIZE,
-  packDataset,
-  type PackProgress,
-} from "../trainer/data/pack.js";
+import { packDataset, type PackProgress } from "../trainer/data/pack.js";
 
 /** Renders pack progress on stderr: a redrawn bar on a terminal, a plain line every few seconds otherwise (CI logs). */
 export class ProgressRenderer {
@@ -89,7 +81,7 @@ function formatDuration(s: number): string {
       : `${sec}s`;
 }
 
-interface PackOptions {
+export interface PackOptions {
   size?: number;
   shardSize?: number;
   quality?: number;
@@ -98,47 +90,7 @@ interface PackOptions {
   progress: boolean;
 }
 
-export function registerDatasetCommand(program: Command): void {
-  const dataset = program
-    .command("dataset")
-    .description("pack photos into a sharded dataset, show or verify one")
-    .addHelpText(
-      "after",
-      "\n<uri>: s3://bucket/prefix/, file:///abs/path/ or a local path (S3 settings from STYLEKUBE_S3_*).",
-    );
-  dataset
-    .command("pack")
-    .description(
-      "resize and centre-crop photos into tar shards and an index (an interrupted pack resumes: run it again)",
-    )
-    .argument("<input>", "a folder or a .zip of photos")
-    .argument("<uri>", "where the shards and index.json go")
-    .option("--size <n>", `side of the square images (default ${DEFAULT_IMAGE_SIZE})`, wholeNumber(1))
-    .option("--shard-size <n>", `input files per shard (default ${DEFAULT_SHARD_SIZE})`, wholeNumber(1))
-    .option("--quality <n>", `JPEG quality 1-100 (default ${DEFAULT_JPEG_QUALITY})`, wholeNumber(1, 100))
-    .option("--concurrency <n>", "images decoded at once (default: CPU count)", wholeNumber(1))
-    .option("--force", "rebuild every shard even if an earlier run finished some", false)
-    .option("--no-progress", "no progress output")
-    .action(async (input: string, target: string, options: PackOptions) => {
-      process.exitCode = await withStore((store) => pack(input, target, options, store));
-    });
-  dataset
-    .command("info")
-    .description("print the index summary")
-    .argument("<uri>", "the dataset prefix")
-    .action(async (target: string) => {
-      process.exitCode = await withStore((store) => info(target, store, false));
-    });
-  dataset
-    .command("verify")
-    .description("check every shard's size and sha256 against the index")
-    .argument("<uri>", "the dataset prefix")
-    .action(async (target: string) => {
-      process.exitCode = await withStore((store) => info(target, store, true));
-    });
-}
-
-async function withStore(run: (store: ObjectStore) => Promise<number>): Promise<number> {
+export async function withStore(run: (store: ObjectStore) => Promise<number>): Promise<number> {
   const store = openStore();
   try {
     return await run(store);
@@ -150,7 +102,7 @@ async function withStore(run: (store: ObjectStore) => Promise<number>): Promise<
   }
 }
 
-async function pack(
+export async function pack(
   input: string,
   target: string,
   options: PackOptions,
@@ -203,7 +155,7 @@ async function pack(
   }
 }
 
-async function info(target: string, store: ObjectStore, verify: boolean): Promise<number> {
+export async function info(target: string, store: ObjectStore, verify: boolean): Promise<number> {
   const prefix = normalizeUri(target, { allowPlainPaths: true });
   try {
     const idx = await readDatasetIndex(store, prefix, { verify: verify ? "sha256" : "none" });

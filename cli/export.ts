@@ -5,8 +5,7 @@
 // <repository>/<style>/1/model.onnx with its config.pbtxt. <model> is the
 // model folder (…/model/) or the training output above it, on s3://,
 // file:// or a local path.
-import { type Command, InvalidArgumentError } from "commander";
-import { isNotFound, joinUri, normalizeUri, openStore, type ObjectStore } from "../common/storage/index.js";
+import { isNotFound, joinUri, normalizeUri, type ObjectStore } from "../common/storage/index.js";
 import { addOnnxToModel, modelPrefix } from "../model/model-export.js";
 
 /** Triton's model configuration for model.onnx: any batch, height and width (multiples of 4). */
@@ -22,42 +21,10 @@ export function tritonConfig(name: string, input: string, output: string): strin
   ].join("\n");
 }
 
-/** Triton model names: what a folder name and a URL path segment can hold. */
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
 export interface ExportOptions {
   onnx: boolean;
   triton?: string;
   name?: string;
-}
-
-function tritonModelName(value: string): string {
-  if (!MODEL_NAME.test(value))
-    throw new InvalidArgumentError("use letters, digits, '.', '_' and '-' (a Triton model name).");
-  return value;
-}
-
-export function registerExportCommand(program: Command): void {
-  program
-    .command("export")
-    .description(
-      "add model.onnx to a trained model (and optionally copy it into a Triton/KServe model repository)",
-    )
-    .argument("<model-uri>", "the model/ folder or the training output above it (s3://, file:// or a path)")
-    .option("--onnx", "export ONNX (the only export format; required)", false)
-    .option(
-      "--triton <repository-uri>",
-      "also write <repository>/<name>/1/model.onnx and <name>/config.pbtxt",
-    )
-    .option("--name <style>", "the Triton model name (with --triton)", tritonModelName)
-    .action(async (uri: string, options: ExportOptions) => {
-      const store = openStore();
-      try {
-        process.exitCode = await exportModelCommand(uri, options, store);
-      } finally {
-        await store.close();
-      }
-    });
 }
 
 /** The model folder: the URI itself if it holds model.json, else its model/ subfolder. */

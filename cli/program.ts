@@ -4,11 +4,12 @@
 // into usage errors.
 import { Command } from "commander";
 import { packageVersion } from "../common/package-version.js";
-import { registerDatasetCommand } from "./dataset.js";
-import { registerExportCommand } from "./export.js";
-import { registerProcessCommands } from "./processes.js";
-import { registerTrainCommand } from "./train.js";
-import { registerValidateCommand } from "./validate.js";
+import { registerDatasetCommand } from "./commands/dataset.js";
+import { registerExportCommand } from "./commands/export.js";
+import { registerProcessCommands } from "./commands/processes.js";
+import { registerTrainCommand } from "./commands/train.js";
+import { registerValidateCommand } from "./commands/validate.js";
+import { registerWeightsCommand } from "./commands/weights.js";
 
 /** Exit code of a usage error (bad flag, missing argument), as POSIX tools use. */
 export const USAGE_EXIT_CODE = 2;
@@ -36,17 +37,7 @@ export function buildProgram(): Command {
   registerDatasetCommand(program);
   registerTrainCommand(program);
   registerExportCommand(program);
-  program
-    .command("weights")
-    .description("fetch, verify and cache ImageNet VGG-16 (the loss network): weights pull vgg16 --help")
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .argument("[args...]")
-    .action(async (args: string[]) => {
-      const { runWeightsCommand } = await import("./weights.js");
-      process.exitCode = await runWeightsCommand(args);
-    });
+  registerWeightsCommand(program);
   registerProcessCommands(program);
   return program;
 }

@@ -130,7 +130,15 @@ export function readVgg16Safetensors(bytes: Uint8Array, where: string): Vgg16Saf
   const kind = tensors.has("conv1_1.weight") ? "canonical" : "torchvision";
   const weights = kind === "canonical" ? canonicalConvs(tensors, where) : torchvisionConvs(tensors, where);
   if (kind === "canonical" && metadata["sha256"] !== undefined) {
-    const actual = digestOf(canonicalTensors(weights));
+    // The file's own tensors are already canonical (order, OIHW): hash them as they are.
+    const inOrder = new Map<string, NamedArray>();
+    for (const conv of VGG16_CONVS) {
+      for (const name of [`${conv.name}.weight`, `${conv.name}.bias`]) {
+        const t = tensors.get(name);
+        if (t !== undefined) inOrder.set(name, t);
+      }
+    }
+    const actual = digestOf(inOrder);
     if (actual !== metadata["sha256"]) {
       throw new Error(
         `${where}: tensors hash to sha256 ${actual}, the file's metadata says ${metadata["sha256"]}; the file is damaged — pull it again`,

@@ -154,7 +154,7 @@ function conventionOf(
   const byFormat = FORMAT_CONVENTION[format];
   if (byFormat !== undefined) return { convention: byFormat, from: "format" };
   throw new Error(
-    `${where}: cannot tell which input the weights expect (not a known source); set spec.lossNetwork.convention to caffe (Keras/original VGG: BGR, 0–255 minus the ImageNet mean) or torch (torchvision: RGB, 0–1, ImageNet mean/std)`,
+    `${where}: cannot tell which input the weights expect (not a known source); set spec.lossNetwork.convention (weights pull: --convention) to caffe (Keras/original VGG: BGR, 0–255 minus the ImageNet mean) or torch (torchvision: RGB, 0–1, ImageNet mean/std)`,
   );
 }
 

@@ -153,7 +153,7 @@ class GraphIndex {
 }
 
 /** Ops a conv's input may pass through from the previous conv without changing what VGG-16 computes. */
-const PASS_THROUGH = new Set(["Relu", "MaxPool", "Identity", "Transpose", "Dropout"]);
+const PASS_THROUGH = new Set(["Relu", "MaxPool", "Identity", "Transpose", "Dropout", "Add"]);
 /** Ops allowed between the image input and conv1_1: layout changes and an export's own preprocessing. */
 const BEFORE_FIRST_CONV = new Set(["Transpose", "Identity", "Cast", "Sub", "Add", "Mul", "Div"]);
 
@@ -304,6 +304,15 @@ export function readOnnxVgg16(bytes: Uint8Array, where: string): OnnxVgg16 {
         .map((op) => op.opType ?? "");
     } else {
       const prev = convs[index - 1];
+      // An Add there is the previous conv's bias, when its Conv node has none (checked in convBias).
+      const adds = trace.ops.filter((op) => op.opType === "Add");
+      const prevBiasInNode = (prev?.input?.[2] ?? "") !== "";
+      if (adds.length !== (prevBiasInNode ? 0 : 1)) {
+        throw notVgg(
+          index,
+          `${adds.length} Add nodes lie between Conv nodes ${prev ? nodeLabel(prev) : ""} and ${nodeLabel(node)}`,
+        );
+      }
       const pools = trace.ops.filter((op) => op.opType === "MaxPool");
       const relus = trace.ops.filter((op) => op.opType === "Relu");
       const newBlock = conv.block !== VGG16_CONVS[index - 1]?.block;

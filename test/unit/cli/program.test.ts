@@ -72,3 +72,21 @@ describe("stylekube CLI", () => {
     assert.match(r.stderr, /missing required argument 'uri'/);
   });
 });
+
+describe("stylekube CLI help", () => {
+  it("dataset pack's help states the packer's own defaults", async () => {
+    const { DEFAULT_IMAGE_SIZE, DEFAULT_JPEG_QUALITY, DEFAULT_SHARD_SIZE } =
+      await import("../../../trainer/data/pack.js");
+    const pack = buildProgram()
+      .commands.find((c) => c.name() === "dataset")
+      ?.commands.find((c) => c.name() === "pack");
+    assert.ok(pack);
+    const help = pack.helpInformation();
+    assert.match(
+      help,
+      new RegExp(`--size <n> +side of the square images \\(default ${DEFAULT_IMAGE_SIZE}\\)`),
+    );
+    assert.match(help, new RegExp(`\\(default ${DEFAULT_SHARD_SIZE}\\)`));
+    assert.match(help, new RegExp(`JPEG quality 1-100 \\(default ${DEFAULT_JPEG_QUALITY}\\)`));
+  });
+});

@@ -1,7 +1,6 @@
 // `stylekube train -f spec.yaml --local [--workers N] [--nats URL] [--env-file F]`.
 import type { Command } from "commander";
-import { runLocal } from "../trainer/local-runner.js";
-import { wholeNumber } from "./options.js";
+import { wholeNumber } from "../options.js";
 
 interface TrainOptions {
   filename: string;
@@ -33,6 +32,8 @@ async function train(options: TrainOptions): Promise<number> {
     return 2;
   }
   try {
+    // Loaded here so that images without trainer/ (the model server) can still run the CLI.
+    const { runLocal } = await import("../../trainer/local-runner.js");
     const result = await runLocal({
       file: options.filename,
       ...(options.nats ? { natsUrl: options.nats } : {}),

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { parseAllDocuments } from "yaml";
-import { validateResource } from "../common/api/validate.js";
+import { validateResource } from "../../common/api/validate.js";
 
 export function registerValidateCommand(program: Command): void {
   program

@@ -10,14 +10,14 @@ export function registerProcessCommands(program: Command): void {
       "run the operator: reconciles StyleTrainings and StyleServers, serves the dashboard (config from env)",
     )
     .action(async () => {
-      const { runController } = await import("../controller/main.js");
+      const { runController } = await import("../../controller/main.js");
       process.exitCode = await runController();
     });
   program
     .command("serve")
     .description("run the model server: POST /v1/styles/{name}:stylize (config from env)")
     .action(async () => {
-      const { serveMain } = await import("../serving/main.js");
+      const { serveMain } = await import("../../serving/main.js");
       process.exitCode = await serveMain();
     });
   program
@@ -25,8 +25,8 @@ export function registerProcessCommands(program: Command): void {
     .description("run one training worker (env contract; started by the operator or train --local)")
     .action(async () => {
       const [{ workerMain }, { openDatasetBatches }] = await Promise.all([
-        import("../trainer/worker.js"),
-        import("../trainer/data/reader.js"),
+        import("../../trainer/worker.js"),
+        import("../../trainer/data/reader.js"),
       ]);
       process.exitCode = await workerMain({ openBatches: openDatasetBatches });
     });
