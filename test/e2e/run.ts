@@ -35,8 +35,8 @@ async function realNodeContext(): Promise<string> {
     if (build.status !== 0) throw new Error("npm run images failed");
   }
   const started = Date.now();
-  loadPodmanImages(images);
-  log.info({ images, seconds: Math.round((Date.now() - started) / 1000) }, "images loaded into the node");
+  const loaded = loadPodmanImages(images);
+  log.info({ loaded, seconds: Math.round((Date.now() - started) / 1000) }, "images in the node's containerd");
 
   if (!node.natsUrl || !node.natsMonitorUrl || !node.s3)
     throw new Error("the real node has no pod-reachable servers");

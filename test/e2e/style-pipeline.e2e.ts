@@ -219,6 +219,20 @@ async function writePhotos(dir: string, count: number): Promise<void> {
   }
 }
 
+/** The steps build on each other: once one fails, the later ones fail at once, naming it. */
+let failedStep: string | undefined;
+function step(name: string, fn: () => Promise<void>): void {
+  it(name, async () => {
+    assert.equal(failedStep, undefined, `an earlier step failed: ${failedStep}`);
+    try {
+      await fn();
+    } catch (err) {
+      failedStep = name;
+      throw err;
+    }
+  });
+}
+
 describe("end to end on real pods: operator, training with a killed worker, export, serving, scaling, dashboard", () => {
   let store: ObjectStore;
   const work = mkdtempSync(join(tmpdir(), "stylekube-e2e-"));
@@ -264,188 +278,206 @@ describe("end to end on real pods: operator, training with a killed worker, expo
     rmSync(work, { recursive: true, force: true });
   });
 
-  it("the operator runs as a pod from its image with its chart's ServiceAccount, uid 1000, read-only root", async () => {
-    await k.run(["apply", "--server-side", "--force-conflicts", "-f", "-"], { input: installManifests() });
-    await k.run(
-      ["-n", OPERATOR_NS, "rollout", "status", "deployment/stylekube-controller", "--timeout=180s"],
-      {
-        timeoutMs: 200_000,
-      },
-    );
-    const [pod] = await pods(OPERATOR_NS, "app.kubernetes.io/component=controller");
-    assert.ok(pod && podReady(pod), "the operator pod is Running and Ready");
-    assert.equal(pod.spec.serviceAccountName, "stylekube-controller");
-    assert.equal(pod.spec.containers[0]!.image, ctx.images.controller);
-    await assertHardened(OPERATOR_NS, pod);
-  });
-
-  it("kubectl apply of a StyleTraining: two worker pods from the trainer image average gradients over NATS and checkpoint to S3", async () => {
-    // Data: 8 photos packed at 32 px, a generated style image.
-    const photos = join(work, "photos");
-    execSync(`mkdir -p ${photos}`);
-    await writePhotos(photos, 8);
-    const packed = await packDataset(store, photos, `${PREFIX}/photos/`, {
-      size: IMAGE_SIZE,
-      shardSize: 4,
-      logger: createLogger("dataset-pack", "warn"),
-    });
-    assert.equal(packed.index.samples, 8);
-    const style = await sharp(join(photos, "photo-03.png")).resize(64, 64).jpeg().toBuffer();
-    await store.put(`${PREFIX}/style.jpg`, style, { contentType: "image/jpeg" });
-
-    await k.run(["create", "namespace", NS]);
-    await k.run([
-      "-n",
-      NS,
-      "create",
-      "secret",
-      "generic",
-      "stylekube-s3",
-      `--from-literal=AWS_ACCESS_KEY_ID=${ctx.s3.accessKeyId}`,
-      `--from-literal=AWS_SECRET_ACCESS_KEY=${ctx.s3.secretAccessKey}`,
-    ]);
-    const spec = {
-      apiVersion: "stylekube.io/v1alpha1",
-      kind: "StyleTraining",
-      metadata: { name: TRAINING, namespace: NS },
-      spec: {
-        style: `${PREFIX}/style.jpg`,
-        dataset: `${PREFIX}/photos/`,
-        output: `${PREFIX}/models/${TRAINING}/`,
-        workers: 2,
-        engine: "wasm",
-        resources: { gpu: 0, cpu: "500m", memory: "1536Mi" },
-        hyperparameters: { imageSize: IMAGE_SIZE, batchSize: 1, iterations: ITERATIONS },
-        lossNetwork: { random: true },
-        checkpoint: { everySteps: CHECKPOINT_EVERY, keep: 2 },
-        backoffLimit: 2,
-        storage: { secretName: "stylekube-s3" },
-      },
-    };
-    const specFile = join(work, "styletraining.yaml");
-    writeFileSync(specFile, stringify(spec));
-    await k.run(["apply", "-f", specFile]);
-
-    const workers = await until("two Ready worker pods of attempt 1", 300_000, async () => {
-      const ps = await pods(NS, `stylekube.io/training=${TRAINING}`);
-      const ready = ps.filter((p) => p.metadata.name.startsWith(`${TRAINING}-a1-`) && podReady(p));
-      return ready.length === 2 ? ready : undefined;
-    });
-    for (const w of workers) {
-      assert.equal(w.spec.containers[0]!.image, ctx.images.trainer);
-      await assertHardened(NS, w);
-    }
-    // Gradients over NATS: both workers' pod IPs hold client connections.
-    if (ctx.natsMonitorUrl) {
-      const ips = new Set(workers.map((w) => w.status.podIP));
-      const connz = (await (await fetch(`${ctx.natsMonitorUrl}/connz?limit=1024`)).json()) as {
-        connections?: { ip: string }[];
-      };
-      const fromWorkers = (connz.connections ?? []).filter((c) => ips.has(c.ip));
-      assert.ok(
-        fromWorkers.length >= 2,
-        `NATS connections from both worker pods: ${JSON.stringify(connz.connections)}`,
+  step(
+    "the operator runs as a pod from its image with its chart's ServiceAccount, uid 1000, read-only root",
+    async () => {
+      await k.run(["apply", "--server-side", "--force-conflicts", "-f", "-"], { input: installManifests() });
+      await k.run(
+        ["-n", OPERATOR_NS, "rollout", "status", "deployment/stylekube-controller", "--timeout=180s"],
+        {
+          timeoutMs: 200_000,
+        },
       );
-    }
-    const checkpoint = await until("a checkpoint in S3", 600_000, async () => {
-      const t = await training();
-      const cp = t.status?.lastCheckpoint;
-      return cp && cp.step >= CHECKPOINT_EVERY ? cp : undefined;
-    });
-    const objects = await listAll(store, checkpoint.uri);
-    assert.ok(objects.length > 0, `objects under ${checkpoint.uri}`);
-  });
+      const [pod] = await pods(OPERATOR_NS, "app.kubernetes.io/component=controller");
+      assert.ok(pod && podReady(pod), "the operator pod is Running and Ready");
+      assert.equal(pod.spec.serviceAccountName, "stylekube-controller");
+      assert.equal(pod.spec.containers[0]!.image, ctx.images.controller);
+      await assertHardened(OPERATOR_NS, pod);
+    },
+  );
 
-  it("a worker killed mid-training: the gang restarts as attempt 2 from the last checkpoint and finishes; the model is exported", async () => {
-    const before = await training();
-    assert.equal(before.status?.attempt, 1);
-    assert.ok((before.status?.progress?.step ?? 0) < ITERATIONS, "still training when the worker is killed");
-    const [victim] = await pods(NS, `stylekube.io/training=${TRAINING}`).then((ps) =>
-      ps.filter((p) => p.metadata.name === `${TRAINING}-a1-w1`),
-    );
-    const containerID = victim?.status.containerStatuses?.[0]?.containerID?.replace(/^\w+:\/\//, "");
-    assert.ok(containerID, "the victim's container ID");
-    execSync(ctx.killCommand.replace("{containerID}", containerID), { stdio: "inherit", timeout: 30_000 });
+  step(
+    "kubectl apply of a StyleTraining: two worker pods from the trainer image average gradients over NATS and checkpoint to S3",
+    async () => {
+      // Data: 8 photos packed at 32 px, a generated style image.
+      const photos = join(work, "photos");
+      execSync(`mkdir -p ${photos}`);
+      await writePhotos(photos, 8);
+      const packed = await packDataset(store, photos, `${PREFIX}/photos/`, {
+        size: IMAGE_SIZE,
+        shardSize: 4,
+        logger: createLogger("dataset-pack", "warn"),
+      });
+      assert.equal(packed.index.samples, 8);
+      const style = await sharp(join(photos, "photo-03.png")).resize(64, 64).jpeg().toBuffer();
+      await store.put(`${PREFIX}/style.jpg`, style, { contentType: "image/jpeg" });
 
-    const restarted = await until("attempt 2 with restarts 1", 180_000, async () => {
-      const t = await training();
-      return t.status?.attempt === 2 && t.status.restarts === 1 ? t : undefined;
-    });
-    const resumeFrom = restarted.status?.lastCheckpoint?.step ?? 0;
-    assert.ok(resumeFrom >= CHECKPOINT_EVERY, "a checkpoint to resume from");
-    await until("two Ready worker pods of attempt 2", 300_000, async () => {
-      const ps = await pods(NS, `stylekube.io/training=${TRAINING}`);
-      const ready = ps.filter((p) => p.metadata.name.startsWith(`${TRAINING}-a2-`) && podReady(p));
-      return ready.length === 2 ? ready : undefined;
-    });
-    const done = await until("Succeeded", 900_000, async () => {
-      const t = await training();
-      if (t.status?.phase === "Failed") throw new Error(`training failed: ${JSON.stringify(t.status)}`);
-      return t.status?.phase === "Succeeded" ? t : undefined;
-    });
-    const logs = await k.run(["-n", NS, "logs", `${TRAINING}-a2-w0`]);
-    const resumed = logs
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as { msg?: string; step?: number })
-      .find((l) => l.msg === "resumed from checkpoint");
-    assert.ok(resumed, "attempt 2's rank 0 logged its resume");
-    assert.ok((resumed.step ?? 0) >= CHECKPOINT_EVERY, `resumed at step ${resumed.step}, not from scratch`);
-    modelURI = done.status?.modelURI ?? "";
-    assert.match(modelURI, /^s3:\/\//);
-    const model = await listAll(store, modelURI);
-    assert.ok(
-      model.some((uri) => uri.endsWith("model.json")),
-      `model.json under ${modelURI}: ${model.join(", ")}`,
-    );
-  });
+      await k.run(["create", "namespace", NS]);
+      await k.run([
+        "-n",
+        NS,
+        "create",
+        "secret",
+        "generic",
+        "stylekube-s3",
+        `--from-literal=AWS_ACCESS_KEY_ID=${ctx.s3.accessKeyId}`,
+        `--from-literal=AWS_SECRET_ACCESS_KEY=${ctx.s3.secretAccessKey}`,
+      ]);
+      const spec = {
+        apiVersion: "stylekube.io/v1alpha1",
+        kind: "StyleTraining",
+        metadata: { name: TRAINING, namespace: NS },
+        spec: {
+          style: `${PREFIX}/style.jpg`,
+          dataset: `${PREFIX}/photos/`,
+          output: `${PREFIX}/models/${TRAINING}/`,
+          workers: 2,
+          engine: "wasm",
+          resources: { gpu: 0, cpu: "500m", memory: "1536Mi" },
+          hyperparameters: { imageSize: IMAGE_SIZE, batchSize: 1, iterations: ITERATIONS },
+          lossNetwork: { random: true },
+          checkpoint: { everySteps: CHECKPOINT_EVERY, keep: 2 },
+          backoffLimit: 2,
+          storage: { secretName: "stylekube-s3" },
+        },
+      };
+      const specFile = join(work, "styletraining.yaml");
+      writeFileSync(specFile, stringify(spec));
+      await k.run(["apply", "-f", specFile]);
 
-  it("a StyleServer: Ready pods from the serving image; a photo POSTed through its Service comes back stylised", async () => {
-    const server = {
-      apiVersion: "stylekube.io/v1alpha1",
-      kind: "StyleServer",
-      metadata: { name: SERVER, namespace: NS },
-      spec: {
-        replicas: 1,
-        engine: "wasm",
-        resources: { gpu: 0, cpu: "250m", memory: "1Gi" },
-        styles: { [STYLE]: { modelURI } },
-        storage: { secretName: "stylekube-s3" },
-      },
-    };
-    await k.run(["apply", "-f", "-"], { input: stringify(server) });
-    await k.run(["-n", NS, "rollout", "status", `deployment/${SERVER}-server`, "--timeout=300s"], {
-      timeoutMs: 320_000,
-    });
-    const [pod] = (await pods(NS, `stylekube.io/server=${SERVER}`)).filter(podReady);
-    assert.ok(pod, "a Ready server pod");
-    assert.equal(pod.spec.containers[0]!.image, ctx.images.server);
-    await assertHardened(NS, pod);
+      const workers = await until("two Ready worker pods of attempt 1", 300_000, async () => {
+        const ps = await pods(NS, `stylekube.io/training=${TRAINING}`);
+        const ready = ps.filter((p) => p.metadata.name.startsWith(`${TRAINING}-a1-`) && podReady(p));
+        return ready.length === 2 ? ready : undefined;
+      });
+      for (const w of workers) {
+        assert.equal(w.spec.containers[0]!.image, ctx.images.trainer);
+        await assertHardened(NS, w);
+      }
+      // Gradients over NATS: both workers' pod IPs hold client connections
+      // (a worker connects once its engine and data are loaded, after Ready).
+      if (ctx.natsMonitorUrl) {
+        const ips = new Set(workers.map((w) => w.status.podIP));
+        await until("NATS connections from both worker pods", 180_000, async () => {
+          const connz = (await (await fetch(`${ctx.natsMonitorUrl}/connz?limit=1024`)).json()) as {
+            connections?: { ip: string }[];
+          };
+          const from = new Set((connz.connections ?? []).map((c) => c.ip).filter((ip) => ips.has(ip)));
+          return from.size === 2 ? true : undefined;
+        });
+      }
+      const checkpoint = await until("a checkpoint in S3", 600_000, async () => {
+        const t = await training();
+        const cp = t.status?.lastCheckpoint;
+        return cp && cp.step >= CHECKPOINT_EVERY ? cp : undefined;
+      });
+      const objects = await listAll(store, checkpoint.uri);
+      assert.ok(objects.length > 0, `objects under ${checkpoint.uri}`);
+    },
+  );
 
-    const forward = await k.portForward(`svc/${SERVER}-server`, NS, 80);
-    stops.push(forward.stop);
-    const photo = await sharp(join(work, "photos/photo-05.png"))
-      .resize(64, 64)
-      .jpeg({ quality: 92 })
-      .toBuffer();
-    const res = await fetch(`http://127.0.0.1:${forward.port}/v1/styles/${STYLE}:stylize`, {
-      method: "POST",
-      headers: { "content-type": "image/jpeg", accept: "image/jpeg" },
-      body: photo,
-    });
-    const body = Buffer.from(await res.arrayBuffer());
-    assert.equal(res.status, 200, body.toString());
-    const meta = await sharp(body).metadata();
-    assert.deepEqual([meta.format, meta.width, meta.height], ["jpeg", 64, 64]);
-    const [a, b] = await Promise.all([sharp(photo).raw().toBuffer(), sharp(body).raw().toBuffer()]);
-    let diff = 0;
-    for (let i = 0; i < a.length; i++) diff += Math.abs(a[i]! - b[i]!);
-    assert.ok(diff / a.length > 5, `the image changed (mean abs difference ${(diff / a.length).toFixed(1)})`);
-    writeFileSync(join(ctx.artifactsDir, "stylised.jpg"), body);
-    forward.stop();
-  });
+  step(
+    "a worker killed mid-training: the gang restarts as attempt 2 from the last checkpoint and finishes; the model is exported",
+    async () => {
+      const before = await training();
+      assert.equal(before.status?.attempt, 1);
+      assert.ok(
+        (before.status?.progress?.step ?? 0) < ITERATIONS,
+        "still training when the worker is killed",
+      );
+      const [victim] = await pods(NS, `stylekube.io/training=${TRAINING}`).then((ps) =>
+        ps.filter((p) => p.metadata.name === `${TRAINING}-a1-w1`),
+      );
+      const containerID = victim?.status.containerStatuses?.[0]?.containerID?.replace(/^\w+:\/\//, "");
+      assert.ok(containerID, "the victim's container ID");
+      execSync(ctx.killCommand.replace("{containerID}", containerID), { stdio: "inherit", timeout: 30_000 });
 
-  it("kubectl scale styleserver --replicas=2 gives two Ready server pods", async () => {
+      const restarted = await until("attempt 2 with restarts 1", 180_000, async () => {
+        const t = await training();
+        return t.status?.attempt === 2 && t.status.restarts === 1 ? t : undefined;
+      });
+      const resumeFrom = restarted.status?.lastCheckpoint?.step ?? 0;
+      assert.ok(resumeFrom >= CHECKPOINT_EVERY, "a checkpoint to resume from");
+      await until("two Ready worker pods of attempt 2", 300_000, async () => {
+        const ps = await pods(NS, `stylekube.io/training=${TRAINING}`);
+        const ready = ps.filter((p) => p.metadata.name.startsWith(`${TRAINING}-a2-`) && podReady(p));
+        return ready.length === 2 ? ready : undefined;
+      });
+      const done = await until("Succeeded", 900_000, async () => {
+        const t = await training();
+        if (t.status?.phase === "Failed") throw new Error(`training failed: ${JSON.stringify(t.status)}`);
+        return t.status?.phase === "Succeeded" ? t : undefined;
+      });
+      const logs = await k.run(["-n", NS, "logs", `${TRAINING}-a2-w0`]);
+      const resumed = logs
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { msg?: string; step?: number })
+        .find((l) => l.msg === "resumed from checkpoint");
+      assert.ok(resumed, "attempt 2's rank 0 logged its resume");
+      assert.ok((resumed.step ?? 0) >= CHECKPOINT_EVERY, `resumed at step ${resumed.step}, not from scratch`);
+      modelURI = done.status?.modelURI ?? "";
+      assert.match(modelURI, /^s3:\/\//);
+      const model = await listAll(store, modelURI);
+      assert.ok(
+        model.some((uri) => uri.endsWith("model.json")),
+        `model.json under ${modelURI}: ${model.join(", ")}`,
+      );
+    },
+  );
+
+  step(
+    "a StyleServer: Ready pods from the serving image; a photo POSTed through its Service comes back stylised",
+    async () => {
+      const server = {
+        apiVersion: "stylekube.io/v1alpha1",
+        kind: "StyleServer",
+        metadata: { name: SERVER, namespace: NS },
+        spec: {
+          replicas: 1,
+          engine: "wasm",
+          resources: { gpu: 0, cpu: "250m", memory: "1Gi" },
+          styles: { [STYLE]: { modelURI } },
+          storage: { secretName: "stylekube-s3" },
+        },
+      };
+      await k.run(["apply", "-f", "-"], { input: stringify(server) });
+      await k.run(["-n", NS, "rollout", "status", `deployment/${SERVER}-server`, "--timeout=300s"], {
+        timeoutMs: 320_000,
+      });
+      const [pod] = (await pods(NS, `stylekube.io/server=${SERVER}`)).filter(podReady);
+      assert.ok(pod, "a Ready server pod");
+      assert.equal(pod.spec.containers[0]!.image, ctx.images.server);
+      await assertHardened(NS, pod);
+
+      const forward = await k.portForward(`svc/${SERVER}-server`, NS, 80);
+      stops.push(forward.stop);
+      const photo = await sharp(join(work, "photos/photo-05.png"))
+        .resize(64, 64)
+        .jpeg({ quality: 92 })
+        .toBuffer();
+      const res = await fetch(`http://127.0.0.1:${forward.port}/v1/styles/${STYLE}:stylize`, {
+        method: "POST",
+        headers: { "content-type": "image/jpeg", accept: "image/jpeg" },
+        body: photo,
+      });
+      const body = Buffer.from(await res.arrayBuffer());
+      assert.equal(res.status, 200, body.toString());
+      const meta = await sharp(body).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ["jpeg", 64, 64]);
+      const [a, b] = await Promise.all([sharp(photo).raw().toBuffer(), sharp(body).raw().toBuffer()]);
+      let diff = 0;
+      for (let i = 0; i < a.length; i++) diff += Math.abs(a[i]! - b[i]!);
+      assert.ok(
+        diff / a.length > 5,
+        `the image changed (mean abs difference ${(diff / a.length).toFixed(1)})`,
+      );
+      writeFileSync(join(ctx.artifactsDir, "stylised.jpg"), body);
+      forward.stop();
+    },
+  );
+
+  step("kubectl scale styleserver --replicas=2 gives two Ready server pods", async () => {
     await k.run(["-n", NS, "scale", "styleserver", SERVER, "--replicas=2"]);
     await until("two Ready server pods", 300_000, async () => {
       const ready = (await pods(NS, `stylekube.io/server=${SERVER}`)).filter(podReady);
@@ -471,7 +503,7 @@ describe("end to end on real pods: operator, training with a killed worker, expo
     assert.ok(ssv.status !== undefined);
   });
 
-  it("the dashboard shows the training and the server", async () => {
+  step("the dashboard shows the training and the server", async () => {
     let base: string;
     if (ctx.operator.hostNetwork && ctx.operator.httpHost && ctx.operator.httpPort) {
       base = `http://${ctx.operator.httpHost}:${ctx.operator.httpPort}`;

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { REPO_ROOT } from "../env-file.js";
-import { importImages } from "./containerd.js";
+import { containerdImages, importImages } from "./containerd.js";
 
 const CONTAINERS_CONF = resolve(REPO_ROOT, "images/containers.conf");
 
@@ -49,9 +49,23 @@ export function pauseImageArchive(pauseBinary: string, tag: string): { name: str
   }
 }
 
-/** Moves images from podman's store into the node's containerd (same names). */
-export function loadPodmanImages(names: string[]): void {
-  if (names.length === 0) return;
+/**
+ * Moves images from podman's store into the node's containerd (same names),
+ * skipping those containerd already has: the CRI plugin names every image
+ * also by its ID (`sha256:<config digest>`), which is podman's image ID too.
+ * Returns the names it loaded.
+ */
+export function loadPodmanImages(names: string[]): string[] {
+  const present = containerdImages();
+  const missing = names.filter((name) => {
+    const id = podman(["image", "inspect", "--format", "{{.Id}}", name]).trim();
+    return !(present.has(name) && present.has(`sha256:${id}`));
+  });
+  if (missing.length > 0) importPodmanImages(missing);
+  return missing;
+}
+
+function importPodmanImages(names: string[]): void {
   const dir = mkdtempSync(join(tmpdir(), "stylekube-images-"));
   try {
     const archive = join(dir, "images.tar");
