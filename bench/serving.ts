@@ -1,58 +1,46 @@
-// `npm run bench -- serving [--quick] [--engine wasm|cpu]`: the model server
-// under load. Measures, in one run:
-//   1. baseline: the network's inference time in this process (no HTTP, no
-//      codecs), on the same engine, before the server starts (2 cores: they
-//      must not compete);
-//   2. the server (its own process) under autocannon with a JPEG body at
-//      256×256 and 512×512: one connection (latency = service time, nothing
-//      queued) and concurrency + queue connections (throughput with decoding
-//      and encoding overlapping inference).
-// Overhead = (server p50 at one connection − in-process p50 inference) /
-// in-process p50 inference: everything HTTP, the codecs, the thread hop and
-// padding add. Target ≤ 20 % at 512×512. The server's own inference time
-// (from its metrics) is reported too, to tell a slower inference thread from
-// request overhead: requestOverheadRatio = (mean latency − the server's mean
-// inference) / the server's mean inference, both from the same window. Engine: wasm when it initialises, else cpu (the pure-JS
-// cpu engine takes minutes per 512×512 image). Ends with one JSON line
-// {"bench":"serving",...}.
+// `npm run bench -- serving [--quick] [--engines wasm,onnxruntime]`: the
+// model server under load, every engine named in one run (default
+// wasm,onnxruntime), each in its own server process on the same model
+// (model.json/weights.bin for tfjs, model.onnx for ONNX Runtime):
+//   1. throughput and latency: a JPEG body at 256×256 and 512×512 under
+//      autocannon with one connection (nothing queued: latency = service
+//      time); rows {engine, size, p50Ms, p99Ms, reqPerSec, serverInferenceMs};
+//   2. memory: one request each at 512², 1024² and 2048² (the default
+//      maxSide), in that order, and the server process's peak RSS (VmHWM)
+//      after each, against a StyleServer replica's default 2Gi limit.
+// Ratios (onnxruntime / wasm req/s per size) come from the same run. Ends
+// with one JSON line {"bench":"serving",...}.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
-import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
 import { FileStore } from "../common/storage/index.js";
 import { REPO_ROOT } from "../test/env/env-file.js";
-import { initInferenceEngine, type ConcreteEngine } from "../model/engine/engines.js";
-import { exportModel, loadModel } from "../model/model-export.js";
+import type { ServingEngine } from "../common/api/fields.js";
+import { exportModel } from "../model/model-export.js";
 import { TransformerNet } from "../model/transformer-net.js";
 import { freePort } from "../test/integration/serving/support.js";
-import { percentile } from "./support/percentile.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
-const engineArg = argv.includes("--engine") ? argv[argv.indexOf("--engine") + 1] : undefined;
+const flag = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const ENGINES = (flag("--engines") ?? flag("--engine") ?? "wasm,onnxruntime").split(",") as ServingEngine[];
 const SIZES = [256, 512];
-const REPS = quick ? 3 : 8;
-const DURATION_S: Record<number, number> = quick ? { 256: 8, 512: 20 } : { 256: 30, 512: 60 };
+const MEMORY_SIZES = [512, 1024, 2048];
+const DURATION_S: Record<number, number> = quick ? { 256: 10, 512: 20 } : { 256: 30, 512: 60 };
 const CONCURRENCY = 1;
 const QUEUE = 4;
+const LIMIT_MIB = 2048; // StyleServer.spec.resources.memory default
 
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-async function pickEngine(): Promise<ConcreteEngine> {
-  const candidates: ConcreteEngine[] = engineArg ? [engineArg as ConcreteEngine] : ["wasm", "cpu"];
-  for (const engine of candidates) {
-    try {
-      await initInferenceEngine(engine);
-      return engine;
-    } catch (err) {
-      console.error(`engine ${engine} unavailable: ${(err as Error).message}`);
-    }
-  }
-  throw new Error("no engine");
+/** Peak resident memory of a process so far (Linux VmHWM), MiB. */
+function peakRssMiB(pid: number): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  return round(Number(kb ?? NaN) / 1024);
 }
 
 async function photo(size: number): Promise<Buffer> {
@@ -67,22 +55,8 @@ async function photo(size: number): Promise<Buffer> {
     .toBuffer();
 }
 
-async function inProcessInference(net: TransformerNet, size: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let r = 0; r < REPS + 1; r++) {
-    const x = tf.randomUniform([1, size, size, 3], 0, 255) as tf.Tensor4D;
-    const t0 = performance.now();
-    const y = net.apply(x, { training: false });
-    await y.data();
-    const ms = performance.now() - t0;
-    tf.dispose([x, y]);
-    if (r > 0) times.push(ms); // the first run of a shape compiles and allocates
-  }
-  return times;
-}
-
 async function startServer(
-  engine: ConcreteEngine,
+  engine: ServingEngine,
   modelURI: string,
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -158,8 +132,46 @@ async function load(url: string, body: Buffer, connections: number, duration: nu
   };
 }
 
+async function stylizeOnce(url: string, body: Buffer): Promise<{ status: number; ms: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/styles/bench:stylize`, {
+    method: "POST",
+    headers: { "content-type": "image/jpeg" },
+    body,
+  });
+  await res.arrayBuffer();
+  return { status: res.status, ms: round(performance.now() - t0) };
+}
+
+async function benchEngine(engine: ServingEngine, modelURI: string) {
+  const { url, child } = await startServer(engine, modelURI);
+  const rows = [];
+  const memory = [];
+  try {
+    const chosen = ((await (await fetch(`${url}/`)).json()) as { engine: Record<string, unknown> }).engine;
+    for (const size of SIZES) {
+      const body = await photo(size);
+      await stylizeOnce(url, body); // warm this shape
+      const r = await load(url, body, CONCURRENCY, DURATION_S[size]!);
+      const row = { engine, chosen, size, ...r };
+      rows.push(row);
+      console.error(
+        `${engine} ${size}×${size}: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.reqPerSec} req/s (its inference ${r.serverInferenceMs} ms, ${r.requests} requests)`,
+      );
+    }
+    for (const size of MEMORY_SIZES) {
+      const { status, ms } = await stylizeOnce(url, await photo(size));
+      const peak = peakRssMiB(child.pid!);
+      memory.push({ engine, size, status, ms, peakRssMiB: peak, withinLimit: peak < LIMIT_MIB });
+      console.error(`${engine} ${size}×${size}: HTTP ${status} in ${ms} ms; server peak RSS ${peak} MiB`);
+    }
+  } finally {
+    child.kill("SIGTERM");
+  }
+  return { rows, memory };
+}
+
 async function main(): Promise<void> {
-  const engine = await pickEngine();
   const dir = mkdtempSync(join(tmpdir(), "stylekube-bench-serving-"));
   const store = new FileStore({ durable: false });
   const modelURI = await exportModel(
@@ -172,70 +184,47 @@ async function main(): Promise<void> {
       imageSize: 256,
     },
   );
-  const { net } = await loadModel(store, modelURI);
-
-  const baseline: Record<number, number[]> = {};
-  for (const size of SIZES) {
-    baseline[size] = await inProcessInference(net, size);
-    console.error(
-      `in-process ${engine} ${size}×${size}: ${baseline[size].map((t) => t.toFixed(0)).join(", ")} ms`,
-    );
-  }
-  net.dispose();
-
-  const { url, child } = await startServer(engine, modelURI);
-  const results = [];
+  const rows: Awaited<ReturnType<typeof benchEngine>>["rows"] = [];
+  const memory: Awaited<ReturnType<typeof benchEngine>>["memory"] = [];
   try {
-    for (const size of SIZES) {
-      const body = await photo(size);
-      // Warm the server's kernels for this shape before measuring.
-      await fetch(`${url}/v1/styles/bench:stylize`, {
-        method: "POST",
-        headers: { "content-type": "image/jpeg" },
-        body,
-      });
-      const single = await load(url, body, 1, DURATION_S[size]!);
-      const loaded = await load(url, body, CONCURRENCY + 1, DURATION_S[size]!);
-      const inferP50 = percentile(baseline[size]!, 50);
-      const row = {
-        size,
-        bodyBytes: body.length,
-        inProcessInferenceMs: {
-          p50: round(inferP50),
-          mean: round(baseline[size]!.reduce((a, b) => a + b, 0) / baseline[size]!.length),
-        },
-        single,
-        loaded,
-        overheadRatio: round((single.p50Ms - inferP50) / inferP50, 3),
-        // Same measurement window, so immune to the machine's load changing
-        // between the baseline and the load run: what a request adds on top
-        // of the server's own inference of it.
-        requestOverheadRatio: round((single.meanMs - single.serverInferenceMs) / single.serverInferenceMs, 3),
-      };
-      results.push(row);
-      console.error(
-        `${size}×${size}: in-process ${row.inProcessInferenceMs.p50} ms; server p50 ${single.p50Ms} ms p99 ${single.p99Ms} ms ` +
-          `(its inference ${single.serverInferenceMs} ms), ${single.reqPerSec} req/s at 1 connection, ` +
-          `${loaded.reqPerSec} req/s at ${loaded.connections}; overhead ${(row.overheadRatio * 100).toFixed(1)} % ` +
-          `(vs its own inference: ${(row.requestOverheadRatio * 100).toFixed(1)} %)`,
-      );
+    for (const engine of ENGINES) {
+      const r = await benchEngine(engine, modelURI);
+      rows.push(...r.rows);
+      memory.push(...r.memory);
     }
   } finally {
-    child.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   }
-  const at512 = results.find((r) => r.size === 512);
+  const rate = (engine: string, size: number) =>
+    rows.find((r) => r.engine === engine && r.size === size)?.reqPerSec;
+  const speedup = Object.fromEntries(
+    SIZES.map((size) => {
+      const ort = rate("onnxruntime", size);
+      const wasm = rate("wasm", size);
+      return [size, ort !== undefined && wasm ? round(ort / wasm, 2) : null];
+    }),
+  );
+  console.error(`onnxruntime / wasm req/s: ${JSON.stringify(speedup)}`);
   console.log(
     JSON.stringify({
       bench: "serving",
-      engine,
       quick,
+      engines: ENGINES,
       concurrency: CONCURRENCY,
-      results,
-      overheadAt512: at512?.overheadRatio,
-      requestOverheadAt512: at512?.requestOverheadRatio,
-      targetOverhead: 0.2,
-      pass: at512 !== undefined && at512.overheadRatio <= 0.2,
+      rows: rows.map(({ engine, size, p50Ms, p99Ms, reqPerSec, serverInferenceMs, requests, chosen }) => ({
+        engine,
+        size,
+        p50Ms,
+        p99Ms,
+        reqPerSec,
+        serverInferenceMs,
+        requests,
+        chosen,
+      })),
+      memory,
+      memoryLimitMiB: LIMIT_MIB,
+      onnxruntimeOverWasm: speedup,
+      target: { onnxruntimeOverWasm: 5 },
     }),
   );
 }

@@ -45,8 +45,10 @@ export class TransformerNet {
   readonly params: ParameterMap;
   /** Non-trainable state (batch-norm running statistics); empty for instance norm. */
   readonly buffers: ParameterMap;
-  private readonly stages: { layer: Layer; relu: boolean }[];
-  private readonly output: ReflectConv;
+  /** The layers in order, each optionally followed by a ReLU (read by strip-inference.ts). */
+  readonly stages: { layer: Layer; relu: boolean }[];
+  /** The last conv, before the scaled tanh. */
+  readonly output: ReflectConv;
 
   constructor(options: TransformerNetOptions = {}) {
     this.options = {
@@ -99,8 +101,7 @@ export class TransformerNet {
         x = layer.apply(x, ctx);
         if (relu) x = tf.relu(x);
       }
-      // Scaled tanh: (tanh + 1) · 127.5 lands every pixel in [0, 255].
-      return tf.mul(tf.add(tf.tanh(this.output.apply(x)), 1), 127.5);
+      return scaledTanh(this.output.apply(x));
     });
   }
 
@@ -118,6 +119,11 @@ export class TransformerNet {
     for (const v of this.params.values()) v.dispose();
     for (const v of this.buffers.values()) v.dispose();
   }
+}
+
+/** Scaled tanh: (tanh + 1) · 127.5 lands every pixel in [0, 255]. */
+export function scaledTanh(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.mul(tf.add(tf.tanh(x), 1), 127.5);
 }
 
 /**

@@ -67,10 +67,12 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.get("/v2/health/ready", (_req, res) => {
     const { ready, waiting } = registry.readiness();
-    const ok = ready && !deps.shuttingDown();
+    // No healthy inference worker (all being replaced after engine failures): not ready.
+    const healthyWorkers = deps.pool.healthy;
+    const ok = ready && healthyWorkers > 0 && !deps.shuttingDown();
     res
       .status(ok ? 200 : 503)
-      .json({ ready: ok, ...(deps.shuttingDown() ? { shuttingDown: true } : {}), waiting });
+      .json({ ready: ok, ...(deps.shuttingDown() ? { shuttingDown: true } : {}), waiting, healthyWorkers });
   });
   app.get("/metrics", async (_req, res) => {
     res.set("Content-Type", metrics.registry.contentType).send(await metrics.registry.metrics());

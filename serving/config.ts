@@ -2,7 +2,7 @@
 // Deployment sets them; see controller/serving/server-resources.ts), parsed
 // with zod so a bad value stops the process at start with the variable's name.
 import { z } from "zod";
-import { ENGINES } from "../common/api/fields.js";
+import { SERVING_ENGINES } from "../common/api/fields.js";
 import { StyleMapSchema } from "./style-map.js";
 
 const MB = 1024 * 1024;
@@ -26,7 +26,22 @@ const StylesEnvSchema = z
 export const ServerConfigSchema = z.object({
   STYLEKUBE_HTTP_PORT: int(0, 65535).default(8080),
   STYLEKUBE_HTTP_HOST: z.string().min(1).default("0.0.0.0"),
-  STYLEKUBE_ENGINE: z.enum(ENGINES).default("auto"),
+  STYLEKUBE_ENGINE: z.enum(SERVING_ENGINES).default("auto"),
+  /** ONNX Runtime execution providers to try, in order, for engine onnxruntime (cpu, webgpu, cuda). */
+  STYLEKUBE_ONNX_PROVIDERS: z
+    .string()
+    .default("cpu")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((p) => p.trim())
+        .filter((p) => p !== ""),
+    )
+    .pipe(z.array(z.enum(["cpu", "webgpu", "cuda"])).min(1)),
+  /** ONNX Runtime threads per session (intra-op); 0 lets ONNX Runtime choose (all cores). */
+  STYLEKUBE_ONNX_THREADS: int(0, 64).default(0),
+  /** Largest image, in pixels after padding, an onnxruntime engine stylises (it runs the whole graph at once); larger get 413. */
+  STYLEKUBE_ONNX_MAX_PIXELS: int(64).default(1024 * 1024),
   STYLEKUBE_STYLES: StylesEnvSchema.default({}),
   /** A JSON file of the same shape (e.g. a mounted ConfigMap), re-read when it changes. */
   STYLEKUBE_STYLES_FILE: z.string().min(1).optional(),

@@ -1,12 +1,14 @@
 // The HTTP thread's side of the inference worker threads: loads every model
 // into every worker, hands each job to an idle worker, and replaces a worker
-// that dies (out of memory, a native crash) so one bad input cannot take the
-// server down; its models are reloaded into the replacement.
+// that dies (out of memory, a native crash) or whose engine fails a run (a
+// wasm heap that aborted stays broken for every later run), so one bad input
+// fails only its own request; its models are reloaded into the replacement.
+// `healthy` counts the threads that can take a job now: readiness is false
+// while it is 0.
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../common/log/logger.js";
 import type { RgbImage } from "../common/images/codec.js";
 import type { ModelDescription } from "../model/model-export.js";
-import type { EngineName } from "../model/engine/engines.js";
 import type { FromWorker, ToWorker, WorkerEngine, WorkerInit } from "./inference-protocol.js";
 
 /** What the style registry and the request path need from an inference backend. */
@@ -43,6 +45,12 @@ class InferenceThread {
   readonly loads = new Map<number, Pending<ModelDescription>>();
   readonly runs = new Map<number, Pending<RunResult>>();
   busy = false;
+  /** Its engine failed a run: it takes no more jobs and is being replaced. */
+  retiring = false;
+  /** Engine started and every model loaded: it can take jobs. */
+  serving = false;
+  /** Its replacement has been started (it is not replaced twice). */
+  replaced = false;
   /** Set once its engine started: only such a thread is replaced when it dies (else a broken engine would respawn forever). */
   engine: WorkerEngine | undefined;
   readonly started: Promise<WorkerEngine>;
@@ -82,6 +90,9 @@ class InferenceThread {
           this.runs.delete(msg.jobId);
           return;
         case "run-failed":
+          // Inputs are checked before they reach the engine, so a failed run
+          // is the engine's: retire the thread before anyone else gets it.
+          this.retire();
           this.runs.get(msg.jobId)?.reject(new InferenceError(msg.message));
           this.runs.delete(msg.jobId);
           return;
@@ -100,6 +111,14 @@ class InferenceThread {
     });
   }
 
+  /** Takes the thread out of service and ends it; the pool's exit handler starts its replacement. */
+  retire(): void {
+    if (this.retiring) return;
+    this.retiring = true;
+    this.serving = false;
+    void this.worker.terminate();
+  }
+
   send(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
     this.worker.postMessage(msg, transfer);
   }
@@ -113,10 +132,15 @@ class InferenceThread {
 }
 
 export interface InferencePoolOptions {
-  engine: EngineName;
+  engine: WorkerInit["engine"];
+  onnx?: WorkerInit["onnx"];
   /** Worker threads, i.e. inferences at once. */
   threads: number;
   log: Logger;
+  /** Called when a thread is replaced after it died or its engine failed (metrics). */
+  onRestart?: (reason: string) => void;
+  /** First delay before a replacement whose engine did not start is tried again (doubles, at most 30 s). */
+  restartRetryMs?: number;
 }
 
 export class InferencePool implements ModelHost {
@@ -138,6 +162,7 @@ export class InferencePool implements ModelHost {
     try {
       const engines = await Promise.all(threads.map((t) => t.started));
       pool.engine = engines[0];
+      for (const t of threads) t.serving = true;
     } catch (err) {
       await pool.close();
       throw err;
@@ -146,28 +171,52 @@ export class InferencePool implements ModelHost {
   }
 
   #spawn(): InferenceThread {
-    return new InferenceThread({ engine: this.options.engine }, (dead, error) => this.#replace(dead, error));
+    return new InferenceThread(
+      { engine: this.options.engine, onnx: this.options.onnx ?? { providers: ["cpu"], threads: 0 } },
+      (dead, error) => this.#replace(dead, error),
+    );
   }
 
   #replace(dead: InferenceThread, error: Error): void {
-    if (this.#closing || dead.engine === undefined) return;
-    this.options.log.error({ err: error.message }, "inference thread died; starting a new one");
+    if (this.#closing || dead.engine === undefined || dead.replaced || !this.#threads.includes(dead)) return;
+    dead.replaced = true;
+    dead.serving = false;
+    this.options.log.error(
+      { err: error, engineFailed: dead.retiring },
+      "inference thread failed; starting a new one",
+    );
+    this.options.onRestart?.(dead.retiring ? "engine_failed" : "exited");
+    this.#startReplacement(dead, 0);
+  }
+
+  /** Puts a new thread in `slot`'s place; retried with backoff while its engine or models do not load. */
+  #startReplacement(slot: InferenceThread, attempt: number): void {
+    if (this.#closing || !this.#threads.includes(slot)) return;
     const fresh = this.#spawn();
-    this.#threads = this.#threads.map((t) => (t === dead ? fresh : t));
+    this.#threads = this.#threads.map((t) => (t === slot ? fresh : t));
     fresh.busy = true; // not idle until its models are back
     void (async () => {
       try {
         await fresh.started;
         await Promise.all([...this.#models].map(([id, uri]) => fresh.load(id, uri)));
+        fresh.serving = true;
         this.#release(fresh);
       } catch (err) {
-        // A replacement whose engine does not start is not replaced again; the pool runs with fewer threads.
-        this.options.log.error(
-          { err: (err as Error).message },
-          "replacement inference thread failed to start",
-        );
+        if (!this.#threads.includes(fresh) || fresh.replaced) return; // its exit already replaced it
+        // Try again later (an engine that cannot start now may start once
+        // memory is free); readiness is false while no thread serves.
+        fresh.replaced = true;
+        void fresh.worker.terminate();
+        const delay = Math.min(30_000, (this.options.restartRetryMs ?? 500) * 2 ** attempt);
+        this.options.log.error({ err, retryInMs: delay }, "replacement inference thread failed to start");
+        setTimeout(() => this.#startReplacement(fresh, attempt + 1), delay).unref();
       }
     })();
+  }
+
+  /** Threads that can take a job now (engine started, models loaded, not retiring). */
+  get healthy(): number {
+    return this.#threads.filter((t) => t.serving && !t.retiring).length;
   }
 
   async load(uri: string): Promise<{ modelId: number; description: ModelDescription }> {
@@ -218,7 +267,7 @@ export class InferencePool implements ModelHost {
 
   #acquire(signal?: AbortSignal): Promise<InferenceThread> {
     signal?.throwIfAborted();
-    const idle = this.#threads.find((t) => !t.busy);
+    const idle = this.#threads.find((t) => !t.busy && !t.retiring);
     if (idle) {
       idle.busy = true;
       return Promise.resolve(idle);
@@ -239,6 +288,7 @@ export class InferencePool implements ModelHost {
   }
 
   #release(thread: InferenceThread): void {
+    if (thread.retiring) return;
     const next = this.#waiting.shift();
     if (next) next(thread);
     else thread.busy = false;

@@ -3,16 +3,20 @@
 // wasm engines: on the HTTP thread one 512×512 image would block health
 // probes, metrics and 429s for seconds.
 import type { ModelDescription } from "../model/model-export.js";
-import type { EngineName } from "../model/engine/engines.js";
+import type { ServingEngine } from "../common/api/fields.js";
 
 export interface WorkerInit {
-  engine: EngineName;
+  engine: ServingEngine;
+  /** For engine onnxruntime (and auto when it picks it). */
+  onnx: { providers: ("cpu" | "webgpu" | "cuda")[]; threads: number };
 }
 
 export interface WorkerEngine {
   engine: string;
   backend: string;
   threads?: number;
+  /** onnxruntime: the execution providers tried in order for each model's session. */
+  providers?: string;
 }
 
 export type ToWorker =

@@ -1,13 +1,14 @@
-// Worker-thread entry: owns a tfjs engine and the networks loaded into it,
-// and stylises one image at a time (the HTTP thread never sends a second
-// "run" before the first answered). See inference-protocol.ts for why.
+// Worker-thread entry: owns an inference engine (a tfjs backend, or ONNX
+// Runtime) and the models loaded into it, and stylises one image at a time
+// (the HTTP thread never sends a second "run" before the first answered).
+// See inference-protocol.ts for why.
 import { parentPort, workerData } from "node:worker_threads";
-import * as tf from "@tensorflow/tfjs-core";
 import { openStore } from "../common/storage/index.js";
 import { initInferenceEngine } from "../model/engine/engines.js";
-import { loadModel } from "../model/model-export.js";
-import type { TransformerNet } from "../model/transformer-net.js";
-import type { FromWorker, ToWorker, WorkerInit } from "./inference-protocol.js";
+import { loadModel, type ModelDescription } from "../model/model-export.js";
+import { stylizeInStrips } from "../model/strip-inference.js";
+import type { FromWorker, ToWorker, WorkerEngine, WorkerInit } from "./inference-protocol.js";
+import type { loadOnnxModel as LoadOnnxModel, OnnxOptions } from "./onnx-session.js";
 import { cropToRgb, padToNetworkInput } from "./padding.js";
 
 const port = parentPort;
@@ -16,36 +17,94 @@ const init = workerData as WorkerInit;
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-const models = new Map<number, TransformerNet>();
+/** One loaded model on this worker's engine. */
+interface Runner {
+  /** NHWC float32 [0, 255] of h×w (multiples of 4) → the same layout, stylised. */
+  run(nhwc: Float32Array, height: number, width: number): Promise<Float32Array>;
+  dispose(): void;
+}
+
+const models = new Map<number, Runner>();
 const store = openStore();
+let loadRunner: (uri: string) => Promise<{ runner: Runner; description: ModelDescription }>;
+
+async function startTfjs(engine: Exclude<WorkerInit["engine"], "onnxruntime">): Promise<WorkerEngine> {
+  const info = await initInferenceEngine(engine);
+  loadRunner = async (uri) => {
+    const { net, description } = await loadModel(store, uri);
+    const runner: Runner = {
+      // In strips: the engine's memory stays bounded whatever the image size (strip-inference.ts).
+      run: async (data, height, width) =>
+        (await stylizeInStrips(net, { data, height, width, channels: 3 })).data,
+      dispose: () => net.dispose(),
+    };
+    return { runner, description };
+  };
+  return {
+    engine: info.engine,
+    backend: info.backend,
+    ...(info.threads !== undefined ? { threads: info.threads } : {}),
+  };
+}
+
+async function startOnnx(options: OnnxOptions): Promise<WorkerEngine> {
+  // Imported only when chosen: its native library is not loaded for the tfjs engines.
+  let loadOnnxModel: typeof LoadOnnxModel;
+  try {
+    ({ loadOnnxModel } = await import("./onnx-session.js"));
+  } catch (err) {
+    throw new Error(`engine onnxruntime: onnxruntime-node could not be loaded (${message(err)})`, {
+      cause: err,
+    });
+  }
+  loadRunner = async (uri) => {
+    const model = await loadOnnxModel(store, uri, options);
+    return {
+      runner: { run: model.run, dispose: () => void model.dispose() },
+      description: model.description,
+    };
+  };
+  return { engine: "onnxruntime", backend: "onnxruntime", providers: options.providers.join(",") };
+}
+
+/**
+ * "auto": a hardware WebGPU adapter first, then ONNX Runtime on the CPU
+ * (≈5× the wasm engine, docs/benchmarks.md), then the other tfjs engines.
+ */
+async function startEngine(): Promise<WorkerEngine> {
+  if (init.engine === "onnxruntime") return startOnnx(init.onnx);
+  if (init.engine !== "auto") return startTfjs(init.engine);
+  try {
+    return await startTfjs("webgpu");
+  } catch {
+    // no usable GPU: next
+  }
+  try {
+    return await startOnnx({ ...init.onnx, providers: ["cpu"] });
+  } catch {
+    return startTfjs("auto");
+  }
+}
 
 async function run(msg: Extract<ToWorker, { type: "run" }>): Promise<void> {
-  const net = models.get(msg.modelId);
-  if (!net) throw new Error(`model ${msg.modelId} is not loaded in this worker`);
+  const model = models.get(msg.modelId);
+  if (!model) throw new Error(`model ${msg.modelId} is not loaded in this worker`);
   const padded = padToNetworkInput(msg.rgb, msg.width, msg.height);
-  const x = tf.tensor4d(padded.data, [1, padded.height, padded.width, 3]);
-  let y: tf.Tensor4D | undefined;
-  try {
-    const t0 = performance.now();
-    y = net.apply(x, { training: false });
-    const values = await y.data();
-    const inferenceMs = performance.now() - t0;
-    const rgb = cropToRgb(values, padded.width, msg.width, msg.height);
-    post({ type: "result", jobId: msg.jobId, rgb, width: msg.width, height: msg.height, inferenceMs }, [
-      rgb.buffer as ArrayBuffer,
-    ]);
-  } finally {
-    x.dispose();
-    y?.dispose();
-  }
+  const t0 = performance.now();
+  const y = await model.run(padded.data, padded.height, padded.width);
+  const inferenceMs = performance.now() - t0;
+  const rgb = cropToRgb(y, padded.width, msg.width, msg.height);
+  post({ type: "result", jobId: msg.jobId, rgb, width: msg.width, height: msg.height, inferenceMs }, [
+    rgb.buffer as ArrayBuffer,
+  ]);
 }
 
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case "load":
       try {
-        const { net, description } = await loadModel(store, msg.uri);
-        models.set(msg.modelId, net);
+        const { runner, description } = await loadRunner(msg.uri);
+        models.set(msg.modelId, runner);
         post({ type: "loaded", modelId: msg.modelId, description });
       } catch (err) {
         post({ type: "load-failed", modelId: msg.modelId, message: message(err) });
@@ -66,16 +125,9 @@ async function handle(msg: ToWorker): Promise<void> {
 }
 
 try {
-  const info = await initInferenceEngine(init.engine);
+  const engine = await startEngine();
   port.on("message", (msg: ToWorker) => void handle(msg));
-  post({
-    type: "ready",
-    engine: {
-      engine: info.engine,
-      backend: info.backend,
-      ...(info.threads !== undefined ? { threads: info.threads } : {}),
-    },
-  });
+  post({ type: "ready", engine });
 } catch (err) {
   post({ type: "init-failed", message: message(err) });
 }

@@ -10,6 +10,7 @@ export interface MetricSources {
   queued(): number;
   stylesLoaded(): number;
   ready(): boolean;
+  healthyWorkers(): number;
 }
 
 export class ServerMetrics {
@@ -39,6 +40,19 @@ export class ServerMetrics {
     name: "stylekube_errors_total",
     help: "Error responses by kind (the error.code of the JSON body).",
     labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly inferenceRestarts = new Counter({
+    name: "stylekube_inference_restarts_total",
+    help: "Inference workers replaced, by reason: engine_failed (a run failed; the worker is recycled) or exited.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  /** 1 for the engine this server runs on (labels say which; "auto" resolved). */
+  readonly engineInfo = new Gauge({
+    name: "stylekube_engine_info",
+    help: "The inference engine this server chose (1), by engine, backend and ONNX Runtime providers.",
+    labelNames: ["engine", "backend", "providers"] as const,
     registers: [this.registry],
   });
   readonly modelLoads = new Counter({
@@ -75,8 +89,16 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: "stylekube_healthy_workers",
+      help: "Inference workers that can take a job now (engine started, models loaded).",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.healthyWorkers());
+      },
+    });
+    new Gauge({
       name: "stylekube_ready",
-      help: "1 when every configured style is loaded (the readiness probe passes).",
+      help: "1 when every configured style is loaded and an inference worker is healthy (the readiness probe passes).",
       registers: [this.registry],
       collect() {
         this.set(sources.ready() ? 1 : 0);

@@ -34,10 +34,13 @@ export async function startServer(
     ...fromFile,
   });
 
+  let onRestart: (reason: string) => void = () => {};
   const pool = await InferencePool.start({
     engine: config.STYLEKUBE_ENGINE,
+    onnx: { providers: config.STYLEKUBE_ONNX_PROVIDERS, threads: config.STYLEKUBE_ONNX_THREADS },
     threads: config.STYLEKUBE_CONCURRENCY,
     log,
+    onRestart: (reason) => onRestart(reason),
   });
   log.info({ ...pool.engine, threads: config.STYLEKUBE_CONCURRENCY }, "inference engine ready");
   const registry = new StyleRegistry(pool, {
@@ -64,8 +67,18 @@ export async function startServer(
     inflight: () => admission.admitted,
     queued: () => pool.queued,
     stylesLoaded: () => registry.loadedCount(),
-    ready: () => registry.readiness().ready && !shuttingDown,
+    ready: () => registry.readiness().ready && pool.healthy > 0 && !shuttingDown,
+    healthyWorkers: () => pool.healthy,
   });
+  onRestart = (reason) => metrics.inferenceRestarts.inc({ reason });
+  metrics.engineInfo.set(
+    {
+      engine: pool.engine?.engine ?? "unknown",
+      backend: pool.engine?.backend ?? "unknown",
+      providers: pool.engine?.providers ?? "",
+    },
+    1,
+  );
   const app = createApp({
     config,
     registry,

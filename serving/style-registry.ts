@@ -202,7 +202,9 @@ export class StyleRegistry {
       if (pending && !pending.current && !this.#closed && this.#intent.get(name) === intent) {
         this.#loadInBackground(pending);
       }
-      throw new ModelLoadError(`cannot load ${uri}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ModelLoadError(
+        `style ${name}: cannot load ${uri}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     if (this.#closed || this.#intent.get(name) !== intent) {
       this.host.unload(loaded.modelId);

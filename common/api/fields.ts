@@ -136,6 +136,14 @@ export const conditions = (description: string) =>
 export const ENGINES = ["auto", "webgpu", "tensorflow", "wasm", "cpu"] as const;
 export const engine = (description: string) => z.enum(ENGINES).default("auto").describe(description);
 export type Engine = (typeof ENGINES)[number];
+/**
+ * The model server's engines: the tfjs ones plus ONNX Runtime (model.onnx
+ * beside the weights; providers chosen by STYLEKUBE_ONNX_PROVIDERS).
+ */
+export const SERVING_ENGINES = [...ENGINES, "onnxruntime"] as const;
+export type ServingEngine = (typeof SERVING_ENGINES)[number];
+export const servingEngine = (description: string) =>
+  z.enum(SERVING_ENGINES).default("auto").describe(description);
 
 /** Where a pod finds S3 credentials: a Secret in the object's namespace. */
 export const StorageSchema = z

@@ -7,8 +7,8 @@ import {
   described,
   DNS_LABEL_PATTERN,
   DNS_LABEL_REGEXP,
-  engine,
   quantity,
+  servingEngine,
   StorageSchema,
   uri,
 } from "./fields.js";
@@ -76,8 +76,8 @@ export const StyleServerSpecSchema = z
         "Server replicas. Changed by `kubectl scale` or the autoscaler through the scale subresource.",
       ),
     autoscaling: AutoscalingSchema.optional(),
-    engine: engine(
-      "Inference engine of the servers; auto tries webgpu, tensorflow, wasm, cpu in that order.",
+    engine: servingEngine(
+      "Inference engine of the servers; auto tries webgpu (a hardware adapter), onnxruntime (CPU), tensorflow, wasm, cpu in that order and reports the one it chose in the server's status and metrics.",
     ),
     resources: z
       .object({

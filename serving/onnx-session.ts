@@ -1,0 +1,114 @@
+// ONNX Runtime in an inference worker thread: one InferenceSession per
+// model (model.onnx beside the weights, model/onnx/export.ts), created with
+// the first execution provider that initialises. ORT runs the graph on its
+// own native threads; the worker thread only waits, so the HTTP thread
+// stays free either way (the pool's design is kept for all engines).
+import * as ort from "onnxruntime-node";
+import type { ObjectStore } from "../common/storage/index.js";
+import { joinUri } from "../common/storage/index.js";
+import { readModelFiles, type ModelDescription } from "../model/model-export.js";
+
+export type OnnxProvider = "cpu" | "webgpu" | "cuda";
+
+export interface OnnxOptions {
+  providers: OnnxProvider[];
+  /** Intra-op threads; 0: ONNX Runtime's default (all cores). */
+  threads: number;
+}
+
+export interface OnnxModel {
+  description: ModelDescription;
+  provider: OnnxProvider;
+  /** NHWC float32 [0, 255] of h×w (multiples of 4) → NHWC float32 [0, 255]. */
+  run(nhwc: Float32Array, height: number, width: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+/** Creates a session on the first provider that initialises; the error names each provider's failure. */
+export async function createSession(
+  bytes: Uint8Array,
+  options: OnnxOptions,
+): Promise<{ session: ort.InferenceSession; provider: OnnxProvider }> {
+  const failures: string[] = [];
+  for (const provider of options.providers) {
+    try {
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: [provider],
+        graphOptimizationLevel: "all",
+        ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
+      });
+      return { session, provider };
+    } catch (err) {
+      failures.push(`${provider}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new Error(`ONNX Runtime could not create a session: ${failures.join("; ")}`);
+}
+
+function nhwcToNchw(x: Float32Array, h: number, w: number): Float32Array {
+  const out = new Float32Array(x.length);
+  const plane = h * w;
+  for (let i = 0; i < plane; i++) {
+    out[i] = x[i * 3]!;
+    out[plane + i] = x[i * 3 + 1]!;
+    out[2 * plane + i] = x[i * 3 + 2]!;
+  }
+  return out;
+}
+
+function nchwToNhwc(x: Float32Array, h: number, w: number): Float32Array {
+  const out = new Float32Array(x.length);
+  const plane = h * w;
+  for (let i = 0; i < plane; i++) {
+    out[i * 3] = x[i]!;
+    out[i * 3 + 1] = x[plane + i]!;
+    out[i * 3 + 2] = x[2 * plane + i]!;
+  }
+  return out;
+}
+
+/**
+ * Loads an exported model's ONNX file (checksums verified with the rest of
+ * the model). A model without one, or whose ONNX file ONNX Runtime refuses
+ * (corrupt), fails here with a message that says so.
+ */
+export async function loadOnnxModel(
+  store: ObjectStore,
+  uri: string,
+  options: OnnxOptions,
+): Promise<OnnxModel> {
+  const { description } = await readModelFiles(store, uri);
+  const onnx = description.onnx;
+  if (onnx === undefined) {
+    throw new Error(
+      `model ${uri} has no ONNX file (exported before model.onnx existed); add it with \`stylekube export --onnx ${uri}\` or serve it with a tfjs engine`,
+    );
+  }
+  let created: Awaited<ReturnType<typeof createSession>>;
+  try {
+    created = await createSession(await store.getBytes(joinUri(uri, onnx.file)), options);
+  } catch (err) {
+    throw new Error(
+      `model ${uri}: ${onnx.file} is not a valid ONNX model (${err instanceof Error ? err.message : String(err)}); export it again with \`stylekube export --onnx\``,
+      { cause: err },
+    );
+  }
+  const { session, provider } = created;
+  return {
+    description,
+    provider,
+    async run(nhwc, height, width) {
+      const input = new ort.Tensor("float32", nhwcToNchw(nhwc, height, width), [1, 3, height, width]);
+      const result = await session.run({ [onnx.input]: input });
+      const output = result[onnx.output];
+      if (output === undefined) throw new Error(`the ONNX model has no output ${onnx.output}`);
+      try {
+        return nchwToNhwc(output.data as Float32Array, height, width);
+      } finally {
+        input.dispose();
+        output.dispose();
+      }
+    },
+    dispose: () => session.release(),
+  };
+}

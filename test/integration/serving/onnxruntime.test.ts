@@ -1,0 +1,107 @@
+// The model server on engine onnxruntime (issue #14 items 2, 4, 5): the same
+// HTTP API on model.onnx, the engine reported on / and in the metrics, bad
+// input still 4xx, an image above the engine's pixel limit 413 naming it,
+// and a model whose ONNX file is corrupt (checksums intact: a broken
+// export) refused at load with a message naming the style while the other
+// style keeps serving.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { FileStore, joinUri, writeWithManifest } from "../../../common/storage/index.js";
+import {
+  errorCode,
+  startServerProcess,
+  stylize,
+  testImage,
+  trainAndExport,
+  type ServerProcess,
+  waitFor,
+} from "./support.js";
+
+const store = new FileStore({ durable: false });
+const dir = mkdtempSync(join(tmpdir(), "stylekube-serving-ort-"));
+const base = pathToFileURL(dir).href;
+const TOKEN = "ort-admin-token";
+
+describe("model server on onnxruntime", { timeout: 300_000 }, () => {
+  let server: ServerProcess;
+  let corruptUri: string;
+
+  before(async () => {
+    const good = await trainAndExport(store, `${base}/good/`, { seed: 7, style: "good" });
+    // The same model with garbage in model.onnx, written with a matching manifest.
+    corruptUri = `${base}/corrupt/model/`;
+    await writeWithManifest(
+      store,
+      corruptUri,
+      [
+        { name: "model.json", body: await store.getBytes(joinUri(good, "model.json")) },
+        { name: "weights.bin", body: await store.getBytes(joinUri(good, "weights.bin")) },
+        { name: "model.onnx", body: Buffer.from("this is not an ONNX protobuf".repeat(10)) },
+      ],
+      { kind: "model" },
+    );
+    server = await startServerProcess({
+      STYLEKUBE_ENGINE: "onnxruntime",
+      STYLEKUBE_STYLES: JSON.stringify({ good }),
+      STYLEKUBE_ONNX_MAX_PIXELS: String(128 * 128),
+      STYLEKUBE_ADMIN_TOKEN: TOKEN,
+    });
+    await waitFor(
+      "ready",
+      async () => ((await fetch(`${server.url}/v2/health/ready`)).ok ? true : undefined),
+      60_000,
+    );
+  });
+
+  after(async () => {
+    if (server?.child.exitCode === null) await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("stylises with ONNX Runtime and reports the engine on / and in the metrics", async () => {
+    const res = await stylize(server.url, "good", await testImage(64, 48));
+    assert.equal(res.status, 200, res.body.toString().slice(0, 300));
+    assert.equal(res.headers.get("x-image-size"), "64x48");
+    const info = (await (await fetch(`${server.url}/`)).json()) as {
+      engine: { engine: string; providers: string };
+    };
+    assert.equal(info.engine.engine, "onnxruntime");
+    assert.equal(info.engine.providers, "cpu");
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /stylekube_engine_info\{engine="onnxruntime",backend="onnxruntime",providers="cpu"\} 1/,
+    );
+    assert.match(metrics, /stylekube_healthy_workers 1/);
+  });
+
+  it("answers bad input with 4xx and an image above its pixel limit with 413 naming the limit", async () => {
+    const bad = await stylize(server.url, "good", Buffer.from("not an image"));
+    assert.equal(bad.status, 400);
+    assert.equal(errorCode(bad.body), "invalid_image");
+    const big = await stylize(server.url, "good", await testImage(200, 200));
+    assert.equal(big.status, 413);
+    assert.equal(errorCode(big.body), "image_too_large");
+    assert.match(big.body.toString(), /STYLEKUBE_ONNX_MAX_PIXELS=16384/);
+    const fits = await stylize(server.url, "good", await testImage(200, 200), { query: "?maxSide=128" });
+    assert.equal(fits.status, 200);
+  });
+
+  it("refuses a corrupt ONNX file at load, naming the style, while the other style keeps serving", async () => {
+    const res = await fetch(`${server.url}/v1/styles/broken`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ modelURI: corruptUri }),
+    });
+    const body = await res.text();
+    assert.ok(res.status >= 400 && res.status < 500, `${res.status} ${body}`);
+    assert.match(body, /style broken: cannot load .*model\.onnx is not a valid ONNX model/);
+    assert.equal((await fetch(`${server.url}/v2/health/ready`)).status, 200);
+    const ok = await stylize(server.url, "good", await testImage(32, 32));
+    assert.equal(ok.status, 200);
+  });
+});
