@@ -10,6 +10,10 @@ Usage:
   stylekube dataset info|verify <uri>
   stylekube train -f spec.yaml --local [--workers N] [--nats URL]
                             run a StyleTraining on this machine with N worker processes
+  stylekube stylize -m <model> in.jpg -o out.jpg
+                            stylise a photo with a trained network (--optimize: Gatys et al.'s method)
+  stylekube loss --content c.jpg --style s.jpg image.jpg
+                            the paper's loss of an image, as one JSON line
   stylekube worker          one training worker (env contract; started by the operator or --local)
   stylekube serve           the model server (POST /v1/styles/{name}:stylize; config from env)
   stylekube controller      run the operator (watches StyleTrainings; config from env, see docs/)
@@ -53,6 +57,14 @@ async function main(argv: string[]): Promise<number> {
     case "train": {
       const { runTrainCommand } = await import("./train.js");
       return runTrainCommand(rest);
+    }
+    case "stylize": {
+      const { runStylizeCommand } = await import("./stylize.js");
+      return runStylizeCommand(rest);
+    }
+    case "loss": {
+      const { runLossCommand } = await import("./loss.js");
+      return runLossCommand(rest);
     }
     case "version": {
       console.log(packageVersion());
