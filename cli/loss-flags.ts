@@ -5,7 +5,7 @@ import type { LossLayers, LossWeights } from "../trainer/losses/perceptual-loss.
 export const lossFlags = {
   options: {
     style: { type: "string" },
-    "style-size": { type: "string", default: "256" },
+    "style-size": { type: "string" },
     "vgg-weights": { type: "string" },
     "content-weight": { type: "string" },
     "style-weight": { type: "string" },
