@@ -55,7 +55,8 @@ export async function runLossCommand(args: string[]): Promise<number> {
     await initEngine(values.engine as EngineName, { wasmThreads: 16 });
     const problem = await loadLossProblem(loss);
     const generated = await imageTensor(image);
-    const content = await imageTensor(values.content);
+    const [, height, width] = generated.shape;
+    const content = await imageTensor(values.content, { fill: { width, height } });
     const terms = await imageLoss(problem, generated, content);
     console.log(
       JSON.stringify({

@@ -4,6 +4,7 @@
 // (as `stylekube loss` and Gatys's optimisation compare them).
 import { readFile } from "node:fs/promises";
 import * as tf from "@tensorflow/tfjs-core";
+import sharp from "sharp";
 import { HyperparametersSchema, type VggLayer } from "../../common/api/index.js";
 import { decodeRgb, rgbToFloat } from "../../common/images/codec.js";
 import { openStore } from "../../common/storage/index.js";
@@ -36,16 +37,25 @@ export async function readImageBytes(pathOrUri: string): Promise<Uint8Array> {
   return readFile(pathOrUri);
 }
 
-/** An image as a [1, H, W, 3] tensor in [0, 255]; `maxSide` scales the longer side down (never up), `size` forces H×W. */
+/**
+ * An image as a [1, H, W, 3] tensor in [0, 255]. `maxSide` scales the longer
+ * side down (never up); `fill` resizes to exactly that size, aspect ratio
+ * not kept (libvips's filter, not a bilinear tensor resize, so a large photo
+ * shrunk a lot does not alias).
+ */
 export async function imageTensor(
   pathOrUri: string,
-  resize: { maxSide?: number; size?: { width: number; height: number } } = {},
+  resize: { maxSide?: number; fill?: { width: number; height: number } } = {},
 ): Promise<tf.Tensor4D> {
-  const bytes = await readImageBytes(pathOrUri);
-  const rgb = await decodeRgb(bytes, {
-    ...(resize.maxSide !== undefined ? { maxSide: resize.maxSide } : {}),
-    ...(resize.size !== undefined ? { cover: resize.size } : {}),
-  });
+  let bytes = await readImageBytes(pathOrUri);
+  if (resize.fill !== undefined) {
+    bytes = await sharp(bytes)
+      .rotate()
+      .resize(resize.fill.width, resize.fill.height, { fit: "fill" })
+      .png()
+      .toBuffer();
+  }
+  const rgb = await decodeRgb(bytes, resize.maxSide !== undefined ? { maxSide: resize.maxSide } : {});
   return tf.tensor4d(rgbToFloat(rgb), [1, rgb.height, rgb.width, 3]);
 }
 
@@ -99,7 +109,7 @@ export async function loadLossProblem(options: LossProblemOptions): Promise<Loss
   };
 }
 
-/** The λ-weighted loss terms of `image` for the content photo `content` (any size: resized to the image's). */
+/** The loss terms of `image` (unweighted, and the λ-weighted total) for the content photo `content`, resized to the image's size if it differs. */
 export async function imageLoss(
   problem: LossProblem,
   image: tf.Tensor4D,
