@@ -14,6 +14,8 @@ Usage:
                             stylise a photo with a trained network (--optimize: Gatys et al.'s method)
   stylekube loss --content c.jpg --style s.jpg image.jpg
                             the paper's loss of an image, as one JSON line
+  stylekube weights pull vgg16 [--from F] [--to URI]
+                            fetch, verify and cache ImageNet VGG-16 (the loss network); prints its path
   stylekube worker          one training worker (env contract; started by the operator or --local)
   stylekube serve           the model server (POST /v1/styles/{name}:stylize; config from env)
   stylekube controller      run the operator (watches StyleTrainings; config from env, see docs/)
@@ -42,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
     case "dataset": {
       const { runDatasetCommand } = await import("./dataset.js");
       return runDatasetCommand(rest);
+    }
+    case "weights": {
+      const { runWeightsCommand } = await import("./weights.js");
+      return runWeightsCommand(rest);
     }
     case "worker": {
       const [{ workerMain }, { openDatasetBatches }] = await Promise.all([

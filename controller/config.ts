@@ -21,6 +21,16 @@ export const ControllerConfigSchema = z.object({
   STYLEKUBE_TRAINER_IMAGE: z.string().default("stylekube/trainer:0.1.0"),
   STYLEKUBE_SERVER_IMAGE: z.string().default("stylekube/server:0.1.0"),
   STYLEKUBE_WORKER_SERVICE_ACCOUNT: z.string().default("stylekube-worker"),
+  /**
+   * VGG-16 weights for StyleTrainings that name none (and are not random):
+   * typically the file `stylekube weights pull vgg16 --to s3://…` uploaded.
+   * Unset: such trainings fail at start with where to get weights.
+   */
+  STYLEKUBE_DEFAULT_LOSS_NETWORK_WEIGHTS: z
+    .string()
+    .regex(/^(s3|file|https?):\/\/\S+$/, "must be an s3://, file:// or http(s):// URI")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
   /** NATS for progress (the operator) and gradients (the workers). */
   STYLEKUBE_NATS_URL: z.string().default("nats://nats:4222"),
   /** Secret (in each training's namespace) with NATS credentials for workers: token or user/password. */

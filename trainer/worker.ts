@@ -97,6 +97,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
     const vgg = await loadVgg16({
       weights: spec.lossNetwork.weights,
       format: spec.lossNetwork.format,
+      convention: spec.lossNetwork.convention,
       random: spec.lossNetwork.random,
       readUri: (uri) => readUri(store, uri),
     });

@@ -114,15 +114,21 @@ export const LossNetworkSchema = described(
   z
     .object({
       weights: uri(
-        "VGG-16 weights: Keras vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, torchvision VGG-16 .safetensors, or a TensorFlow.js layers model.json.",
+        "VGG-16 weights: the file `stylekube weights pull vgg16` writes (.safetensors), Keras vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, torchvision VGG-16 .safetensors, a VGG-16 .onnx export, or a TensorFlow.js layers model.json. Omitted: the operator's default (STYLEKUBE_DEFAULT_LOSS_NETWORK_WEIGHTS), if it has one.",
         ["s3", "file", "http"],
         "a weights URI",
-        "s3://bucket/vgg16.safetensors, file:///weights/vgg16_notop.h5 or https://host/model.json",
+        "s3://bucket/vgg16.safetensors, file:///weights/vgg16_notop.h5 or https://host/vgg16.onnx",
       ).optional(),
       format: z
-        .enum(["auto", "keras-h5", "safetensors", "tfjs-layers"])
+        .enum(["auto", "keras-h5", "safetensors", "tfjs-layers", "onnx"])
         .default("auto")
-        .describe("Weights format; auto decides by file extension (.h5, .safetensors, .json)."),
+        .describe("Weights format; auto decides by file extension (.h5, .safetensors, .json, .onnx)."),
+      convention: z
+        .enum(["auto", "caffe", "torch"])
+        .default("auto")
+        .describe(
+          "Input the weights expect: caffe (Keras and the original VGG: BGR, 0-255 minus the ImageNet mean) or torch (torchvision: RGB, 0-1, ImageNet mean/std). auto takes it from the file's metadata, a known source, or the format (.h5 and model.json: caffe; .safetensors without metadata: torch).",
+        ),
       random: z
         .boolean()
         .default(false)
@@ -130,7 +136,7 @@ export const LossNetworkSchema = described(
     })
     .strict()
     .prefault({}),
-  "The frozen VGG-16 loss network. Training refuses to start without weights unless random is true.",
+  "The frozen VGG-16 loss network. Training refuses to start without weights (here or the operator's default) unless random is true.",
   [
     {
       rule: "!(has(self.weights) && self.random)",

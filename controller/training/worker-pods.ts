@@ -1,12 +1,22 @@
 // The pod of one worker of one attempt: the env contract, resources, owner
 // reference, labels and a locked-down security context.
 import type * as k8s from "@kubernetes/client-node";
-import type { StyleTraining } from "../../common/api/index.js";
+import type { StyleTraining, StyleTrainingSpec } from "../../common/api/index.js";
 import { quantityValue } from "../../common/api/fields.js";
 import { WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
 import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
 import { LABELS, trainingOwnerReference, workerPodName } from "./labels.js";
+
+/** The spec with the operator's default VGG-16 weights filled in where it names none and is not random. */
+export function withDefaultLossNetwork(
+  spec: StyleTrainingSpec,
+  defaultWeights: string | undefined,
+): StyleTrainingSpec {
+  const loss = spec.lossNetwork;
+  if (defaultWeights === undefined || loss.weights !== undefined || loss.random) return spec;
+  return { ...spec, lossNetwork: { ...loss, weights: defaultWeights } };
+}
 
 export function buildWorkerPod(
   training: StyleTraining,
@@ -26,7 +36,7 @@ export function buildWorkerPod(
     attempt,
     rank,
     worldSize: spec.workers,
-    spec,
+    spec: withDefaultLossNetwork(spec, config.STYLEKUBE_DEFAULT_LOSS_NETWORK_WEIGHTS),
     natsUrl: config.STYLEKUBE_NATS_URL,
     s3Endpoint: storage?.endpoint ?? config.STYLEKUBE_S3_ENDPOINT,
     s3ForcePathStyle: storage?.forcePathStyle ?? config.STYLEKUBE_S3_FORCE_PATH_STYLE,

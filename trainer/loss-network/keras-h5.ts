@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import h5wasm from "h5wasm/node";
@@ -91,6 +91,10 @@ function layersRoot(f: H5File): H5Group {
  */
 export async function readKerasH5File(path: string, where = path): Promise<Map<VggConvName, ConvWeights>> {
   await h5wasm.ready;
+  // h5wasm reports a missing file only as "name not defined" on first use.
+  await access(path).catch((err: Error) => {
+    throw new Error(`${where}: ${err.message}`, { cause: err });
+  });
   let f: H5File;
   try {
     f = new h5wasm.File(path, "r");

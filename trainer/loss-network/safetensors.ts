@@ -15,7 +15,7 @@ import type { NamedArray } from "../model/parameters.js";
 
 /** dtypes whose values we can widen to float32 exactly or by rounding (F64). */
 const BYTES_PER_ELEMENT = { F32: 4, F16: 2, BF16: 2, F64: 8 } as const;
-type FloatDtype = keyof typeof BYTES_PER_ELEMENT;
+export type FloatDtype = keyof typeof BYTES_PER_ELEMENT;
 
 /** Header size cap: the reference implementation refuses headers over 100 MB. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -50,13 +50,16 @@ function float16ToFloat32(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
-function decode(dtype: FloatDtype, bytes: Uint8Array): Float32Array {
+/** Little-endian floats of `dtype` widened to float32 (also ONNX raw_data, which uses the same encodings). */
+export function decodeFloats(dtype: FloatDtype, bytes: Uint8Array): Float32Array {
+  checkHostEndianness();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.byteLength / BYTES_PER_ELEMENT[dtype];
   switch (dtype) {
     case "F32":
-      // Copy first: the data may sit at an offset that is not 4-aligned.
-      return new Float32Array(bytes.slice().buffer);
+      // Copy first: the data may sit at an offset that is not 4-aligned. (Not
+      // bytes.slice(): on a Node Buffer that is a view of the whole pool.)
+      return new Float32Array(new Uint8Array(bytes).buffer);
     case "F64": {
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
@@ -128,7 +131,7 @@ export function parseSafetensors(bytes: Uint8Array, where = "safetensors"): Safe
     }
     tensors.set(name, {
       shape: info.shape,
-      data: decode(dtype, bytes.subarray(dataStart + begin, dataStart + end)),
+      data: decodeFloats(dtype, bytes.subarray(dataStart + begin, dataStart + end)),
     });
   }
   return { tensors, metadata };

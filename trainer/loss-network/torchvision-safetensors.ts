@@ -1,25 +1,7 @@
 import type { NamedArray } from "../model/parameters.js";
 import { parseSafetensors } from "./safetensors.js";
+import { oihwToHwio } from "./transpose.js";
 import { type ConvWeights, checkConvWeights, type VggConvName, VGG16_CONVS } from "./vgg16.js";
-
-/** OIHW (PyTorch's conv weight layout) → HWIO (tfjs's). */
-export function oihwToHwio(src: NamedArray): NamedArray {
-  const [o, i, h, w] = src.shape;
-  if (src.shape.length !== 4 || o === undefined || i === undefined || h === undefined || w === undefined) {
-    throw new Error(`expected a 4-D OIHW kernel, got shape [${src.shape.join(",")}]`);
-  }
-  const out = new Float32Array(src.data.length);
-  for (let oo = 0; oo < o; oo++) {
-    for (let ii = 0; ii < i; ii++) {
-      for (let hh = 0; hh < h; hh++) {
-        for (let ww = 0; ww < w; ww++) {
-          out[((hh * w + ww) * i + ii) * o + oo] = src.data[((oo * i + ii) * h + hh) * w + ww] ?? 0;
-        }
-      }
-    }
-  }
-  return { shape: [h, w, i, o], data: out };
-}
 
 /**
  * Finds `features.<index>.<kind>` among the keys, allowing a prefix such as
@@ -44,7 +26,14 @@ function findKey(keys: readonly string[], index: number, kind: "weight" | "bias"
  * convention is "torch" (RGB 0–1, ImageNet mean/std).
  */
 export function readTorchvisionSafetensors(bytes: Uint8Array, where: string): Map<VggConvName, ConvWeights> {
-  const { tensors } = parseSafetensors(bytes, where);
+  return torchvisionConvs(parseSafetensors(bytes, where).tensors, where);
+}
+
+/** The ten convs out of a parsed torchvision state dict. */
+export function torchvisionConvs(
+  tensors: ReadonlyMap<string, NamedArray>,
+  where: string,
+): Map<VggConvName, ConvWeights> {
   const keys = [...tensors.keys()];
   const out = new Map<VggConvName, ConvWeights>();
   for (const conv of VGG16_CONVS) {

@@ -29,7 +29,7 @@ describe("StyleTraining schema (zod)", () => {
       seed: 0,
     });
     assert.deepEqual(spec.resources, { gpu: 1, gpuResourceName: "nvidia.com/gpu", cpu: "4", memory: "16Gi" });
-    assert.deepEqual(spec.lossNetwork, { format: "auto", random: false });
+    assert.deepEqual(spec.lossNetwork, { format: "auto", convention: "auto", random: false });
     assert.deepEqual(spec.checkpoint, { everySteps: 1000, keep: 3 });
     assert.equal(spec.suspend, false);
     assert.equal(spec.backoffLimit, 3);

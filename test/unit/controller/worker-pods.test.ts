@@ -94,6 +94,41 @@ describe("worker pods", () => {
     assert.equal(pod.spec!.containers[0]!.securityContext!.readOnlyRootFilesystem, true);
   });
 
+  it("fill in the operator's default VGG-16 weights only where a training names none and is not random", () => {
+    const withDefault = readControllerConfig({
+      STYLEKUBE_DEFAULT_LOSS_NETWORK_WEIGHTS: "s3://weights/vgg16-relu4_3.safetensors",
+    });
+    const lossNetworkOf = (t: ReturnType<typeof training>, c = withDefault) => {
+      const env = Object.fromEntries(
+        (buildWorkerPod(t, 1, 0, c).spec!.containers[0]!.env ?? [])
+          .filter((e) => e.value !== undefined)
+          .map((e) => [e.name, e.value!]),
+      );
+      return readWorkerEnv(env).spec.lossNetwork;
+    };
+    assert.equal(lossNetworkOf(training()).weights, "s3://weights/vgg16-relu4_3.safetensors");
+    assert.equal(lossNetworkOf(training(), config).weights, undefined, "no default configured");
+    const own = training();
+    own.spec.lossNetwork.weights = "s3://mine/vgg16.onnx";
+    assert.equal(lossNetworkOf(own).weights, "s3://mine/vgg16.onnx");
+    const random = training();
+    random.spec.lossNetwork.random = true;
+    assert.equal(lossNetworkOf(random).weights, undefined);
+    // The StyleTraining object itself is not changed.
+    const t = training();
+    buildWorkerPod(t, 1, 0, withDefault);
+    assert.equal(t.spec.lossNetwork.weights, undefined);
+    assert.throws(
+      () => readControllerConfig({ STYLEKUBE_DEFAULT_LOSS_NETWORK_WEIGHTS: "vgg16.h5" }),
+      /STYLEKUBE_DEFAULT_LOSS_NETWORK_WEIGHTS: .*s3:\/\//,
+    );
+    assert.equal(
+      readControllerConfig({ STYLEKUBE_DEFAULT_LOSS_NETWORK_WEIGHTS: "" })
+        .STYLEKUBE_DEFAULT_LOSS_NETWORK_WEIGHTS,
+      undefined,
+    );
+  });
+
   it("a bad env names the variable", () => {
     assert.throws(() => readWorkerEnv({ STYLEKUBE_RANK: "x" }), /STYLEKUBE_RANK/);
     assert.throws(() => readWorkerEnv({ STYLEKUBE_WASM_THREADS: "0" }), /STYLEKUBE_WASM_THREADS/);

