@@ -1,4 +1,4 @@
-// `npm run bench -- <name> [args…]`: runs bench/<name>.ts (e.g. train-step,
+// `npm run bench -- <name> [args…]`: runs bench/<name>.ts (e.g. train-step, quality,
 // allreduce, controller) in its own Node process with the given arguments,
 // so each benchmark starts from a clean heap and its own tfjs engine.
 import { spawn } from "node:child_process";

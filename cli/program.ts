@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { packageVersion } from "../common/package-version.js";
 import { registerDatasetCommand } from "./commands/dataset.js";
 import { registerExportCommand } from "./commands/export.js";
+import { registerImageToolCommands } from "./commands/image-tools.js";
 import { registerProcessCommands } from "./commands/processes.js";
 import { registerTrainCommand } from "./commands/train.js";
 import { registerValidateCommand } from "./commands/validate.js";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerDatasetCommand(program);
   registerTrainCommand(program);
   registerExportCommand(program);
+  registerImageToolCommands(program);
   registerWeightsCommand(program);
   registerProcessCommands(program);
   return program;

@@ -1,22 +1,25 @@
 // `npm run demo`: the whole pipeline on one machine, in one command.
 //
 //   1. test environment (NATS, MinIO, kube-apiserver + kwok) via ensureTestEnv()
-//   2. 12 licensed photos from the scikit-image wheel, packed to s3:// (64 px)
-//   3. a procedurally generated mosaic as the style image (nothing downloaded)
-//   4. a StyleTraining spec (2 wasm workers, random VGG-16: see the warning)
-//   5. training with runLocal: 2 `stylekube worker` processes over NATS
-//   6. `stylekube serve` with the model; one photo stylised over HTTP
-//   7. `stylekube controller` with the dashboard, and a StyleServer object
-//   8. a summary; the server and controller run until Ctrl-C
+//   2. pretrained VGG-16 weights: `stylekube weights pull vgg16` (cached after
+//      the first run); only if every source fails, random weights and a banner
+//   3. licensed photos from the scikit-image wheel, packed to s3:// (one held out)
+//   4. The Starry Night (public domain, demo/styles/) as the style image
+//   5. a StyleTraining spec (2 wasm workers)
+//   6. training with runLocal: 2 `stylekube worker` processes over NATS
+//   7. `stylekube serve` with the model; the held-out photo stylised over HTTP
+//   8. `stylekube controller` with the dashboard, and a StyleServer object
+//   9. a summary; the server and controller run until Ctrl-C
 //
 //   npm run demo              # keeps serving until Ctrl-C
 //   npm run demo -- --exit    # (or CI=true) stops everything at the end, exit 0
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import * as k8s from "@kubernetes/client-node";
 import sharp from "sharp";
 import { stringify } from "yaml";
@@ -35,20 +38,24 @@ import {
   type ControllerProcess,
 } from "../test/support/controller-process.js";
 import { applyCrds, waitFor } from "../test/support/kubernetes.js";
-import { mulberry32 } from "../common/mulberry32.js";
+import { pullVgg16Weights } from "./vgg16-weights.js";
 
 // ---------------------------------------------------------------- settings
 
 const EXIT_AT_END = process.argv.includes("--exit") || process.env.CI === "true";
 const DEMO_DIR = resolve(REPO_ROOT, ".stylekube/demo");
-const IMAGE_SIZE = 64;
-const BATCH_SIZE = 2;
-const ITERATIONS = Number(process.env.STYLEKUBE_DEMO_ITERATIONS ?? 150);
-const CHECKPOINT_EVERY = 20;
+// Sized so the style shows within the 10-minute budget on 2 cores (see
+// docs/demo.md for what was tried): small crops, many steps.
+const IMAGE_SIZE = Number(process.env.STYLEKUBE_DEMO_IMAGE_SIZE ?? 96);
+const BATCH_SIZE = 1;
+const ITERATIONS = Number(process.env.STYLEKUBE_DEMO_ITERATIONS ?? 300);
+const CHECKPOINT_EVERY = 50;
 const WORKERS = 2;
-const STYLE_NAME = "mosaic";
+const STYLE_NAME = "starry-night";
+const STYLE_FILE = resolve(REPO_ROOT, "demo/styles/starry_night.jpg");
 const NAMESPACE = "stylekube-demo";
 const BUDGET_SECONDS = 10 * 60;
+/** Held out of the training set, so the demo stylises a photo the network never saw. */
 const INPUT_PHOTO = "chelsea.png";
 
 // ---------------------------------------------------------------- output
@@ -71,6 +78,7 @@ function banner(lines: string[]): void {
 
 const PHASES = [
   "environment",
+  "loss-network weights",
   "photos + dataset",
   "style image",
   "training spec",
@@ -148,71 +156,6 @@ function s3Env(env: TestEnv): Record<string, string> {
   };
 }
 
-// ---------------------------------------------------------------- style image
-
-/**
- * A painting-like mosaic: coloured Voronoi tiles with dark grout (computed per
- * pixel), then brush strokes from an SVG composited on top, then a slight blur.
- */
-async function makeStyleImage(size = 256): Promise<Buffer> {
-  // Seeded, so the style image is the same every run.
-  const rand = mulberry32(2016);
-  const palette: [number, number, number][] = [
-    [196, 58, 38],
-    [233, 164, 42],
-    [38, 84, 148],
-    [24, 130, 120],
-    [240, 220, 170],
-    [120, 40, 90],
-    [30, 40, 60],
-    [210, 100, 60],
-  ];
-  const seeds = Array.from({ length: 90 }, () => ({
-    x: rand() * size,
-    y: rand() * size,
-    c: palette[Math.floor(rand() * palette.length)]!,
-  }));
-  const pixels = Buffer.alloc(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      let d1 = Infinity;
-      let d2 = Infinity;
-      let c: [number, number, number] = [0, 0, 0];
-      for (const s of seeds) {
-        const d = Math.hypot(s.x - x, s.y - y);
-        if (d < d1) {
-          d2 = d1;
-          d1 = d;
-          c = s.c;
-        } else if (d < d2) d2 = d;
-      }
-      const grout = d2 - d1 < 1.6;
-      const shade = 0.85 + 0.3 * rand();
-      const o = (y * size + x) * 3;
-      for (let k = 0; k < 3; k++) pixels[o + k] = grout ? 25 : Math.min(255, Math.round(c[k]! * shade));
-    }
-  }
-  const strokes: string[] = [];
-  for (let i = 0; i < 70; i++) {
-    const [r, g, b] = palette[Math.floor(rand() * palette.length)]!;
-    const x = rand() * size;
-    const y = rand() * size;
-    const len = 10 + rand() * 30;
-    const angle = rand() * 180;
-    strokes.push(
-      `<path d="M ${x} ${y} q ${len / 2} ${(rand() - 0.5) * 12} ${len} 0" stroke="rgb(${r},${g},${b})" ` +
-        `stroke-width="${2 + rand() * 3}" stroke-linecap="round" fill="none" opacity="0.7" ` +
-        `transform="rotate(${angle} ${x} ${y})"/>`,
-    );
-  }
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}">${strokes.join("")}</svg>`;
-  return sharp(pixels, { raw: { width: size, height: size, channels: 3 } })
-    .composite([{ input: Buffer.from(svg) }])
-    .blur(0.6)
-    .jpeg({ quality: 92 })
-    .toBuffer();
-}
-
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -223,15 +166,6 @@ async function main(): Promise<void> {
     `This machine: ${availableParallelism()} CPU cores. Budget: 10 minutes on 2 cores once the tools are built.` +
       (EXIT_AT_END ? " Mode: --exit (stops everything at the end)." : " Ctrl-C stops it at the end."),
   );
-  banner([
-    "WARNING: this demo trains with RANDOM VGG-16 weights (lossNetwork: {random: true}).",
-    "No pretrained VGG-16 can be downloaded on this machine. The pipeline runs end to end",
-    "(dataset, 2 workers over NATS, checkpoints, export, serving, dashboard), but the",
-    "network will NOT learn a real style: expect a noisy, psychedelic image, not a painting.",
-    "For a real style, put the Keras VGG-16 notop weights in S3 and set, in the spec:",
-    "  lossNetwork: { weights: s3://<bucket>/weights/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 }",
-    "(and train with more iterations at imageSize 256, on GPUs: see docs/demo.md).",
-  ]);
   await mkdir(DEMO_DIR, { recursive: true });
 
   // 1 ------------------------------------------------------------------
@@ -266,18 +200,42 @@ async function main(): Promise<void> {
     },
   });
   const bucket = `s3://${env.s3.bucket}/demo`;
-  const runId = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").toLowerCase();
 
   // 2 ------------------------------------------------------------------
+  const lossNetwork = await phase("loss-network weights", async () => {
+    say("stylekube weights pull vgg16 (downloads pretrained ImageNet VGG-16 once, then uses the cache)");
+    const outcome = await pullVgg16Weights(cli(), { cwd: REPO_ROOT, onLine: (line) => say(`  ${line}`) });
+    if (outcome.ok) {
+      say(`VGG-16 weights ${outcome.path} (${fmt(outcome.seconds)})`);
+      return { weights: pathToFileURL(outcome.path).href } as const;
+    }
+    banner([
+      "WARNING: no pretrained VGG-16 weights could be had, so this demo trains with RANDOM",
+      `VGG-16 weights (lossNetwork: {random: true}). Reason: ${outcome.reason}`,
+      "The pipeline runs end to end (dataset, 2 workers over NATS, checkpoints, export,",
+      "serving, dashboard), but the network will NOT learn the painting's style: expect a",
+      "noisy image, not a painting. Fix the download (`stylekube weights pull vgg16`), or",
+      "put VGG-16 weights in storage and set spec.lossNetwork.weights: see docs/demo.md.",
+    ]);
+    return { random: true } as const;
+  });
+  const realWeights = !("random" in lossNetwork);
+  const runId = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").toLowerCase();
+
+  // 3 ------------------------------------------------------------------
   const photosDir = join(DEMO_DIR, "photos");
+  const heldOutDir = join(DEMO_DIR, "held-out");
   const dataset = `${bucket}/photos${IMAGE_SIZE}/`;
   await phase("photos + dataset", async () => {
     say(
       `collecting ${DEMO_PHOTOS.length} photos from the scikit-image ${SKIMAGE_VERSION} wheel (pip download on first use)`,
     );
     const files = await collectDemoPhotos(photosDir);
+    await mkdir(heldOutDir, { recursive: true });
+    await rename(join(photosDir, INPUT_PHOTO), join(heldOutDir, INPUT_PHOTO));
     say(
-      `${files.length} photos in ${photosDir} (licences: ${join(photosDir, ".LICENSES.md")}, docs/demo.md)`,
+      `${files.length - 1} training photos in ${photosDir}, ${INPUT_PHOTO} held out for the end ` +
+        `(licences: ${join(photosDir, ".LICENSES.md")}, docs/demo.md)`,
     );
     let lastShown = -1;
     const result = await packDataset(store, photosDir, dataset, {
@@ -295,25 +253,23 @@ async function main(): Promise<void> {
     say(`dataset ${result.indexUri}: ${result.index.samples} samples (${IMAGE_SIZE}×${IMAGE_SIZE})`);
   });
 
-  // 3 ------------------------------------------------------------------
-  const styleUri = `${bucket}/styles/mosaic.jpg`;
-  const stylePath = join(DEMO_DIR, "style-mosaic.jpg");
+  // 4 ------------------------------------------------------------------
+  const styleUri = `${bucket}/styles/starry_night.jpg`;
+  const stylePath = STYLE_FILE;
   await phase("style image", async () => {
-    say("no painting can be downloaded here: generating a Voronoi mosaic with brush strokes (sharp, SVG)");
-    const jpeg = await makeStyleImage();
-    await writeFile(stylePath, jpeg);
-    await store.put(styleUri, jpeg, { contentType: "image/jpeg" });
+    say("The Starry Night (van Gogh, 1889; public domain; provenance in demo/styles/README.md)");
+    await store.put(styleUri, await readFile(STYLE_FILE), { contentType: "image/jpeg" });
     say(`style image ${stylePath} → ${styleUri}`);
   });
 
-  // 4 ------------------------------------------------------------------
-  const output = `${bucket}/models/mosaic-${runId}/`;
+  // 5 ------------------------------------------------------------------
+  const output = `${bucket}/models/${STYLE_NAME}-${runId}/`;
   const specPath = join(DEMO_DIR, "styletraining.yaml");
   await phase("training spec", async () => {
     const spec = {
       apiVersion: "stylekube.io/v1alpha1",
       kind: "StyleTraining",
-      metadata: { name: "demo-mosaic" },
+      metadata: { name: `demo-${STYLE_NAME}` },
       spec: {
         style: styleUri,
         dataset,
@@ -322,26 +278,25 @@ async function main(): Promise<void> {
         engine: "wasm",
         resources: { gpu: 0, cpu: "1", memory: "2Gi" },
         hyperparameters: { imageSize: IMAGE_SIZE, batchSize: BATCH_SIZE, iterations: ITERATIONS },
-        // No VGG-16 weights can be obtained on this machine: see the warning above.
-        // With real weights: lossNetwork: { weights: "s3://…/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" }
-        lossNetwork: { random: true },
+        // The workers are processes on this machine, so they read the pulled file directly.
+        lossNetwork,
         checkpoint: { everySteps: CHECKPOINT_EVERY, keep: 2 },
         backoffLimit: 2,
       },
     };
-    const header =
-      "# Written by `npm run demo`. lossNetwork.random: no pretrained VGG-16 on this machine, so the\n" +
-      "# network learns no real style. For a real one, replace it with\n" +
-      "#   lossNetwork:\n" +
-      "#     weights: s3://<bucket>/weights/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5\n";
+    const header = realWeights
+      ? "# Written by `npm run demo`.\n"
+      : "# Written by `npm run demo`. lossNetwork.random: `stylekube weights pull vgg16` failed, so the\n" +
+        "# network learns no real style. Set lossNetwork.weights to VGG-16 weights for a real one.\n";
     await writeFile(specPath, header + stringify(spec));
     say(
       `${specPath}: ${WORKERS} workers, engine wasm, ${IMAGE_SIZE}px, batch ${BATCH_SIZE}×${WORKERS}, ` +
-        `${ITERATIONS} steps, checkpoint every ${CHECKPOINT_EVERY}, lossNetwork: random (!)`,
+        `${ITERATIONS} steps, checkpoint every ${CHECKPOINT_EVERY}, ` +
+        `lossNetwork: ${realWeights ? "pretrained VGG-16" : "random (!)"}`,
     );
   });
 
-  // 5 ------------------------------------------------------------------
+  // 6 ------------------------------------------------------------------
   const modelURI = await phase("training", async () => {
     say(`training with ${WORKERS} local worker processes over NATS (about 1 s per step on 2 cores)`);
     const result = await runLocal({
@@ -359,7 +314,7 @@ async function main(): Promise<void> {
     return result.modelURI;
   });
 
-  // 6 ------------------------------------------------------------------
+  // 7 ------------------------------------------------------------------
   const outPath = join(DEMO_DIR, "out.jpg");
   const inPath = join(DEMO_DIR, "in.jpg");
   const servingUrl = await phase("serve + stylise", async () => {
@@ -390,7 +345,7 @@ async function main(): Promise<void> {
       },
       120_000,
     );
-    const input = await sharp(await readFile(join(photosDir, INPUT_PHOTO)))
+    const input = await sharp(await readFile(join(heldOutDir, INPUT_PHOTO)))
       .resize({ width: 256 })
       .jpeg({ quality: 92 })
       .toBuffer();
@@ -412,7 +367,7 @@ async function main(): Promise<void> {
     return url;
   });
 
-  // 7 ------------------------------------------------------------------
+  // 8 ------------------------------------------------------------------
   const token = randomBytes(18).toString("base64url");
   const dashboardUrl = await phase("controller + dashboard", async () => {
     const kc = new k8s.KubeConfig();
@@ -489,7 +444,7 @@ async function main(): Promise<void> {
     return url;
   });
 
-  // 8 ------------------------------------------------------------------
+  // 9 ------------------------------------------------------------------
   const total = (performance.now() - t0) / 1000;
   console.log("\n=== stylekube demo: done ===");
   for (const t of timings) console.log(`  ${t.phase.padEnd(24)} ${fmt(t.seconds).padStart(7)}`);
@@ -515,9 +470,10 @@ async function main(): Promise<void> {
   console.log(`  dashboard token   ${token}  (for actions; viewing needs none)`);
   console.log(`  kubeconfig        ${env.kubeconfig}  (kubectl get styleservers -n ${NAMESPACE})`);
   console.log("");
-  console.log(
-    "  Reminder: trained with RANDOM VGG-16 weights — the output shows the pipeline, not a learnt style.",
-  );
+  if (!realWeights)
+    console.log(
+      "  Reminder: trained with RANDOM VGG-16 weights — the output shows the pipeline, not a learnt style.",
+    );
   if (EXIT_AT_END) {
     say("--exit: stopping the model server and the controller (the test environment keeps running)");
     await stopChildren();

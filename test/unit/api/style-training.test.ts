@@ -8,7 +8,7 @@ import {
 } from "../../fixtures/style-trainings.js";
 
 describe("StyleTraining schema (zod)", () => {
-  it("fills the paper's defaults into a minimal object", () => {
+  it("fills the defaults (the paper's, λs and λTV chosen on real features) into a minimal object", () => {
     const result = validateStyleTraining(minimalStyleTraining());
     assert.ok(result.ok, result.ok ? "" : result.message);
     const { spec } = result.value;
@@ -20,8 +20,8 @@ describe("StyleTraining schema (zod)", () => {
       iterations: 40_000,
       learningRate: 1e-3,
       contentWeight: 1,
-      styleWeight: 5,
-      tvWeight: 1e-6,
+      styleWeight: 3e-4,
+      tvWeight: 1e-4,
       contentLayer: "relu2_2",
       styleLayers: ["relu1_2", "relu2_2", "relu3_3", "relu4_3"],
       normalization: "instance",

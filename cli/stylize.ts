@@ -1,0 +1,186 @@
+// `stylekube stylize`: one photo through a trained network, on this machine,
+// by the model server's own inference path (serving/inference-pool.ts: the
+// same worker thread, padding and model loader as POST /v1/styles/{name}:stylize),
+// or with --optimize by Gatys et al.'s optimisation of the image itself.
+//
+//   stylekube stylize -m <model dir or URI> in.jpg -o out.jpg
+//   stylekube stylize --optimize --style s.jpg in.jpg -o out.jpg [--method lbfgs|adam] [--iterations 500]
+import { writeFile } from "node:fs/promises";
+import { extname } from "node:path";
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs-core";
+import { decodeRgb, encodeRgb, floatToRgb, type ImageFormat } from "../common/images/codec.js";
+import { createLogger } from "../common/log/logger.js";
+import { normalizeUri } from "../common/storage/index.js";
+import { initEngine, type EngineName } from "../trainer/engine/engines.js";
+import {
+  defaultLossSettings,
+  imageTensor,
+  loadLossProblem,
+  readImageBytes,
+} from "../trainer/gatys/loss-problem.js";
+import {
+  GATYS_DEFAULT_LEARNING_RATE,
+  type GatysMethod,
+  optimizeImage,
+} from "../trainer/gatys/optimize-image.js";
+import { InferencePool } from "../serving/inference-pool.js";
+import { lossFlags, parseLossFlags } from "./loss-flags.js";
+
+const USAGE = `Usage:
+  stylekube stylize -m <model dir or URI> <in> -o <out> [--engine wasm]
+      Stylise a photo of any size with a trained network (a model/ folder written by
+      training: model.json, weights.bin), by the model server's inference code.
+  stylekube stylize --optimize --style <painting> <in> -o <out> [options]
+      Gatys et al.'s method: optimise the image itself against the same loss
+      (VGG-16, layers and λs as training). Slow: the paper's baseline.
+      --method lbfgs|adam    projected L-BFGS (default, the paper's) or Adam
+      --iterations N         default 500
+      --learning-rate X      default 1 (lbfgs) or 2 (adam, grey levels per step)
+      --size N               longer side of the output (default 256)
+      --init noise|content   start image (default noise)
+${lossFlags.usage}
+Common:
+  -o, --output FILE          .jpg, .png or .webp
+  --engine NAME              wasm (default), cpu, webgpu, tensorflow, auto
+Images: local paths or file:// / s3:// URIs (S3 settings from STYLEKUBE_S3_*).`;
+
+function formatOf(path: string): ImageFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === ".png") return "png";
+  if (ext === ".webp") return "webp";
+  if (ext === ".jpg" || ext === ".jpeg") return "jpeg";
+  throw new Error(`-o ${path}: unknown image type "${ext}"; use .jpg, .png or .webp`);
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1, got ${value}`);
+  return n;
+}
+
+/** The network path: exactly what the model server runs for one request. */
+async function stylizeWithNetwork(
+  model: string,
+  input: string,
+  output: string,
+  engine: EngineName,
+): Promise<void> {
+  const uri = normalizeUri(model.endsWith("/") ? model : `${model}/`, { allowPlainPaths: true });
+  const image = await decodeRgb(await readImageBytes(input));
+  const pool = await InferencePool.start({ engine, threads: 1, log: createLogger("stylize", "warn") });
+  try {
+    const { modelId, description } = await pool.load(uri);
+    const result = await pool.run(modelId, image);
+    await writeFile(output, await encodeRgb(result.image, formatOf(output), 92));
+    console.error(
+      `${input} (${image.width}×${image.height}) → ${output} in ${(result.inferenceMs / 1000).toFixed(2)} s ` +
+        `(model ${uri}: ${description.trainedSteps} steps, ${description.normalization}, ${description.upsampling})`,
+    );
+  } finally {
+    await pool.close();
+  }
+}
+
+export async function runStylizeCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        model: { type: "string", short: "m" },
+        output: { type: "string", short: "o" },
+        engine: { type: "string", default: "wasm" },
+        optimize: { type: "boolean", default: false },
+        method: { type: "string", default: "lbfgs" },
+        iterations: { type: "string" },
+        "learning-rate": { type: "string" },
+        size: { type: "string" },
+        init: { type: "string", default: "noise" },
+        help: { type: "boolean", short: "h", default: false },
+        ...lossFlags.options,
+      },
+    });
+  } catch (err) {
+    console.error(`stylekube stylize: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [input, ...extra] = positionals;
+  if (input === undefined || extra.length > 0 || values.output === undefined) {
+    console.error(`stylekube stylize: give one input image and -o <output>\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.optimize === (values.model !== undefined)) {
+    console.error(`stylekube stylize: give either -m <model> or --optimize, not both or neither\n\n${USAGE}`);
+    return 2;
+  }
+  const engine = values.engine as EngineName;
+  try {
+    formatOf(values.output);
+    if (values.model !== undefined) {
+      await stylizeWithNetwork(values.model, input, values.output, engine);
+      return 0;
+    }
+    if (values.method !== "lbfgs" && values.method !== "adam")
+      throw new Error(`--method must be lbfgs or adam, got ${values.method}`);
+    if (values.init !== "noise" && values.init !== "content")
+      throw new Error(`--init must be noise or content, got ${values.init}`);
+    const method: GatysMethod = values.method;
+    const iterations = positiveInt("iterations", values.iterations, 500);
+    const size = positiveInt("size", values.size, 256);
+    const lr =
+      values["learning-rate"] === undefined
+        ? GATYS_DEFAULT_LEARNING_RATE[method]
+        : Number(values["learning-rate"]);
+    if (!(lr > 0)) throw new Error(`--learning-rate must be a number > 0, got ${values["learning-rate"]}`);
+    const loss = parseLossFlags(values, defaultLossSettings());
+    await initEngine(engine, { wasmThreads: 16 });
+    const problem = await loadLossProblem({
+      vggWeights: loss.vggWeights,
+      style: loss.style,
+      styleSize: loss.styleSize,
+      layers: loss.layers,
+      weights: loss.weights,
+    });
+    const content = await imageTensor(input, { maxSide: size });
+    const [, h, w] = content.shape;
+    const result = await optimizeImage({
+      vgg: problem.vgg,
+      content,
+      styleTargets: problem.styleTargets,
+      layers: problem.layers,
+      weights: problem.weights,
+      method,
+      iterations,
+      learningRate: lr,
+      init: values.init,
+      onIteration: (it, l, s) => {
+        if (it % 50 === 0 || it === iterations)
+          console.error(`iteration ${it}/${iterations} loss ${l.total.toPrecision(5)} (${s.toFixed(1)} s)`);
+      },
+    });
+    await writeFile(
+      values.output,
+      await encodeRgb(floatToRgb(result.image, w, h), formatOf(values.output), 92),
+    );
+    console.error(
+      `Gatys et al. (${method === "lbfgs" ? "projected L-BFGS" : "Adam"}, ${result.iterations} iterations, ` +
+        `${result.seconds.toFixed(1)} s): ${values.output} (${w}×${h}), loss ${JSON.stringify(result.loss)}`,
+    );
+    content.dispose();
+    problem.dispose();
+    tf.disposeVariables();
+    return 0;
+  } catch (err) {
+    console.error(`stylekube stylize: ${(err as Error).message}`);
+    return 1;
+  }
+}
