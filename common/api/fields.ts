@@ -133,7 +133,7 @@ export const conditions = (description: string) =>
     .array(ConditionSchema)
     .meta({ description, "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] });
 
-export const ENGINES = ["auto", "webgpu", "tensorflow", "wasm", "cpu"] as const;
+export const ENGINES = ["auto", "onnxruntime", "webgpu", "tensorflow", "wasm", "cpu"] as const;
 export const engine = (description: string) => z.enum(ENGINES).default("auto").describe(description);
 export type Engine = (typeof ENGINES)[number];
 

@@ -77,7 +77,7 @@ export const StyleServerSpecSchema = z
       ),
     autoscaling: AutoscalingSchema.optional(),
     engine: engine(
-      "Inference engine of the servers; auto tries webgpu, tensorflow, wasm, cpu in that order.",
+      "Inference engine of the servers; auto tries onnxruntime (CUDA), webgpu, tensorflow, onnxruntime (CPU), wasm, cpu in that order.",
     ),
     resources: z
       .object({

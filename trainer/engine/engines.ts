@@ -6,7 +6,9 @@ import { wasmThreadsFor } from "../../common/worker-env.js";
 import { registerFastCpuKernels } from "./cpu-kernels.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 import { prepareWasmThreads } from "./wasm-threads.js";
-import { installWebGpu } from "./webgpu.js";
+import type { OrtProvider } from "../onnx/onnx-trainer.js";
+import { ORT_PROVIDERS, probeProvider } from "../onnx/providers.js";
+import { dawnAdapter, installWebGpu } from "./webgpu.js";
 import { useWebGpuKernels, type WebGpuKernels, webGpuKernelsFromEnv } from "./webgpu-kernels.js";
 
 const log = createLogger("trainer.engine");
@@ -14,8 +16,29 @@ const log = createLogger("trainer.engine");
 export type EngineName = Engine;
 export type ConcreteEngine = Exclude<EngineName, "auto">;
 
-/** The order "auto" tries, fastest first (DESIGN.md, "Compute engines"). */
-export const AUTO_ORDER: readonly ConcreteEngine[] = ["webgpu", "tensorflow", "wasm", "cpu"];
+/**
+ * The order "auto" tries, fastest first (DESIGN.md, "Compute engines";
+ * docs/onnx-training.md). onnxruntime here means its CUDA provider only; its
+ * CPU provider comes after the GPU engines and before wasm (measured faster,
+ * docs/benchmarks.md); its WebGPU provider only when asked for
+ * (STYLEKUBE_ORT_PROVIDER=webgpu), until measured on a GPU.
+ */
+export const AUTO_ORDER: readonly { engine: ConcreteEngine; provider?: OrtProvider }[] = [
+  { engine: "onnxruntime", provider: "cuda" },
+  { engine: "webgpu" },
+  { engine: "tensorflow" },
+  { engine: "onnxruntime", provider: "cpu" },
+  { engine: "wasm" },
+  { engine: "cpu" },
+];
+
+/** The provider asked for by STYLEKUBE_ORT_PROVIDER (cpu, webgpu, cuda; unset or auto: the fastest that works). */
+export function ortProviderFromEnv(env: NodeJS.ProcessEnv = process.env): OrtProvider | "auto" {
+  const value = env.STYLEKUBE_ORT_PROVIDER ?? "auto";
+  if (value === "auto" || (ORT_PROVIDERS as readonly string[]).includes(value))
+    return value as OrtProvider | "auto";
+  throw new Error(`STYLEKUBE_ORT_PROVIDER=${value}: use one of auto, ${ORT_PROVIDERS.join(", ")}`);
+}
 
 /**
  * Every kernel one training step dispatches (transformation network forward
@@ -69,8 +92,10 @@ export interface EngineInfo {
   canTrain: boolean;
   /** Kernels from TRAINING_KERNELS the backend lacks (empty when canTrain). */
   missingTrainingKernels: string[];
-  /** wasm only: the threads XNNPACK actually runs with. */
+  /** wasm: the threads XNNPACK actually runs with; onnxruntime: the CPU provider's intra-op threads. */
   threads?: number;
+  /** onnxruntime only: the execution provider the training step runs on. */
+  provider?: OrtProvider;
 }
 
 export interface InitEngineOptions {
@@ -99,6 +124,43 @@ export interface InitEngineOptions {
    * initEngine: true for engine webgpu asked by name, false under "auto".
    */
   allowSoftwareAdapter?: boolean;
+  /**
+   * onnxruntime only: the execution provider, or "auto" (cuda, then a
+   * hardware webgpu adapter, then cpu). Default: STYLEKUBE_ORT_PROVIDER.
+   */
+  ortProvider?: OrtProvider | "auto";
+}
+
+let ortProvider: OrtProvider | undefined;
+
+/**
+ * The provider of the onnxruntime engine: the one asked for, or under
+ * "auto" the first of cuda, webgpu, cpu that runs a conv here, skipping a
+ * software WebGPU adapter unless software adapters are allowed. Throws
+ * with one line per provider that failed.
+ */
+async function selectOrtProvider(options: InitEngineOptions): Promise<OrtProvider> {
+  const wanted = options.ortProvider ?? ortProviderFromEnv();
+  const candidates: readonly OrtProvider[] = wanted === "auto" ? ["cuda", "webgpu", "cpu"] : [wanted];
+  const reasons: string[] = [];
+  for (const provider of candidates) {
+    if (provider === "webgpu" && wanted === "auto") {
+      const adapter = await dawnAdapter(importOptional).catch((err: unknown) => errorText(err));
+      if (typeof adapter === "string" || adapter.software) {
+        reasons.push(
+          `onnxruntime webgpu: ${typeof adapter === "string" ? adapter : `software adapter ${adapter.name}, only used when asked for by name`}`,
+        );
+        continue;
+      }
+    }
+    const failure = await probeProvider(provider);
+    if (failure === undefined) {
+      if (reasons.length > 0) log.info({ provider, skipped: reasons }, "onnxruntime provider chosen");
+      return provider;
+    }
+    reasons.push(failure);
+  }
+  throw new EngineUnavailableError("onnxruntime", `engine onnxruntime: ${reasons.join("; ")}`);
 }
 
 interface WasmModule {
@@ -190,6 +252,12 @@ async function register(engine: ConcreteEngine, options: InitEngineOptions): Pro
         );
       }
       return "tensorflow";
+    case "onnxruntime":
+      // The step runs in ONNX Runtime; tfjs's cpu backend only holds the
+      // weights and runs Adam (and batch norm's running averages).
+      ortProvider = await selectOrtProvider(options);
+      registerFastCpuKernels();
+      return "cpu";
     case "webgpu":
       // Creates navigator.gpu (Dawn for Node) and finds an adapter before
       // the backend module is imported; throws a clear error otherwise.
@@ -251,6 +319,10 @@ async function tryEngine(engine: ConcreteEngine, options: InitEngineOptions): Pr
     missingTrainingKernels: missing,
   };
   if (engine === "wasm") info.threads = wasmThreadsCount();
+  if (engine === "onnxruntime") {
+    info.provider = ortProvider;
+    info.threads = options.wasmThreads ?? wasmThreadsFromEnv();
+  }
   return info;
 }
 
@@ -267,24 +339,36 @@ export async function initEngine(name: EngineName, options: InitEngineOptions = 
   if (name !== "auto") {
     const info = await tryEngine(name, options);
     log.info(
-      { engine: info.engine, backend: info.backend, canTrain: info.canTrain, threads: info.threads },
+      {
+        engine: info.engine,
+        backend: info.backend,
+        canTrain: info.canTrain,
+        threads: info.threads,
+        provider: info.provider,
+      },
       "compute engine selected",
     );
     return info;
   }
   const skipped: Record<string, string> = {};
-  for (const candidate of AUTO_ORDER) {
+  for (const { engine: candidate, provider } of AUTO_ORDER) {
+    const label = provider === undefined ? candidate : `${candidate} ${provider}`;
     try {
-      const info = await tryEngine(candidate, { ...options, allowSoftwareAdapter: false });
+      const info = await tryEngine(candidate, {
+        ...options,
+        allowSoftwareAdapter: false,
+        ...(provider === undefined ? {} : { ortProvider: provider }),
+      });
       log.info(
         {
           engine: info.engine,
           backend: info.backend,
           canTrain: info.canTrain,
           threads: info.threads,
+          provider: info.provider,
           skipped,
         },
-        `compute engine auto: chose ${info.engine}`,
+        `compute engine auto: chose ${label}`,
       );
       if (info.engine === "cpu") {
         log.warn(
@@ -293,7 +377,7 @@ export async function initEngine(name: EngineName, options: InitEngineOptions = 
       }
       return info;
     } catch (err) {
-      skipped[candidate] = errorText(err);
+      skipped[label] = errorText(err);
     }
   }
   throw new Error(`no compute engine available: ${JSON.stringify(skipped)}`);
