@@ -78,8 +78,10 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   );
   const yHat = net.output;
 
-  const vggWeights = addVggWeights(g, spec.vgg.convs);
   const outputLayers = [...new Set([spec.layers.content, ...spec.layers.style])];
+  // Only the convs up to the deepest layer any loss term reads.
+  const deepest = Math.max(...outputLayers.map((l) => spec.vgg.convs.findIndex((c) => c.relu === l)));
+  const vggWeights = addVggWeights(g, spec.vgg.convs.slice(0, deepest + 1));
   const phiYHat = vggFeatures(g, yHat, spec.vgg.convs, vggWeights, spec.vgg.affine, outputLayers);
   const phiY = vggFeatures(g, content, spec.vgg.convs, vggWeights, spec.vgg.affine, [spec.layers.content]);
   const targets = new Map<VggLayer, string>();
