@@ -1,4 +1,4 @@
-// `npm run bench -- train-step [--quick] [--engines cpu,wasm,webgpu,webgpu-stock]
+// `npm run bench -- train-step [--quick] [--engines cpu,wasm,webgpu,webgpu-stock,onnxruntime-cpu,…]
 //   [--sizes 128x1,256x4] [--no-pytorch | --no-pytorch-cpu] [--profile]`: one training step
 // (transformation network forward and backward, VGG-16 to relu4_3 on the
 // output and to relu2_2 on the content, all loss terms, Adam) per engine that
@@ -14,6 +14,12 @@
 // instead of ours (trainer/engine/webgpu-kernels.ts); --profile prints the
 // time per kernel of one step at the last size (on webgpu: GPU time from
 // timestamp queries).
+// `onnxruntime-cpu`, `onnxruntime-webgpu`, `onnxruntime-cuda`: the whole step as
+// one ONNX Runtime graph (trainer/onnx/) on that execution provider, plus
+// Adam in tfjs (cpu backend); the session is built in the warm-up. Threads:
+// STYLEKUBE_WASM_THREADS for wasm and for ONNX Runtime's CPU provider alike.
+// Each row also gives the process's peak RSS so far (getrusage: it only
+// grows, so the engines run in the order given, onnxruntime first by default).
 //
 // GFLOP/s = 2 × the step's multiply-adds (counted from the layer shapes by
 // stepMacs below) / the step's time. `cpu` is the in-run baseline; the
@@ -26,6 +32,8 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 import { type ConcreteEngine, EngineUnavailableError, initEngine } from "../trainer/engine/engines.js";
+import { unflattenTensors } from "../model/parameters.js";
+import { OnnxTrainer, type OrtProvider } from "../trainer/onnx/onnx-trainer.js";
 import { loadVgg16 } from "../trainer/loss-network/load.js";
 import { PAPER_STYLE_LAYERS, VGG16_CONVS, type Vgg16 } from "../trainer/loss-network/vgg16.js";
 import { computeStyleTargets, disposeStyleTargets, type LossLayers } from "../trainer/losses/index.js";
@@ -49,8 +57,27 @@ function option(name: string): string | undefined {
 }
 
 /** An engine of the benchmark: a compute engine, or webgpu with tfjs's stock convolution gradients. */
-type BenchEngine = ConcreteEngine | "webgpu-stock";
-const ALL_ENGINES: readonly BenchEngine[] = ["cpu", "wasm", "webgpu", "webgpu-stock", "tensorflow"];
+type OnnxBenchEngine = "onnxruntime-cpu" | "onnxruntime-webgpu" | "onnxruntime-cuda";
+type BenchEngine = Exclude<ConcreteEngine, "onnxruntime"> | "webgpu-stock" | OnnxBenchEngine;
+const ALL_ENGINES: readonly BenchEngine[] = [
+  "onnxruntime-cpu",
+  "onnxruntime-webgpu",
+  "onnxruntime-cuda",
+  "cpu",
+  "wasm",
+  "webgpu",
+  "webgpu-stock",
+  "tensorflow",
+];
+
+function ortProviderOf(engine: BenchEngine): OrtProvider | undefined {
+  return engine.startsWith("onnxruntime-") ? (engine.slice("onnxruntime-".length) as OrtProvider) : undefined;
+}
+
+/** The process's peak resident set so far, in MiB. */
+function peakRssMiB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
 
 function parseEngines(text: string | undefined): BenchEngine[] {
   if (text === undefined) return ALL_ENGINES.filter((e) => e !== "webgpu-stock");
@@ -94,6 +121,8 @@ interface Result {
   threads?: number | null;
   /** pytorch-cuda: "tf32" (PyTorch's default for convolutions) or "fp32". */
   precision?: string;
+  /** Peak RSS of the benchmark process when the row finished (MiB; only grows). */
+  peakRssMiB?: number;
 }
 
 // ---------------------------------------------------------------- FLOP count
@@ -179,7 +208,16 @@ async function timeSteps(
   const setup = { net, vgg, styleTargets, layers: LAYERS, weights: { content: 1, style: 5, tv: 1e-6 } };
   const optimizer = createOptimizer();
   const micro = imagesPerPass(concrete(engine), size, batch);
+  const provider = ortProviderOf(engine);
+  const onnx = provider === undefined ? undefined : new OnnxTrainer(setup, { provider, threads: ortThreads });
+  const contentData = (await content.data()) as Float32Array;
   const step = async (): Promise<void> => {
+    if (onnx !== undefined) {
+      // The whole batch in one session run (no passes), then Adam on the flat gradient.
+      const { flat } = await onnx.computeGradients(contentData, [batch, size, size, 3]);
+      applyGradients(net, optimizer, unflattenTensors(flat, net.params));
+      return;
+    }
     const { grads } = await computeGradientsInPasses(setup, content, micro);
     applyGradients(net, optimizer, grads);
   };
@@ -194,7 +232,8 @@ async function timeSteps(
   console.log(
     `${engine.padEnd(12)} ${size}×${size} batch ${batch}: ${ms.toFixed(1)} ms/step (${timed} timed)`,
   );
-  if (profileStep) await printKernelProfile(engine, step);
+  if (profileStep && onnx === undefined) await printKernelProfile(engine, step);
+  await onnx?.dispose();
   tf.dispose([style, content]);
   disposeStyleTargets(styleTargets);
   optimizer.dispose();
@@ -238,8 +277,15 @@ async function printKernelProfile(engine: BenchEngine, step: () => Promise<void>
 
 /** The compute engine behind a benchmark engine. */
 function concrete(engine: BenchEngine): ConcreteEngine {
-  return engine === "webgpu-stock" ? "webgpu" : engine;
+  return engine === "webgpu-stock"
+    ? "webgpu"
+    : ortProviderOf(engine) !== undefined
+      ? "onnxruntime"
+      : (engine as ConcreteEngine);
 }
+
+/** ONNX Runtime's CPU threads: the wasm engine's setting, so both run on the same cores. */
+const ortThreads = Math.max(1, Number(process.env.STYLEKUBE_WASM_THREADS ?? "1"));
 
 /** VGG-16 forward to relu4_3 at 256×256 batch 1 on the current engine; GFLOP/s of its convs. */
 async function vggForwardGflops(vgg: Vgg16): Promise<number> {
@@ -358,12 +404,15 @@ async function main(): Promise<void> {
   for (const engine of ENGINES) {
     let threads: number | undefined;
     try {
+      const provider = ortProviderOf(engine);
       const info = await initEngine(concrete(engine), {
         ...(engine === "webgpu-stock"
           ? { webgpuKernels: "stock" }
           : engine === "webgpu"
             ? { webgpuKernels: "fast" }
-            : {}),
+            : provider !== undefined
+              ? { ortProvider: provider, wasmThreads: ortThreads }
+              : {}),
       });
       threads = info.threads;
     } catch (err) {
@@ -377,8 +426,9 @@ async function main(): Promise<void> {
     for (const { size, batch } of SIZES) {
       const isCpu = engine === "cpu";
       if (isCpu && quick && size > 128) continue;
-      const warmup = isCpu ? 0 : gpu ? 2 : 1;
-      const timed = isCpu ? (quick ? 1 : 2) : gpu ? 10 : quick && size > 128 ? 1 : 3;
+      const onGpu = gpu || engine === "onnxruntime-webgpu" || engine === "onnxruntime-cuda";
+      const warmup = isCpu ? 0 : onGpu ? 2 : 1;
+      const timed = isCpu ? (quick ? 1 : 2) : onGpu ? 10 : quick && size > 128 ? 1 : 3;
       const last = size === SIZES[SIZES.length - 1]?.size && batch === SIZES[SIZES.length - 1]?.batch;
       const ms = await timeSteps(engine, vgg, size, batch, warmup, timed, profile && last);
       const gflops = (2 * batch * stepMacs(size)) / ms / 1e6;
@@ -390,6 +440,7 @@ async function main(): Promise<void> {
         msPerStep: round(ms),
         gflops: round(gflops),
         ...(threads !== undefined ? { threads } : {}),
+        peakRssMiB: peakRssMiB(),
       });
     }
     vgg.dispose();
@@ -411,7 +462,9 @@ async function main(): Promise<void> {
       ? same(r, "pytorch-cuda", (b) => b.precision === "fp32")
       : r.engine === "wasm"
         ? same(r, "pytorch-cpu", (b) => b.threads === 1)
-        : undefined;
+        : r.engine === "onnxruntime-cpu"
+          ? (same(r, "pytorch-cpu", (b) => b.threads === r.threads) ?? same(r, "pytorch-cpu"))
+          : undefined;
     if (anchor !== undefined) {
       notes.push(
         `${(r.msPerStep / anchor.msPerStep).toFixed(1)}× the time of ${anchor.engine} ${anchor.precision ?? ""}${anchor.threads === 1 ? " 1 thread" : ""}`.replace(
@@ -420,6 +473,13 @@ async function main(): Promise<void> {
         ),
       );
     }
+    const wasm = r.engine.startsWith("onnxruntime-") ? same(r, "wasm") : undefined;
+    if (wasm !== undefined) {
+      notes.push(
+        `${(wasm.msPerStep / r.msPerStep).toFixed(1)}× wasm (${wasm.threads ?? "?"}t vs ${r.threads ?? "?"}t)`,
+      );
+    }
+    if (r.peakRssMiB !== undefined) notes.push(`peak RSS ${r.peakRssMiB} MiB`);
     const stock = r.engine === "webgpu" ? same(r, "webgpu-stock") : undefined;
     if (stock !== undefined) notes.push(`${(stock.msPerStep / r.msPerStep).toFixed(1)}× webgpu-stock`);
     const label = `${r.engine}${r.precision !== undefined ? ` ${r.precision}` : ""}${r.threads !== undefined && r.threads !== null ? ` ${r.threads}t` : ""}`;

@@ -31,6 +31,7 @@ import { loadVgg16 } from "./loss-network/load.js";
 import { computeStyleTargets, disposeStyleTargets } from "./losses/style-reconstruction.js";
 import { flattenTensors, unflattenTensors } from "../model/parameters.js";
 import { TransformerNet } from "../model/transformer-net.js";
+import { OnnxTrainer } from "./onnx/onnx-trainer.js";
 import {
   applyGradients,
   computeGradientsInPasses,
@@ -146,6 +147,11 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
     // wasm cannot hold a large batch's activations at once: run it in passes.
     const perPass = imagesPerPass(engine.engine, hp.imageSize, hp.batchSize);
     if (perPass < hp.batchSize) log.info({ perPass, batchSize: hp.batchSize }, "batch runs in passes");
+    // onnxruntime: the whole step (forward, losses, backward) is one ONNX Runtime session run.
+    const onnx =
+      engine.engine === "onnxruntime" && engine.provider !== undefined
+        ? new OnnxTrainer(setup, { provider: engine.provider, threads: engine.threads ?? 1 })
+        : undefined;
 
     let preview: { data: Float32Array; shape: [number, number, number, number] } | undefined;
     let windowStart = performance.now();
@@ -159,12 +165,10 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
           data: batch.data.slice(0, batch.shape[1] * batch.shape[2] * 3),
           shape: [1, batch.shape[1], batch.shape[2], 3],
         };
-      const content = tf.tensor4d(batch.data, batch.shape);
-      const { loss, grads } = await computeGradientsInPasses(setup, content, perPass);
+      const { loss, flat } = onnx
+        ? await onnx.computeGradients(batch.data, batch.shape)
+        : await tfjsGradients(setup, batch, perPass);
       lastLoss = loss;
-      content.dispose();
-      const flat = await flattenTensors(grads);
-      tf.dispose([...grads.values()]);
       step++;
       await collective.allreduceMean(flat, step);
       applyGradients(net, optimizer, unflattenTensors(flat, net.params));
@@ -221,6 +225,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
     }
     // Nobody leaves before the model is written: a peer's exit would look like a failure.
     await collective.barrier("done");
+    await onnx?.dispose();
     disposeStyleTargets(styleTargets);
     vgg.dispose();
     net.dispose();
@@ -229,6 +234,20 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
     await collective.close();
     await nc.drain().catch(() => undefined);
   }
+}
+
+/** Loss and flat gradient of one batch on a tfjs engine (in passes where the engine needs them). */
+async function tfjsGradients(
+  setup: TrainStepSetup,
+  batch: { data: Float32Array; shape: [number, number, number, number] },
+  perPass: number,
+): Promise<{ loss: ProgressMessage["loss"]; flat: Float32Array }> {
+  const content = tf.tensor4d(batch.data, batch.shape);
+  const { loss, grads } = await computeGradientsInPasses(setup, content, perPass);
+  content.dispose();
+  const flat = await flattenTensors(grads);
+  tf.dispose([...grads.values()]);
+  return { loss, flat };
 }
 
 /** Rank 0's fixed photo stylised by the current weights, for the dashboard's slider. */

@@ -133,14 +133,14 @@ export const conditions = (description: string) =>
     .array(ConditionSchema)
     .meta({ description, "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] });
 
-export const ENGINES = ["auto", "webgpu", "tensorflow", "wasm", "cpu"] as const;
+export const ENGINES = ["auto", "onnxruntime", "webgpu", "tensorflow", "wasm", "cpu"] as const;
 export const engine = (description: string) => z.enum(ENGINES).default("auto").describe(description);
 export type Engine = (typeof ENGINES)[number];
 /**
- * The model server's engines: the tfjs ones plus ONNX Runtime (model.onnx
+ * The model server's engines: the same names (onnxruntime serves model.onnx
  * beside the weights; providers chosen by STYLEKUBE_ONNX_PROVIDERS).
  */
-export const SERVING_ENGINES = [...ENGINES, "onnxruntime"] as const;
+export const SERVING_ENGINES = ENGINES;
 export type ServingEngine = (typeof SERVING_ENGINES)[number];
 export const servingEngine = (description: string) =>
   z.enum(SERVING_ENGINES).default("auto").describe(description);

@@ -213,7 +213,9 @@ export const StyleTrainingSpecSchema = z
       .default(1)
       .describe("Data-parallel workers; gradients are averaged over NATS every step."),
     resources: WorkerResourcesSchema,
-    engine: engine("Compute engine of the workers; auto tries webgpu, tensorflow, wasm, cpu in that order."),
+    engine: engine(
+      "Compute engine of the workers; auto tries onnxruntime (CUDA), webgpu, tensorflow, onnxruntime (CPU), wasm, cpu in that order.",
+    ),
     hyperparameters: HyperparametersSchema,
     lossNetwork: LossNetworkSchema,
     checkpoint: CheckpointSchema,

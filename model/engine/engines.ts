@@ -81,11 +81,11 @@ export class EngineUnavailableError extends Error {
 }
 
 /** Imports a package that may not be installed; the specifier is a variable so TypeScript does not need its types. */
-async function importOptional(specifier: string): Promise<unknown> {
+export async function importOptional(specifier: string): Promise<unknown> {
   return (await import(specifier)) as unknown;
 }
 
-function errorText(err: unknown): string {
+export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -96,6 +96,13 @@ async function register(
   allowSoftware: boolean,
 ): Promise<string> {
   switch (engine) {
+    case "onnxruntime":
+      // Not a tfjs backend: the trainer (trainer/onnx/) and the model server
+      // (serving/onnx-session.ts) run ONNX Runtime sessions themselves.
+      throw new EngineUnavailableError(
+        engine,
+        "engine onnxruntime is not a tfjs backend; the trainer and the model server start it themselves",
+      );
     case "cpu":
       // Registered by @tensorflow/tfjs-backend-cpu, imported above.
       return "cpu";
@@ -155,7 +162,7 @@ async function register(
  * SwiftShader): true for engine webgpu asked by name, false under "auto",
  * which must not trade a CPU engine for a GPU emulated on the same CPU.
  */
-async function tryEngine(
+export async function tryEngine(
   engine: ConcreteEngine,
   options: InitEngineOptions,
   allowSoftware: boolean,

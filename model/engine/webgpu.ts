@@ -51,6 +51,25 @@ export function describeAdapter(info: GpuAdapterDescription): { name: string; so
 }
 
 let installed: Promise<{ name: string; software: boolean }> | undefined;
+let probed: Promise<{ name: string; software: boolean }> | undefined;
+
+/**
+ * The adapter Dawn would give (without installing anything globally): for
+ * engines that bring their own WebGPU (ONNX Runtime's WebGPU provider) and
+ * must not pick a software adapter under "auto". Throws when there is none.
+ */
+export function dawnAdapter(importOptional: Importer): Promise<{ name: string; software: boolean }> {
+  probed ??= (async () => {
+    const pkg = (await importOptional("webgpu")) as WebGpuPackage;
+    const adapter = await pkg.create([]).requestAdapter();
+    if (adapter === null) throw new Error("no WebGPU adapter found (Dawn found no Vulkan device)");
+    return describeAdapter({
+      ...(adapter.info ?? {}),
+      ...(adapter.isFallbackAdapter === true ? { isFallbackAdapter: true } : {}),
+    });
+  })();
+  return probed;
+}
 
 async function install(importOptional: Importer): Promise<{ name: string; software: boolean }> {
   let pkg: WebGpuPackage;

@@ -18,6 +18,7 @@ import { adminKubeConfig, applyCrdFile } from "../../support/kubernetes.js";
 import { writeKubeconformSchemas, type SchemaSet } from "./kube-schemas.js";
 
 const KSERVE_CRD = process.env.STYLEKUBE_KSERVE_CRD;
+const INFERENCE_SERVICE = "serving.kserve.io/v1beta1/InferenceService";
 const kserveSkip =
   KSERVE_CRD === undefined
     ? "STYLEKUBE_KSERVE_CRD is not set (KServe's InferenceService CRD is not in this repository)"
@@ -34,6 +35,12 @@ describe("manifests/serving against the apiserver's schemas (kubeconform -strict
     if (kserveSkip === false && KSERVE_CRD !== undefined) await applyCrdFile(kc, KSERVE_CRD);
     schemaDir = mkdtempSync(join(tmpdir(), "stylekube-serving-schemas-"));
     schemas = await writeKubeconformSchemas(kc, schemaDir);
+    // The apiserver publishes a new CRD's OpenAPI a little after it is
+    // Established (seconds for KServe's 2 MB schema): wait for it, bounded.
+    for (let i = 0; i < 30 && kserveSkip === false && !schemas.kinds.includes(INFERENCE_SERVICE); i++) {
+      await new Promise((r) => setTimeout(r, 2000));
+      schemas = await writeKubeconformSchemas(kc, schemaDir);
+    }
   });
   after(() => rmSync(schemaDir, { recursive: true, force: true }));
 

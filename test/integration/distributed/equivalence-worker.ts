@@ -11,6 +11,7 @@ import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets } from "../../../trainer/losses/style-reconstruction.js";
 import { flattenTensors, unflattenTensors } from "../../../model/parameters.js";
 import { TransformerNet } from "../../../model/transformer-net.js";
+import { OnnxTrainer } from "../../../trainer/onnx/onnx-trainer.js";
 import { Sgd } from "../../../trainer/optimizer/adam.js";
 import { applyGradients, computeGradients, type TrainStepSetup } from "../../../trainer/train-step.js";
 import { syntheticImage } from "./synthetic-images.js";
@@ -26,11 +27,13 @@ export const ArgsSchema = z.object({
   size: z.int().min(8),
   learningRate: z.number(),
   out: z.string(),
+  /** cpu: the tfjs step; onnxruntime: the whole step as one ONNX Runtime session run (CPU provider). */
+  engine: z.enum(["cpu", "onnxruntime"]).default("cpu"),
 });
 export type Args = z.infer<typeof ArgsSchema>;
 
 async function main(args: Args): Promise<void> {
-  await initEngine("cpu");
+  await initEngine(args.engine, args.engine === "onnxruntime" ? { ortProvider: "cpu" } : {});
   const vgg = await loadVgg16({ random: true, seed: 1 });
   const style = tf.tensor4d(syntheticImage(1_000_000, args.size), [1, args.size, args.size, 3]);
   const layers = { content: "relu1_2" as const, style: ["relu1_2", "relu2_2"] as const };
@@ -55,24 +58,39 @@ async function main(args: Args): Promise<void> {
           worldSize: args.worldSize,
         })
       : undefined;
+  const onnx =
+    args.engine === "onnxruntime" ? new OnnxTrainer(setup, { provider: "cpu", threads: 1 }) : undefined;
   const perWorker = args.globalBatch / args.worldSize;
   const pixels = args.size * args.size * 3;
   for (let step = 0; step < args.steps; step++) {
     const first = step * args.globalBatch + args.rank * perWorker;
     const data = new Float32Array(perWorker * pixels);
     for (let i = 0; i < perWorker; i++) data.set(syntheticImage(first + i, args.size), i * pixels);
-    const content = tf.tensor4d(data, [perWorker, args.size, args.size, 3]);
-    const { grads } = await computeGradients(setup, content);
-    content.dispose();
-    const flat = await flattenTensors(grads);
-    tf.dispose([...grads.values()]);
+    const shape: [number, number, number, number] = [perWorker, args.size, args.size, 3];
+    const flat = onnx
+      ? (await onnx.computeGradients(data, shape)).flat
+      : await tfjsGradients(setup, data, shape);
     if (collective) await collective.allreduceMean(flat, step + 1);
     applyGradients(setup.net, optimizer, unflattenTensors(flat, setup.net.params));
   }
+  await onnx?.dispose();
   await collective?.barrier("done");
   await collective?.close();
   const weights = await flattenTensors(setup.net.params);
   writeFileSync(args.out, Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength));
+}
+
+async function tfjsGradients(
+  setup: TrainStepSetup,
+  data: Float32Array,
+  shape: [number, number, number, number],
+): Promise<Float32Array> {
+  const content = tf.tensor4d(data, shape);
+  const { grads } = await computeGradients(setup, content);
+  content.dispose();
+  const flat = await flattenTensors(grads);
+  tf.dispose([...grads.values()]);
+  return flat;
 }
 
 await main(ArgsSchema.parse(JSON.parse(process.argv[2] ?? "{}")));

@@ -1,7 +1,8 @@
 // The correctness bar of data parallelism: N workers with batch b each,
 // averaging gradients over the real NATS server, end with bit-identical
 // weights, equal (to float tolerance) to 1 worker trained on the union of
-// their batches. The real transformation network, at 16×16 on the cpu engine.
+// their batches. The real transformation network, at 16×16, on the cpu engine
+// and on the onnxruntime engine (the whole step as one ONNX graph, CPU provider).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -33,8 +34,12 @@ function run(args: Args): Promise<Float32Array> {
 
 const base = { steps: 2, size: 16, learningRate: 1e-4 };
 
-async function train(worldSize: number, globalBatch: number): Promise<Float32Array[]> {
-  const jobId = `equiv-${worldSize}-${Date.now()}`;
+async function train(
+  worldSize: number,
+  globalBatch: number,
+  engine: Args["engine"],
+): Promise<Float32Array[]> {
+  const jobId = `equiv-${engine}-${worldSize}-${Date.now()}`;
   return Promise.all(
     Array.from({ length: worldSize }, (_, rank) =>
       run({
@@ -44,6 +49,7 @@ async function train(worldSize: number, globalBatch: number): Promise<Float32Arr
         rank,
         worldSize,
         globalBatch,
+        engine,
         out: join(dir, `${jobId}-${rank}.bin`),
       }),
     ),
@@ -68,10 +74,14 @@ function updateNorm(a: Float32Array, init: Float32Array): number {
 }
 
 describe("data-parallel equivalence over NATS", () => {
-  for (const workers of [2, 3]) {
-    it(`${workers} workers × batch 1 = 1 worker × batch ${workers}`, async () => {
+  for (const [workers, engine] of [
+    [2, "cpu"],
+    [3, "cpu"],
+    [2, "onnxruntime"],
+  ] as const) {
+    it(`${workers} workers × batch 1 = 1 worker × batch ${workers} (${engine})`, async () => {
       const [single, initial] = await Promise.all([
-        train(1, workers).then((w) => w[0]!),
+        train(1, workers, engine).then((w) => w[0]!),
         run({
           ...base,
           steps: 1,
@@ -81,10 +91,11 @@ describe("data-parallel equivalence over NATS", () => {
           rank: 0,
           worldSize: 1,
           globalBatch: 1,
-          out: join(dir, `init-${workers}.bin`),
+          engine,
+          out: join(dir, `init-${engine}-${workers}.bin`),
         }),
       ]);
-      const parallel = await train(workers, workers);
+      const parallel = await train(workers, workers, engine);
       for (let r = 1; r < workers; r++) {
         assert.ok(
           Buffer.from(parallel[r]!.buffer).equals(Buffer.from(parallel[0]!.buffer)),

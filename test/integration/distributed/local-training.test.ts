@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import sharp from "sharp";
 import { stringify } from "yaml";
-import type { ObjectStore } from "../../../common/storage/index.js";
+import { joinUri, type ObjectStore } from "../../../common/storage/index.js";
 import { latestCheckpoint, listCheckpoints } from "../../../trainer/checkpoint/checkpoints.js";
 import { packDataset } from "../../../trainer/data/pack.js";
 import { initEngine } from "../../../trainer/engine/engines.js";
@@ -27,7 +27,7 @@ function s3(path: string): string {
   return testUri(run, path);
 }
 
-function spec(name: string, iterations: number): string {
+function spec(name: string, iterations: number, engine: "cpu" | "onnxruntime" = "cpu"): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -40,7 +40,7 @@ function spec(name: string, iterations: number): string {
         dataset: s3("dataset/"),
         output: s3(`${name}/`),
         workers: 2,
-        engine: "cpu",
+        engine,
         resources: { gpu: 0 },
         lossNetwork: { random: true },
         checkpoint: { everySteps: 2, keep: 2 },
@@ -108,6 +108,24 @@ describe("stylekube train --local", () => {
       (await listCheckpoints(store, s3("complete/"))).map((c) => c.step),
       [4, 2],
     );
+  });
+
+  it("trains with 2 workers on the onnxruntime engine (the step as one ONNX graph) and exports model.onnx too", async () => {
+    const result = await runLocal({
+      file: spec("onnxruntime", 2, "onnxruntime"),
+      envFile: ENV_FILE,
+      extraEnv: { STYLEKUBE_LOG_LEVEL: "warn", STYLEKUBE_ORT_PROVIDER: "cpu" },
+    });
+    assert.ok(result.ok, result.error);
+    const { net, description } = await loadModel(store, result.modelURI!);
+    assert.equal(description.trainedSteps, 2);
+    assert.ok(Number.isFinite(description.finalLoss?.total), "the final loss is recorded");
+    assert.equal(description.onnx?.file, "model.onnx");
+    assert.ok(
+      (await store.getBytes(joinUri(result.modelURI!, "model.onnx"))).length > 6e6,
+      "model.onnx holds the weights",
+    );
+    net.dispose();
   });
 
   it("a killed worker fails the attempt; the next resumes from the checkpoint and finishes", async () => {

@@ -84,7 +84,7 @@ describe("generated CRDs", () => {
     assert.equal(workers.maximum, 64);
     assert.equal(workers.default, 1);
     const engine = spec.properties!.engine as Record<string, unknown>;
-    assert.deepEqual(engine.enum, ["auto", "webgpu", "tensorflow", "wasm", "cpu"]);
+    assert.deepEqual(engine.enum, ["auto", "onnxruntime", "webgpu", "tensorflow", "wasm", "cpu"]);
     const imageSize = spec.properties!.hyperparameters!.properties!.imageSize as Record<string, unknown>;
     assert.equal(imageSize.multipleOf, 4);
     assert.equal(imageSize.default, 256);

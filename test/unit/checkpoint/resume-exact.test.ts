@@ -1,6 +1,7 @@
 // Train k steps, checkpoint, resume in fresh objects, train k more: bit for
 // bit the same weights as 2k steps without stopping. The real transformation
-// network and losses, at 16×16 with a random VGG-16, on the cpu and wasm engines.
+// network and losses, at 16×16 with a random VGG-16, on the cpu, wasm and
+// onnxruntime (CPU provider) engines.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,10 +15,11 @@ import { initEngine } from "../../../trainer/engine/engines.js";
 import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import type { Vgg16 } from "../../../trainer/loss-network/vgg16.js";
 import { computeStyleTargets, type StyleTargets } from "../../../trainer/losses/style-reconstruction.js";
-import { flattenTensors } from "../../../model/parameters.js";
+import { flattenTensors, unflattenTensors } from "../../../model/parameters.js";
 import { TransformerNet } from "../../../model/transformer-net.js";
 import { Adam } from "../../../trainer/optimizer/adam.js";
-import { trainStep, type TrainStepSetup } from "../../../trainer/train-step.js";
+import { OnnxTrainer } from "../../../trainer/onnx/onnx-trainer.js";
+import { applyGradients, trainStep, type TrainStepSetup } from "../../../trainer/train-step.js";
 import { syntheticImage } from "../../integration/distributed/synthetic-images.js";
 
 const SIZE = 16;
@@ -33,7 +35,7 @@ describe("resume is exact", () => {
   });
 
   /** Engine, loss network and style targets on that engine. */
-  async function onEngine(engine: "cpu" | "wasm"): Promise<void> {
+  async function onEngine(engine: "cpu" | "wasm" | "onnxruntime"): Promise<void> {
     await initEngine(engine);
     vgg = await loadVgg16({ random: true, seed: 1 });
     targets = computeStyleTargets(vgg, tf.tensor4d(syntheticImage(999, SIZE), [1, SIZE, SIZE, 3]), [
@@ -52,16 +54,39 @@ describe("resume is exact", () => {
   });
   const batch = (step: number) => tf.tensor4d(syntheticImage(step, SIZE), [1, SIZE, SIZE, 3]);
 
-  for (const engine of ["cpu", "wasm"] as const) {
+  /**
+   * One step on the engine: tfjs's trainStep, or on onnxruntime the whole
+   * step as one ONNX Runtime session run (a new trainer, so a new session,
+   * per network, as a resumed worker has) and Adam on the flat gradient.
+   */
+  const trainers = new Map<TransformerNet, OnnxTrainer>();
+  async function step(engine: string, net: TransformerNet, opt: Adam, s: number): Promise<void> {
+    if (engine !== "onnxruntime") {
+      await trainStep(setupFor(net), opt, batch(s));
+      return;
+    }
+    let trainer = trainers.get(net);
+    if (trainer === undefined) {
+      trainer = new OnnxTrainer(setupFor(net), { provider: "cpu", threads: 2 });
+      trainers.set(net, trainer);
+    }
+    const { flat } = await trainer.computeGradients(syntheticImage(s, SIZE), [1, SIZE, SIZE, 3]);
+    applyGradients(net, opt, unflattenTensors(flat, net.params));
+  }
+  after(async () => {
+    for (const t of trainers.values()) await t.dispose();
+  });
+
+  for (const engine of ["cpu", "wasm", "onnxruntime"] as const) {
     it(`${K} + ${K} steps across a checkpoint = ${2 * K} steps straight (${engine})`, async () => {
       await onEngine(engine);
       const straight = new TransformerNet({ seed: 5 });
       const straightOpt = new Adam(1e-3);
-      for (let s = 0; s < 2 * K; s++) await trainStep(setupFor(straight), straightOpt, batch(s));
+      for (let s = 0; s < 2 * K; s++) await step(engine, straight, straightOpt, s);
 
       const first = new TransformerNet({ seed: 5 });
       const firstOpt = new Adam(1e-3);
-      for (let s = 0; s < K; s++) await trainStep(setupFor(first), firstOpt, batch(s));
+      for (let s = 0; s < K; s++) await step(engine, first, firstOpt, s);
       const store = new FileStore({ durable: false });
       const output = `${pathToFileURL(dir).href}/${engine}/`;
       const uri = await saveCheckpoint(store, output, {
@@ -77,7 +102,7 @@ describe("resume is exact", () => {
       const resumedOpt = new Adam(1e-3);
       const state = await loadCheckpoint(store, uri, resumed.params, resumedOpt);
       assert.equal(state.step, K);
-      for (let s = K; s < 2 * K; s++) await trainStep(setupFor(resumed), resumedOpt, batch(s));
+      for (let s = K; s < 2 * K; s++) await step(engine, resumed, resumedOpt, s);
 
       const a = await flattenTensors(straight.params);
       const b = await flattenTensors(resumed.params);

@@ -5,11 +5,13 @@ import { stockConv2DBackpropFilter } from "../../../trainer/engine/cpu-kernels.j
 import {
   EngineUnavailableError,
   initEngine,
+  ortProviderFromEnv,
   missingTrainingKernels,
   TRAINING_KERNELS,
 } from "../../../trainer/engine/engines.js";
 import { MIRROR_PAD_GRAD } from "../../../trainer/engine/mirror-pad-grad.js";
 import { mirrorPadGrad } from "../../../trainer/engine/tfjs.js";
+import { probeProvider } from "../../../trainer/onnx/providers.js";
 import { describeAdapter, installWebGpu } from "../../../model/engine/webgpu.js";
 import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets } from "../../../trainer/losses/index.js";
@@ -79,11 +81,40 @@ describe("compute engines", () => {
 
   it("auto picks the fastest engine that can train here, never a software WebGPU adapter", async () => {
     const adapter = await installWebGpu((s) => import(s) as Promise<unknown>).catch(() => undefined);
+    const cuda = await probeProvider("cuda");
     const info = await initEngine("auto");
     assert.equal(info.canTrain, true);
-    // A hardware GPU wins; otherwise (no driver, or only lavapipe/SwiftShader) a CPU engine.
-    if (adapter !== undefined && !adapter.software) assert.equal(info.engine, "webgpu");
-    else assert.equal(info.engine, "wasm");
+    // ONNX Runtime's CUDA provider, else a hardware GPU; otherwise (no driver,
+    // or only lavapipe/SwiftShader) ONNX Runtime on the CPU.
+    if (cuda === undefined) assert.deepEqual([info.engine, info.provider], ["onnxruntime", "cuda"]);
+    else if (adapter !== undefined && !adapter.software) assert.equal(info.engine, "webgpu");
+    else assert.deepEqual([info.engine, info.provider, info.backend], ["onnxruntime", "cpu", "cpu"]);
+    await initEngine("cpu");
+  });
+
+  it("onnxruntime: the cpu provider trains here; each other provider starts or says why in one line", async () => {
+    const info = await initEngine("onnxruntime", { ortProvider: "cpu", wasmThreads: 2 });
+    assert.deepEqual(
+      { engine: info.engine, provider: info.provider, backend: info.backend, threads: info.threads },
+      { engine: "onnxruntime", provider: "cpu", backend: "cpu", threads: 2 },
+    );
+    for (const provider of ["cuda", "webgpu"] as const) {
+      const why = await probeProvider(provider);
+      if (why === undefined) {
+        assert.equal((await initEngine("onnxruntime", { ortProvider: provider })).provider, provider);
+      } else {
+        assert.doesNotMatch(why, /\n/);
+        await assert.rejects(initEngine("onnxruntime", { ortProvider: provider }), (err: unknown) => {
+          assert.ok(err instanceof EngineUnavailableError);
+          assert.match(err.message, new RegExp(`^engine onnxruntime: onnxruntime ${provider}: .+`));
+          return true;
+        });
+      }
+    }
+    assert.throws(
+      () => ortProviderFromEnv({ STYLEKUBE_ORT_PROVIDER: "tpu" }),
+      /STYLEKUBE_ORT_PROVIDER=tpu: use one of auto, cpu, webgpu, cuda/,
+    );
     await initEngine("cpu");
   });
 

@@ -1,0 +1,63 @@
+// Which ONNX Runtime execution providers work on this machine. Each is
+// probed by creating a session for a one-conv graph and running it once:
+// that is what fails when a provider's libraries, driver or device are
+// missing, and the error says why in one line.
+import * as ort from "onnxruntime-node";
+import { GraphBuilder } from "../../model/onnx/graph.js";
+import * as ops from "../../model/onnx/ops.js";
+import { serializeModel } from "../../model/onnx/serialize.js";
+import type { OrtProvider } from "./onnx-trainer.js";
+
+export const ORT_PROVIDERS: readonly OrtProvider[] = ["cpu", "webgpu", "cuda"];
+
+let probeModel: Uint8Array | undefined;
+
+function tinyConvModel(): Uint8Array {
+  if (probeModel) return probeModel;
+  const g = new GraphBuilder("probe");
+  const x = g.input("x", [1, 2, 4, 4]);
+  const w = g.initializer(
+    "w",
+    Float32Array.from({ length: 18 }, (_, i) => i / 18),
+    [1, 2, 3, 3],
+  );
+  g.namedOutput(ops.unary(g, "Relu", ops.conv(g, x, w, undefined, { pads: [1, 1, 1, 1] })), "y");
+  probeModel = serializeModel(g, { producer: "stylekube-probe", producerVersion: "1" });
+  return probeModel;
+}
+
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return (
+    text
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? text
+  );
+}
+
+const probes = new Map<OrtProvider, Promise<string | undefined>>();
+
+/** undefined when the provider runs a conv here; else why not, in one line. */
+export function probeProvider(provider: OrtProvider): Promise<string | undefined> {
+  let probe = probes.get(provider);
+  if (probe === undefined) {
+    probe = (async () => {
+      try {
+        const session = await ort.InferenceSession.create(tinyConvModel(), {
+          executionProviders: [provider],
+        });
+        try {
+          await session.run({ x: new ort.Tensor("float32", new Float32Array(32).fill(1), [1, 2, 4, 4]) });
+        } finally {
+          await session.release();
+        }
+        return undefined;
+      } catch (err) {
+        return `onnxruntime ${provider}: ${oneLine(err)}`;
+      }
+    })();
+    probes.set(provider, probe);
+  }
+  return probe;
+}
