@@ -132,8 +132,17 @@ describe("gang failures under races", () => {
           let victim: k8s.V1Pod | undefined;
           let finished = false;
           await waitFor(`${name}: a live worker to fail, or the training Failed`, async () => {
-            if ((await get(name)).status?.phase === "Failed") return (finished = true);
-            victim = (await podsOf(name)).find((p) => isReady(p) && !failedUids.has(p.metadata!.uid!));
+            const status = (await get(name)).status;
+            if (status?.phase === "Failed") return (finished = true);
+            if (status?.phase !== "Running") return false;
+            // A worker of the attempt the status calls current: a pod of an
+            // attempt already ended is not one more failure.
+            victim = (await podsOf(name)).find(
+              (p) =>
+                isReady(p) &&
+                !failedUids.has(p.metadata!.uid!) &&
+                p.metadata!.labels!["stylekube.io/attempt"] === String(status.attempt),
+            );
             return victim !== undefined;
           });
           if (finished) break;
