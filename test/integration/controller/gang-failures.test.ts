@@ -59,7 +59,7 @@ describe("gang failures under races", () => {
   const waitStatus = async (name: string, what: string, check: (s: StyleTrainingStatus) => boolean) => {
     let last: StyleTrainingStatus | undefined;
     try {
-      await waitFor(`${name}: ${what}`, async () => check((last = (await get(name)).status ?? {})), 30_000);
+      await waitFor(`${name}: ${what}`, async () => check((last = (await get(name)).status ?? {})), 90_000);
     } catch (err) {
       throw new Error(
         `${String(err)}\nlast status: ${JSON.stringify(last)}\ncontroller log tail:\n${op.controller.logs().slice(-3000)}`,
