@@ -66,10 +66,7 @@ export async function runController(): Promise<number> {
     log.info({ nats: config.STYLEKUBE_NATS_URL }, "connected to NATS");
   } catch (err) {
     // Status still tracks pods without NATS; only live progress is missing.
-    log.error(
-      { nats: config.STYLEKUBE_NATS_URL, err },
-      "NATS unreachable: progress will not be reported",
-    );
+    log.error({ nats: config.STYLEKUBE_NATS_URL, err }, "NATS unreachable: progress will not be reported");
   }
 
   const trainings = new TrainingController(kc, config, events, metrics, log);

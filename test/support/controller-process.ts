@@ -84,7 +84,7 @@ export async function startControllerProcess(
       if (child.exitCode !== null) throw new Error(`controller exited ${child.exitCode}:\n${out}`);
       return (await fetch(`${url}/healthz`)).ok;
     },
-    30_000,
+    120_000,
   );
   return {
     url,

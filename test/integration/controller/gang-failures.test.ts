@@ -59,7 +59,7 @@ describe("gang failures under races", () => {
   const waitStatus = async (name: string, what: string, check: (s: StyleTrainingStatus) => boolean) => {
     let last: StyleTrainingStatus | undefined;
     try {
-      await waitFor(`${name}: ${what}`, async () => check((last = (await get(name)).status ?? {})), 30_000);
+      await waitFor(`${name}: ${what}`, async () => check((last = (await get(name)).status ?? {})), 90_000);
     } catch (err) {
       throw new Error(
         `${String(err)}\nlast status: ${JSON.stringify(last)}\ncontroller log tail:\n${op.controller.logs().slice(-3000)}`,
@@ -132,8 +132,17 @@ describe("gang failures under races", () => {
           let victim: k8s.V1Pod | undefined;
           let finished = false;
           await waitFor(`${name}: a live worker to fail, or the training Failed`, async () => {
-            if ((await get(name)).status?.phase === "Failed") return (finished = true);
-            victim = (await podsOf(name)).find((p) => isReady(p) && !failedUids.has(p.metadata!.uid!));
+            const status = (await get(name)).status;
+            if (status?.phase === "Failed") return (finished = true);
+            if (status?.phase !== "Running") return false;
+            // A worker of the attempt the status calls current: a pod of an
+            // attempt already ended is not one more failure.
+            victim = (await podsOf(name)).find(
+              (p) =>
+                isReady(p) &&
+                !failedUids.has(p.metadata!.uid!) &&
+                p.metadata!.labels!["stylekube.io/attempt"] === String(status.attempt),
+            );
             return victim !== undefined;
           });
           if (finished) break;

@@ -348,7 +348,12 @@ describe("dashboard", () => {
       5_000,
     ).catch(async (err: unknown) => {
       const detail = await drawnFraction("#detail-progress .bar.big");
-      throw new Error(`detail bar drawn at ${(detail * 100).toFixed(1)} %: ${String(err)}`, { cause: err });
+      const card = await drawnFraction('#trainings .card[data-key$="/mosaic"] .bar');
+      const text = await page.locator('#trainings .card[data-key$="/mosaic"]').textContent();
+      throw new Error(
+        `bars drawn at ${(detail * 100).toFixed(1)} % (detail) and ${(card * 100).toFixed(1)} % (card "${text}"): ${String(err)}`,
+        { cause: err },
+      );
     });
     assert.deepEqual(cspViolations, [], "the page breaks its own Content Security Policy");
     await waitFor("history after reload", async () => (await points()) === 251, 10_000);

@@ -11,7 +11,10 @@ describe("ControllerMetrics", () => {
     assert.doesNotMatch(text, /stylekube_controller_process/);
     assert.ok(
       text.includes(`stylekube_build_info{version="${packageVersion()}",nodejs="${process.version}"} 1`),
-      text.split("\n").filter((l) => l.includes("build_info")).join("\n"),
+      text
+        .split("\n")
+        .filter((l) => l.includes("build_info"))
+        .join("\n"),
     );
   });
 });
