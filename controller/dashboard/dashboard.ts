@@ -16,7 +16,7 @@ import type { ProgressMessage } from "../../common/progress.js";
 import { isNotFound, joinUri, openStore, type ObjectStore } from "../../common/storage/index.js";
 import type { RouteHandler } from "../http-server.js";
 import type { ServerController } from "../serving/server-controller.js";
-import { LABELS } from "../training/labels.js";
+import { isWorkerOf, LABELS } from "../training/labels.js";
 import type { TrainingController } from "../training/training-controller.js";
 import { Authorizer, sameOrigin, type ActionAttributes } from "./auth.js";
 import type { DashboardConfig } from "./config.js";
@@ -263,10 +263,7 @@ export class Dashboard {
   private trainingView(key: string): TrainingView | undefined {
     const training = this.opts.trainings.trainings.get(key);
     if (!training) return undefined;
-    const [namespace, name] = key.split("/") as [string, string];
-    const pods = this.opts.trainings.pods
-      .list()
-      .filter((p) => p.metadata?.namespace === namespace && p.metadata?.labels?.[LABELS.training] === name);
+    const pods = this.opts.trainings.pods.list().filter((p) => isWorkerOf(p, training));
     const spec = StyleTrainingSpecSchema.safeParse(training.spec);
     const attempt = training.status?.attempt ?? 0;
     const live =

@@ -38,3 +38,21 @@ export function trainingOwnerReference(name: string, uid: string): k8s.V1OwnerRe
     blockOwnerDeletion: true,
   };
 }
+
+/**
+ * Whether `pod` is a worker of this StyleTraining object: labelled with its
+ * name and owned by its uid. The label alone also matches the pods of an
+ * earlier object of the same name that is being deleted.
+ */
+export function isWorkerOf(
+  pod: k8s.V1Pod,
+  training: { metadata: { namespace?: string; name?: string; uid?: string } },
+): boolean {
+  const { namespace, name, uid } = training.metadata;
+  return (
+    pod.metadata?.namespace === namespace &&
+    pod.metadata?.labels?.[LABELS.training] === name &&
+    uid !== undefined &&
+    (pod.metadata?.ownerReferences ?? []).some((o) => o.uid === uid)
+  );
+}

@@ -32,7 +32,7 @@ import type { EventRecorder } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
 import { OwnWrites } from "../kube/own-writes.js";
 import { CREDS_KEY, jobCredentialsSecretName, mintJobCredentials } from "../nats/job-credentials.js";
-import { LABELS, WORKER_FINALIZER, trainingOwnerReference } from "./labels.js";
+import { isWorkerOf, LABELS, WORKER_FINALIZER, trainingOwnerReference } from "./labels.js";
 import { decideTraining } from "./policies/decide.js";
 import type { TrainingAction, TrainingEvent } from "./policies/decision.js";
 import type { ProgressTracker } from "./progress-tracker.js";
@@ -90,8 +90,7 @@ export class TrainingReconciler {
       await this.releasePods(labelled);
       return {};
     }
-    const uid = raw.metadata.uid;
-    const owned = labelled.filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === uid));
+    const owned = labelled.filter((p) => isWorkerOf(p, raw));
     // Pods of an earlier object of the same name: theirs is gone, nothing to record.
     await this.releasePods(labelled.filter((p) => !owned.includes(p)));
     if (raw.metadata.deletionTimestamp) {
