@@ -26,6 +26,10 @@ function toStructural(node: unknown): JSONSchemaProps {
       case "id":
         break;
       case "properties":
+        // The apiserver drops an empty `properties: {}` when it stores a CRD,
+        // so a server-side apply of the file (helm 4 installs CRDs that way)
+        // would conflict with whoever created the stored copy: leave it out.
+        if (Object.keys(value as Record<string, unknown>).length === 0) break;
         out.properties = Object.fromEntries(
           Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, toStructural(v)]),
         );

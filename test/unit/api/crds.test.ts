@@ -53,6 +53,15 @@ describe("generated CRDs", () => {
       }
       assert.deepEqual(missing, []);
     });
+
+    it(`${kind.kind}: no empty properties (the apiserver drops them, so helm's server-side apply would conflict)`, () => {
+      const empty: string[] = [];
+      walk(openAPI(kind), "", (s, path) => {
+        if (s.properties !== undefined && Object.keys(s.properties).length === 0)
+          empty.push(path || "(root)");
+      });
+      assert.deepEqual(empty, []);
+    });
   }
 
   it("docs/api.md is current (run `npm run generate` if this fails)", () => {
