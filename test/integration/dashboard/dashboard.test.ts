@@ -28,6 +28,9 @@ import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js
 import { openTestStore } from "../../support/test-store.js";
 
 const CHROMIUM = chromiumPath();
+/** λs and λTV of the training the dashboard shows. */
+const STYLE_WEIGHT = 5;
+const TV_WEIGHT = 1e-6;
 const ARTIFACTS = resolve(REPO_ROOT, ".stylekube/artifacts");
 const TOTAL_STEPS = 40_000;
 
@@ -223,9 +226,9 @@ describe("dashboard", () => {
           step,
           totalSteps: TOTAL_STEPS,
           imagesPerSecond: 6.2 + rank * 0.1,
-          // Magnitudes as in a real 256² run: raw ℓTV ~1e7, λTV 1e-6 (the spec's defaults λc 1, λs 5).
+          // Magnitudes as in a real 256² run: raw ℓTV ~1e7, with the training's λc 1, λs 5, λTV 1e-6.
           loss: {
-            total: (content + 5 * style + 1e-6 * tv) * noise,
+            total: (content + STYLE_WEIGHT * style + TV_WEIGHT * tv) * noise,
             content: content * noise,
             style: style * noise,
             tv: tv * noise,
@@ -252,6 +255,8 @@ describe("dashboard", () => {
       workers: 2,
       resources: { gpu: 0, cpu: "1", memory: "1Gi" },
       serving: { server: "default" },
+      // The λs the published progress below is made with (not the defaults, which may change).
+      hyperparameters: { styleWeight: STYLE_WEIGHT, tvWeight: TV_WEIGHT },
     };
     await custom.createNamespacedCustomObject({ ...trainings, namespace: ns, body });
     await custom.createNamespacedCustomObject({
@@ -300,7 +305,7 @@ describe("dashboard", () => {
       page.locator(".chart.total polyline").evaluate((el) => el.getAttribute("points")!.split(" ").length);
     await waitFor("101 points in the chart", async () => (await points()) === 101, 10_000);
     // Each term is drawn as its share of the total, λ·ℓ: the raw ℓTV published here is
-    // ~1e7 and λTV the default 1e-6, so the TV chart shows single digits, and the
+    // ~1e7 and the training's λTV 1e-6, so the TV chart shows single digits, and the
     // three shown terms add up to the total.
     assert.match(
       (await page.locator(".chart.tv figcaption span").textContent()) ?? "",
