@@ -170,9 +170,15 @@ describe("StyleTraining controller", () => {
       s.conditions?.some((c) => c.type === "Restarting" && c.lastTransitionTime >= (s.startTime ?? "")),
       "a Restarting condition is recorded",
     );
-    const failed = (
-      await core.listNamespacedEvent({ namespace: ns, fieldSelector: "involvedObject.name=lifecycle" })
-    ).items.find((e) => e.reason === "WorkerFailed");
+    // Events follow the status write that records the decision, so the event
+    // may still be on its way when the status shows attempt 2.
+    let failed: k8s.CoreV1Event | undefined;
+    await waitFor("the WorkerFailed event", async () => {
+      failed = (
+        await core.listNamespacedEvent({ namespace: ns, fieldSelector: "involvedObject.name=lifecycle" })
+      ).items.find((e) => e.reason === "WorkerFailed");
+      return failed !== undefined;
+    });
     assert.match(failed?.message ?? "", /worker 1 \(lifecycle-a1-w1\) failed: .*exit code 137/);
     await waitFor("attempt 2 pods only", async () => {
       const names = (await podsOf("lifecycle")).map((p) => p.metadata!.name).sort();
