@@ -79,11 +79,14 @@ describe("StyleTraining with a spec only zod rejects", () => {
     assert.equal(failed?.reason, "InvalidSpec");
     assert.equal(failed?.message, "spec.workers: should be greater than or equal to 1");
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    const events = await core.listNamespacedEvent({
-      namespace: ns,
-      fieldSelector: "involvedObject.name=legacy",
+    // The event follows the status write that records the failure.
+    await waitFor("the InvalidSpec event", async () => {
+      const events = await core.listNamespacedEvent({
+        namespace: ns,
+        fieldSelector: "involvedObject.name=legacy",
+      });
+      return events.items.some((e) => e.reason === "InvalidSpec" && e.message?.includes("spec.workers"));
     });
-    assert.ok(events.items.some((e) => e.reason === "InvalidSpec" && e.message?.includes("spec.workers")));
     const pods = await core.listNamespacedPod({ namespace: ns });
     assert.equal(pods.items.length, 0);
   });

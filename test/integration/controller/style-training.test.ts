@@ -123,8 +123,11 @@ describe("StyleTraining controller", () => {
     assert.equal(status.attempt, 1);
     assert.ok(status.startTime);
     assert.ok(status.conditions?.some((c) => c.type === "Running" && c.status === "True"));
-    const reasons = await eventsOf("lifecycle");
-    assert.ok(reasons.includes("Created") && reasons.includes("Running"), reasons.join(","));
+    // Events follow the status write that records the transition.
+    await waitFor("Created and Running events", async () => {
+      const reasons = await eventsOf("lifecycle");
+      return reasons.includes("Created") && reasons.includes("Running");
+    });
   });
 
   it("folds progress from NATS into status", async () => {
