@@ -109,11 +109,8 @@ for (const photo of photos) {
   contents.set(photo, content);
   const gatys: PhotoResult["gatys"] = [];
   await optimizeImage({
-    vgg: problem.vgg,
+    ...problem,
     content,
-    styleTargets: problem.styleTargets,
-    layers: problem.layers,
-    weights: problem.weights,
     method,
     iterations: maxIterations,
     onIteration: (iterations, l, seconds) => {

@@ -153,11 +153,8 @@ export async function runStylizeCommand(args: string[]): Promise<number> {
     const content = await imageTensor(input, { maxSide: size });
     const [, h, w] = content.shape;
     const result = await optimizeImage({
-      vgg: problem.vgg,
+      ...problem,
       content,
-      styleTargets: problem.styleTargets,
-      layers: problem.layers,
-      weights: problem.weights,
       method,
       iterations,
       learningRate: lr,
