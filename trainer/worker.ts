@@ -28,10 +28,16 @@ import { connectNats } from "./collectives/options.js";
 import { initEngine } from "./engine/engines.js";
 import { exportModel } from "../model/model-export.js";
 import { loadVgg16 } from "./loss-network/load.js";
-import { computeStyleTargets, disposeStyleTargets } from "./losses/style-reconstruction.js";
+import type { Vgg16, VggLayer } from "./loss-network/vgg16.js";
+import {
+  computeStyleTargets,
+  disposeStyleTargets,
+  type StyleTargets,
+} from "./losses/style-reconstruction.js";
 import { flattenTensors, unflattenTensors } from "../model/parameters.js";
 import { TransformerNet } from "../model/transformer-net.js";
 import { OnnxTrainer } from "./onnx/onnx-trainer.js";
+import { computeStyleTargetsOnnx } from "./onnx/style-targets.js";
 import {
   applyGradients,
   computeGradientsInPasses,
@@ -62,6 +68,32 @@ async function readUri(store: ObjectStore, uri: string): Promise<Uint8Array> {
     return new Uint8Array(await res.arrayBuffer());
   }
   return store.getBytes(uri);
+}
+
+/**
+ * G(y_s) on the engine that trains: the onnxruntime engine's tfjs backend is
+ * the pure-JavaScript cpu one (it only runs Adam), far too slow for VGG-16
+ * on a 512 px style image, so its targets come from ONNX Runtime.
+ */
+async function styleTargetsOn(
+  engine: Awaited<ReturnType<typeof initEngine>>,
+  vgg: Vgg16,
+  styleRgb: Awaited<ReturnType<typeof decodeRgb>>,
+  layers: readonly VggLayer[],
+): Promise<StyleTargets> {
+  const image = { data: rgbToFloat(styleRgb), height: styleRgb.height, width: styleRgb.width };
+  if (engine.engine === "onnxruntime" && engine.provider !== undefined) {
+    return computeStyleTargetsOnnx(vgg, image, layers, {
+      provider: engine.provider,
+      threads: engine.threads ?? 1,
+    });
+  }
+  const styleImage = tf.tensor4d(image.data, [1, image.height, image.width, 3]);
+  try {
+    return computeStyleTargets(vgg, styleImage, layers);
+  } finally {
+    styleImage.dispose();
+  }
 }
 
 export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void> {
@@ -105,9 +137,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
     const styleRgb = await decodeRgb(await readUri(store, spec.style), {
       maxSide: Math.max(hp.imageSize, 512),
     });
-    const styleImage = tf.tensor4d(rgbToFloat(styleRgb), [1, styleRgb.height, styleRgb.width, 3]);
-    const styleTargets = computeStyleTargets(vgg, styleImage, hp.styleLayers);
-    styleImage.dispose();
+    const styleTargets = await styleTargetsOn(engine, vgg, styleRgb, hp.styleLayers);
     const net = new TransformerNet({
       normalization: hp.normalization,
       upsampling: hp.upsampling,
