@@ -32,6 +32,7 @@ import {
   loadLossProblem,
 } from "../trainer/gatys/loss-problem.js";
 import { type GatysMethod, optimizeImage } from "../trainer/gatys/optimize-image.js";
+import { OnnxImageLoss, onnxOptionsOf } from "../trainer/onnx/image-loss.js";
 import { lossFlags, parseLossFlags } from "../cli/loss-flags.js";
 
 const { values } = parseArgs({
@@ -67,7 +68,7 @@ if (counts.some((n) => !Number.isInteger(n) || n < 1))
   fail(`--iterations must be whole numbers ≥ 1, got ${values.iterations}`);
 const maxIterations = counts.at(-1)!;
 
-await initEngine(values.engine as EngineName, { wasmThreads: 16 });
+const onnx = onnxOptionsOf(await initEngine(values.engine as EngineName, { wasmThreads: 16 }));
 const store = openStore();
 const modelUri = normalizeUri(values.model.endsWith("/") ? values.model : `${values.model}/`, {
   allowPlainPaths: true,
@@ -81,7 +82,7 @@ const loss = parseLossFlags(
   { ...values, "style-size": values["style-size"] ?? String(Math.max(description.imageSize, 512)) },
   defaultLossSettings(),
 );
-const problem = await loadLossProblem(loss);
+const problem = await loadLossProblem({ ...loss, onnx });
 let photos = readdirSync(values.photos)
   .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
   .sort();
@@ -104,13 +105,19 @@ interface PhotoResult {
 // network, loaded again from the model URI when it is evaluated.
 const contents = new Map<string, tf.Tensor4D>();
 const gatysOf = new Map<string, PhotoResult["gatys"]>();
+// onnxruntime: one session per photo (its content features are folded into
+// it), also used for the network's output so both losses come from one graph.
+const evaluators = new Map<string, OnnxImageLoss | undefined>();
 for (const photo of photos) {
   const content = await imageTensor(join(values.photos, photo), { fill: { width: size, height: size } });
   contents.set(photo, content);
   const gatys: PhotoResult["gatys"] = [];
+  const evaluator = onnx && (await OnnxImageLoss.forProblem(problem, content, onnx));
+  evaluators.set(photo, evaluator);
   await optimizeImage({
     ...problem,
     content,
+    evaluate: evaluator && ((image) => evaluator.evaluate(image)),
     method,
     iterations: maxIterations,
     onIteration: (iterations, l, seconds) => {
@@ -133,7 +140,12 @@ for (const photo of photos) {
   const output = tf.tidy(() => evaluated.net.apply(content, { training: false }));
   await output.data();
   const networkSeconds = (performance.now() - t0) / 1000;
-  const network = (await imageLoss(problem, output, content)).total;
+  const evaluator = evaluators.get(photo);
+  const network =
+    evaluator === undefined
+      ? (await imageLoss(problem, output, content)).total
+      : (await evaluator.evaluate((await output.data()) as Float32Array)).loss.total;
+  await evaluator?.dispose();
   tf.dispose([output, content]);
   const gatys = gatysOf.get(photo)!;
   results.push({ photo, network, networkSeconds, gatys });

@@ -18,6 +18,8 @@ import {
   styleTransferLoss,
 } from "../losses/perceptual-loss.js";
 import { computeStyleTargets, type StyleTargets } from "../losses/style-reconstruction.js";
+import type { OnnxTrainerOptions } from "../onnx/onnx-trainer.js";
+import { computeStyleTargetsOnnx } from "../onnx/style-targets.js";
 
 /** The environment variable the CLI tools read the VGG-16 weights URI from when no flag gives it. */
 export const VGG16_WEIGHTS_ENV = "STYLEKUBE_VGG16_WEIGHTS";
@@ -75,6 +77,12 @@ export interface LossProblemOptions {
   styleSize: number;
   layers: LossLayers;
   weights: LossWeights;
+  /**
+   * Set when the onnxruntime engine runs: the style targets come from ONNX
+   * Runtime, since that engine's tfjs backend (cpu) is far too slow for
+   * VGG-16 on the style image.
+   */
+  onnx?: OnnxTrainerOptions;
 }
 
 export class MissingVggWeightsError extends Error {
@@ -95,7 +103,16 @@ export async function loadLossProblem(options: LossProblemOptions): Promise<Loss
     readUri: (uri) => openStore(uri).getBytes(uri),
   });
   const style = await imageTensor(options.style, { maxSide: options.styleSize });
-  const styleTargets = computeStyleTargets(vgg, style, options.layers.style);
+  const [, height, width] = style.shape;
+  const styleTargets =
+    options.onnx === undefined
+      ? computeStyleTargets(vgg, style, options.layers.style)
+      : await computeStyleTargetsOnnx(
+          vgg,
+          { data: (await style.data()) as Float32Array, height, width },
+          options.layers.style,
+          options.onnx,
+        );
   style.dispose();
   return {
     vgg,

@@ -44,6 +44,11 @@ export interface GatysOptions {
   learningRate?: number;
   init?: GatysInit;
   seed?: number;
+  /**
+   * The loss and pixel gradient of an image; by default tfjs on the current
+   * backend. The onnxruntime engine passes OnnxImageLoss's (trainer/onnx/).
+   */
+  evaluate?: (image: Float32Array) => Promise<Evaluated>;
   /** Called with the loss of the image after `iteration` updates (0 = the start), after every iteration. */
   onIteration?: (iteration: number, loss: LossValues, seconds: number) => void;
 }
@@ -71,12 +76,13 @@ function clipToPixels(x: Float32Array): void {
 }
 
 /** The loss of `image` and its gradient with respect to the pixels. */
-interface Evaluated {
+export interface Evaluated {
   loss: LossValues;
   gradient: Float32Array;
 }
 
 async function lossAndGradient(options: GatysOptions, image: Float32Array): Promise<Evaluated> {
+  if (options.evaluate !== undefined) return options.evaluate(image);
   const { vgg, content, styleTargets, layers, weights } = options;
   const x = tf.tensor4d(image, content.shape);
   let kept: tf.Scalar[] = [];

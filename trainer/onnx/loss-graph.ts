@@ -4,6 +4,14 @@ import type { GraphBuilder } from "../../model/onnx/graph.js";
 import * as ops from "../../model/onnx/ops.js";
 import type { VggLayer } from "../loss-network/vgg16.js";
 
+/** The loss terms' output names, in every graph that outputs them. */
+export const LOSS_OUTPUTS = {
+  total: "loss/total",
+  content: "loss/content",
+  style: "loss/style",
+  tv: "loss/tv",
+};
+
 /** One VGG-16 conv's weights as ONNX initialiser data: kernel OIHW [out, in, 3, 3], bias [out]. */
 export interface VggConvData {
   name: string;
@@ -109,4 +117,65 @@ export function totalVariationLoss(g: GraphBuilder, images: string): string {
   const dy = ops.sub(g, ops.slice(g, images, [2], [1], [h!]), ops.slice(g, images, [2], [0], [h! - 1]));
   const sumSquares = (v: string) => ops.reduce(g, "ReduceSum", ops.mul(g, v, v), [0, 1, 2, 3], false);
   return ops.div(g, ops.add(g, sumSquares(dx), sumSquares(dy)), g.scalar(n!));
+}
+
+export interface PerceptualLossSpec {
+  vgg: { convs: readonly VggConvData[]; affine: VggInputAffine };
+  /** Gram matrices of the style image, [1, C, C] each. */
+  styleTargets: ReadonlyMap<VggLayer, { data: Float32Array; channels: number }>;
+  layers: { content: VggLayer; style: readonly VggLayer[] };
+  weights: { content: number; style: number; tv: number };
+}
+
+/** The values of the loss terms: the λ-weighted total and each unweighted term. */
+export interface PerceptualLossValues {
+  total: string;
+  content: string;
+  style: string;
+  tv: string;
+}
+
+/**
+ * The paper's loss of ŷ for the content images y (both NCHW RGB in [0, 255]):
+ * λc·ℓ_feat (eq. 2) + λs·ℓ_style (eq. 4) + λTV·ℓ_TV, VGG-16 (only its convs up
+ * to the deepest layer a term reads) and the style targets as initialisers.
+ */
+export function perceptualLoss(
+  g: GraphBuilder,
+  yHat: string,
+  content: string,
+  spec: PerceptualLossSpec,
+): PerceptualLossValues {
+  const outputLayers = [...new Set([spec.layers.content, ...spec.layers.style])];
+  const deepest = Math.max(...outputLayers.map((l) => spec.vgg.convs.findIndex((c) => c.relu === l)));
+  const convs = spec.vgg.convs.slice(0, deepest + 1);
+  const vggWeights = addVggWeights(g, convs);
+  const phiYHat = vggFeatures(g, yHat, convs, vggWeights, spec.vgg.affine, outputLayers);
+  const phiY = vggFeatures(g, content, convs, vggWeights, spec.vgg.affine, [spec.layers.content]);
+  const targets = new Map<VggLayer, string>();
+  for (const [layer, t] of spec.styleTargets) {
+    targets.set(layer, g.initializer(`style_target/${layer}`, t.data, [1, t.channels, t.channels]));
+  }
+  const contentLoss = featureReconstructionLoss(
+    g,
+    phiYHat.get(spec.layers.content)!,
+    phiY.get(spec.layers.content)!,
+  );
+  const styleLoss = styleReconstructionLoss(g, phiYHat, targets, spec.layers.style);
+  const tvLoss = totalVariationLoss(g, yHat);
+  const weighted = (v: string, λ: number) => ops.mul(g, v, g.scalar(λ));
+  const total = ops.add(
+    g,
+    ops.add(g, weighted(contentLoss, spec.weights.content), weighted(styleLoss, spec.weights.style)),
+    weighted(tvLoss, spec.weights.tv),
+  );
+  return { total, content: contentLoss, style: styleLoss, tv: tvLoss };
+}
+
+/** The loss terms as the graph's outputs under LOSS_OUTPUTS's names. */
+export function outputLossTerms(g: GraphBuilder, loss: PerceptualLossValues): void {
+  g.namedOutput(loss.total, LOSS_OUTPUTS.total);
+  g.namedOutput(loss.content, LOSS_OUTPUTS.content);
+  g.namedOutput(loss.style, LOSS_OUTPUTS.style);
+  g.namedOutput(loss.tv, LOSS_OUTPUTS.tv);
 }

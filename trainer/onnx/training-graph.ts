@@ -15,30 +15,16 @@ import {
   type Normalization,
   type Upsampling,
 } from "../../model/onnx/transformer-net-graph.js";
-import type { VggLayer } from "../loss-network/vgg16.js";
-import {
-  addVggWeights,
-  featureReconstructionLoss,
-  styleReconstructionLoss,
-  totalVariationLoss,
-  type VggConvData,
-  type VggInputAffine,
-  vggFeatures,
-} from "./loss-graph.js";
+import { outputLossTerms, perceptualLoss, type PerceptualLossSpec } from "./loss-graph.js";
 import { appendGradients } from "./autodiff.js";
 
 export const CONTENT_INPUT = "content";
-export const LOSS_OUTPUTS = {
-  total: "loss/total",
-  content: "loss/content",
-  style: "loss/style",
-  tv: "loss/tv",
-};
+export { LOSS_OUTPUTS } from "./loss-graph.js";
 export const gradientOutput = (parameter: string): string => `grad/${parameter}`;
 export const batchMeanOutput = (layer: string): string => `batch_mean/${layer}`;
 export const batchVarianceOutput = (layer: string): string => `batch_variance/${layer}`;
 
-export interface TrainingGraphSpec {
+export interface TrainingGraphSpec extends PerceptualLossSpec {
   batch: number;
   height: number;
   width: number;
@@ -46,11 +32,6 @@ export interface TrainingGraphSpec {
   upsampling: Upsampling;
   /** Parameter names and shapes in the network's order (tfjs layouts). */
   parameters: readonly { name: string; shape: readonly number[] }[];
-  vgg: { convs: readonly VggConvData[]; affine: VggInputAffine };
-  /** Gram matrices of the style image, [1, C, C] each. */
-  styleTargets: ReadonlyMap<VggLayer, { data: Float32Array; channels: number }>;
-  layers: { content: VggLayer; style: readonly VggLayer[] };
-  weights: { content: number; style: number; tv: number };
 }
 
 export interface TrainingGraph {
@@ -78,35 +59,10 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   );
   const yHat = net.output;
 
-  const outputLayers = [...new Set([spec.layers.content, ...spec.layers.style])];
-  // Only the convs up to the deepest layer any loss term reads.
-  const deepest = Math.max(...outputLayers.map((l) => spec.vgg.convs.findIndex((c) => c.relu === l)));
-  const vggWeights = addVggWeights(g, spec.vgg.convs.slice(0, deepest + 1));
-  const phiYHat = vggFeatures(g, yHat, spec.vgg.convs, vggWeights, spec.vgg.affine, outputLayers);
-  const phiY = vggFeatures(g, content, spec.vgg.convs, vggWeights, spec.vgg.affine, [spec.layers.content]);
-  const targets = new Map<VggLayer, string>();
-  for (const [layer, t] of spec.styleTargets) {
-    targets.set(layer, g.initializer(`style_target/${layer}`, t.data, [1, t.channels, t.channels]));
-  }
-  const contentLoss = featureReconstructionLoss(
-    g,
-    phiYHat.get(spec.layers.content)!,
-    phiY.get(spec.layers.content)!,
-  );
-  const styleLoss = styleReconstructionLoss(g, phiYHat, targets, spec.layers.style);
-  const tvLoss = totalVariationLoss(g, yHat);
-  const weighted = (v: string, λ: number) => ops.mul(g, v, g.scalar(λ));
-  const total = ops.add(
-    g,
-    ops.add(g, weighted(contentLoss, spec.weights.content), weighted(styleLoss, spec.weights.style)),
-    weighted(tvLoss, spec.weights.tv),
-  );
+  const loss = perceptualLoss(g, yHat, content, spec);
 
-  const grads = appendGradients(g, total, params);
-  g.namedOutput(total, LOSS_OUTPUTS.total);
-  g.namedOutput(contentLoss, LOSS_OUTPUTS.content);
-  g.namedOutput(styleLoss, LOSS_OUTPUTS.style);
-  g.namedOutput(tvLoss, LOSS_OUTPUTS.tv);
+  const grads = appendGradients(g, loss.total, params);
+  outputLossTerms(g, loss);
   for (const p of params) g.namedOutput(grads.get(p)!, gradientOutput(p));
   for (const s of net.batchStatistics) {
     g.namedOutput(s.mean, batchMeanOutput(s.layer));
