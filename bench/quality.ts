@@ -24,7 +24,12 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { normalizeUri, openStore } from "../common/storage/index.js";
 import { initEngine, type EngineName } from "../trainer/engine/engines.js";
-import { loadModel } from "../model/model-export.js";
+import * as ort from "onnxruntime-node";
+import { loadModel, type ModelDescription, onnxModelFile } from "../model/model-export.js";
+import { ONNX_INPUT, ONNX_OUTPUT } from "../model/onnx/export.js";
+import type { NamedArray } from "../model/parameters.js";
+import type { TransformerNet } from "../model/transformer-net.js";
+import type { OnnxTrainerOptions } from "../trainer/onnx/onnx-trainer.js";
 import {
   defaultLossSettings,
   imageLoss,
@@ -133,11 +138,17 @@ for (const photo of photos) {
 net.dispose();
 const evaluated = await loadModel(store, modelUri);
 console.log(`network: ${modelUri} (${evaluated.description.trainedSteps} steps)`);
+// onnxruntime: the network runs as its exported ONNX model (what the model
+// server runs), not on that engine's slow tfjs cpu backend.
+const networkSession = onnx && (await onnxNetworkSession(evaluated.net, evaluated.description, onnx));
 const results: PhotoResult[] = [];
 for (const photo of photos) {
   const content = contents.get(photo)!;
   const t0 = performance.now();
-  const output = tf.tidy(() => evaluated.net.apply(content, { training: false }));
+  const output =
+    networkSession === undefined
+      ? tf.tidy(() => evaluated.net.apply(content, { training: false }))
+      : await runOnnxNetwork(networkSession, content);
   await output.data();
   const networkSeconds = (performance.now() - t0) / 1000;
   const evaluator = evaluators.get(photo);
@@ -155,6 +166,35 @@ for (const photo of photos) {
     console.log(
       `  ${String(g.iterations).padStart(16)}   ${g.loss.toExponential(4)}   ${g.seconds.toFixed(1).padStart(7)}   ${(g.loss / network).toFixed(2)}×`,
     );
+}
+
+async function onnxNetworkSession(
+  net: TransformerNet,
+  description: ModelDescription,
+  options: OnnxTrainerOptions,
+): Promise<ort.InferenceSession> {
+  const weights = new Map<string, NamedArray>();
+  for (const [name, t] of [...net.params, ...net.buffers]) {
+    weights.set(name, { shape: [...t.shape], data: (await t.data()) as Float32Array });
+  }
+  return ort.InferenceSession.create(onnxModelFile(description, weights).bytes, {
+    executionProviders: [options.provider],
+    intraOpNumThreads: options.threads,
+  });
+}
+
+/** The network's output for NHWC content, through its ONNX model (NCHW in and out). */
+async function runOnnxNetwork(session: ort.InferenceSession, content: tf.Tensor4D): Promise<tf.Tensor4D> {
+  const nchw = tf.tidy(() => content.transpose([0, 3, 1, 2]));
+  const results = await session.run({
+    [ONNX_INPUT]: new ort.Tensor("float32", (await nchw.data()) as Float32Array, nchw.shape),
+  });
+  nchw.dispose();
+  const out = results[ONNX_OUTPUT]!;
+  const [n, c, h, w] = out.dims as number[];
+  const nhwc = tf.tidy(() => tf.tensor4d(out.data as Float32Array, [n!, c!, h!, w!]).transpose([0, 2, 3, 1]));
+  out.dispose();
+  return nhwc as tf.Tensor4D;
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -208,4 +248,5 @@ console.log(
   }),
 );
 problem.dispose();
+await networkSession?.release();
 evaluated.net.dispose();
