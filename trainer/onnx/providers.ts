@@ -2,6 +2,9 @@
 // probed by creating a session for a one-conv graph and running it once:
 // that is what fails when a provider's libraries, driver or device are
 // missing, and the error says why in one line.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../../model/onnx/graph.js";
 import * as ops from "../../model/onnx/ops.js";
@@ -38,11 +41,31 @@ function oneLine(err: unknown): string {
 
 const probes = new Map<OrtProvider, Promise<string | undefined>>();
 
+/**
+ * The CUDA provider's library, which onnxruntime-node's install script
+ * downloads beside its binding. Checked before ONNX Runtime tries to load it,
+ * which would print a red error of its own on every start where it is absent.
+ */
+function missingCudaLibrary(): string | undefined {
+  const binding = createRequire(import.meta.url).resolve("onnxruntime-node");
+  const dir = join(dirname(binding), "..", "bin", "napi-v6", process.platform, process.arch);
+  const library = "libonnxruntime_providers_cuda.so";
+  if (existsSync(join(dir, library))) return undefined;
+  return (
+    `onnxruntime cuda: ${library} is not installed beside onnxruntime-node's binding (${dir}); ` +
+    "run onnxruntime-node's install script (npm rebuild onnxruntime-node) on a machine with CUDA"
+  );
+}
+
 /** undefined when the provider runs a conv here; else why not, in one line. */
 export function probeProvider(provider: OrtProvider): Promise<string | undefined> {
   let probe = probes.get(provider);
   if (probe === undefined) {
     probe = (async () => {
+      if (provider === "cuda" && process.platform === "linux") {
+        const missing = missingCudaLibrary();
+        if (missing !== undefined) return missing;
+      }
       try {
         const session = await ort.InferenceSession.create(tinyConvModel(), {
           executionProviders: [provider],
