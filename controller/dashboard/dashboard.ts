@@ -13,7 +13,8 @@ import { z } from "zod";
 import { API_VERSION, GROUP, StyleTrainingSpecSchema, VERSION } from "../../common/api/index.js";
 import type { Logger } from "../../common/log/logger.js";
 import type { ProgressMessage } from "../../common/progress.js";
-import { isNotFound, joinUri, openStore, type ObjectStore } from "../../common/storage/index.js";
+import { isNotFound, openStore, type ObjectStore } from "../../common/storage/index.js";
+import { listPreviews, previewContentType, previewsPrefix } from "../../common/storage/training-layout.js";
 import type { RouteHandler } from "../http-server.js";
 import type { ServerController } from "../serving/server-controller.js";
 import { isWorkerOf, LABELS } from "../training/labels.js";
@@ -76,13 +77,6 @@ const SECURITY_HEADERS: Record<string, string> = {
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "x-frame-options": "DENY",
-};
-
-const IMAGE_TYPES: Record<string, string> = {
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  png: "image/png",
-  webp: "image/webp",
 };
 
 class HttpError extends Error {
@@ -297,18 +291,15 @@ export class Dashboard {
 
   /**
    * After an operator restart the in-memory preview list is empty, but the
-   * images are still in storage: list `<output>previews/` once per training.
+   * images are still in storage: list them once per training.
    */
   private async backfillPreviews(key: string, output: string | null): Promise<void> {
     if (!output || this.backfilled.has(key)) return;
     this.backfilled.add(key);
     try {
-      const prefix = joinUri(output, "previews/");
       let added = false;
-      for await (const entry of this.storage().list(prefix)) {
-        const m = /^step-(\d+)\.(jpe?g|png|webp)$/.exec(entry.relativeKey);
-        if (m && this.previews.add(key, Number(m[1]), entry.uri)) added = true;
-      }
+      for (const { step, uri } of await listPreviews(this.storage(), output))
+        if (this.previews.add(key, step, uri)) added = true;
       if (added) this.dirtyTrainings.add(key);
     } catch (err) {
       this.opts.log.debug({ key, err }, "could not list previews");
@@ -326,10 +317,9 @@ export class Dashboard {
     // training's own output prefix, so a forged message cannot turn the
     // operator into a reader of arbitrary objects.
     const spec = StyleTrainingSpecSchema.safeParse(training.spec);
-    if (!spec.success || !withinPrefix(uri, spec.data.output))
-      throw new HttpError(403, "preview is outside the training's output");
-    const ext = /\.([a-z]+)$/.exec(uri.toLowerCase())?.[1] ?? "";
-    const type = IMAGE_TYPES[ext];
+    if (!spec.success || !withinPrefix(uri, previewsPrefix(spec.data.output)))
+      throw new HttpError(403, "preview is outside the training's previews");
+    const type = previewContentType(uri);
     if (!type) throw new HttpError(415, "not an image");
     let body: Readable;
     try {
