@@ -17,7 +17,7 @@ import { isNotFound, openStore, type ObjectStore } from "../../common/storage/in
 import { listPreviews, previewContentType, previewsPrefix } from "../../common/storage/training-layout.js";
 import type { RouteHandler } from "../http-server.js";
 import type { ServerController } from "../serving/server-controller.js";
-import { isWorkerOf, LABELS } from "../training/labels.js";
+import { isWorkerOf } from "../training/ownership.js";
 import type { TrainingController } from "../training/training-controller.js";
 import { Authorizer, sameOrigin, type ActionAttributes } from "./auth.js";
 import type { DashboardConfig } from "./config.js";
@@ -26,6 +26,7 @@ import type { RecentEvents } from "./recent-events.js";
 import { SseHub } from "./sse.js";
 import { StaticAssets } from "./static-assets.js";
 import { serverView, trainingKey, trainingView, type ServerView, type TrainingView } from "./views.js";
+import { LABELS } from "../../common/api/owned-objects.js";
 
 export interface DashboardOptions {
   kc: k8s.KubeConfig;
