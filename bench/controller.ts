@@ -23,6 +23,7 @@ import {
 } from "../test/support/kubernetes.js";
 import { applyManifests } from "../test/support/manifests.js";
 import { percentile } from "./support/percentile.js";
+import { LABELS } from "../common/api/owned-objects.js";
 
 const quick = process.argv.includes("--quick");
 const COUNT = quick ? 50 : 500;
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
     `/api/v1/namespaces/${ns}/pods`,
     {},
     (type: string, pod: k8s.V1Pod) => {
-      const t = pod.metadata?.labels?.["stylekube.io/training"];
+      const t = pod.metadata?.labels?.[LABELS.training];
       if (!t || type !== "ADDED") return;
       const set = podsSeen.get(t) ?? new Set<string>();
       set.add(pod.metadata!.name!);

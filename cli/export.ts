@@ -6,7 +6,8 @@
 // model folder (…/model/) or the training output above it, on s3://,
 // file:// or a local path.
 import { isNotFound, joinUri, normalizeUri, type ObjectStore } from "../common/storage/index.js";
-import { addOnnxToModel, modelPrefix } from "../model/model-export.js";
+import { modelPrefix } from "../common/storage/training-layout.js";
+import { addOnnxToModel } from "../model/model-export.js";
 
 /** Triton's model configuration for model.onnx: any batch, height and width (multiples of 4). */
 export function tritonConfig(name: string, input: string, output: string): string {

@@ -1,45 +1,56 @@
-// The operator's HTTP port: /healthz (the process is alive), /readyz (caches
-// synced and, when electing, leading or standing by), /metrics.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+// The operator's HTTP port, on express like the model server: /healthz and
+// /livez (the process is alive), /readyz (caches synced and, when electing,
+// leading or standing by), /metrics, and the dashboard's routes when it is
+// on. Every error is {error: {code, message}} (common/http/errors.ts).
+import { createServer, type Server } from "node:http";
+import express, { type Router } from "express";
+import { errorHandler, HttpError } from "../common/http/errors.js";
+import type { Logger } from "../common/log/logger.js";
 import type { ControllerMetrics } from "./metrics.js";
-
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
 export interface HealthSource {
   ready(): { ok: boolean; detail: string };
 }
 
-export function startHttpServer(
-  host: string,
-  port: number,
-  metrics: ControllerMetrics,
-  health: HealthSource,
-  extraRoutes: RouteHandler[] = [],
-): Promise<Server> {
-  const server = createServer((req, res) => {
-    void (async () => {
-      const path = new URL(req.url ?? "/", "http://localhost").pathname;
-      if (path === "/healthz" || path === "/livez") {
-        res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-      } else if (path === "/readyz") {
-        const r = health.ready();
-        res.writeHead(r.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${r.detail}\n`);
-      } else if (path === "/metrics") {
-        res
-          .writeHead(200, { "content-type": metrics.registry.contentType })
-          .end(await metrics.registry.metrics());
-      } else {
-        for (const route of extraRoutes) if (await route(req, res)) return;
-        res
-          .writeHead(404, { "content-type": "application/json" })
-          .end(JSON.stringify({ error: "not found" }));
-      }
-    })().catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: String(err) }));
-    });
+export interface HttpAppOptions {
+  metrics: ControllerMetrics;
+  health: HealthSource;
+  log: Logger;
+  /** The dashboard's routes (`/`, `/assets/…`, `/api/…`), absent when it is switched off. */
+  dashboard?: Router;
+}
+
+export function createHttpApp(opts: HttpAppOptions): express.Express {
+  const { metrics, health } = opts;
+  const app = express();
+  app.disable("x-powered-by");
+  // Static assets carry their own ETags; API answers are no-store.
+  app.set("etag", false);
+  app.set("query parser", "simple");
+  app.get(["/healthz", "/livez"], (_req, res) => {
+    res.type("text/plain").send("ok\n");
   });
+  app.get("/readyz", (_req, res) => {
+    const r = health.ready();
+    res
+      .status(r.ok ? 200 : 503)
+      .type("text/plain")
+      .send(`${r.detail}\n`);
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.set("Content-Type", metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  if (opts.dashboard) app.use(opts.dashboard);
+  app.use((req) => {
+    throw new HttpError(404, "not_found", `${req.method} ${req.path} is not a route`);
+  });
+  app.use(errorHandler(opts.log));
+  return app;
+}
+
+export function startHttpServer(host: string, port: number, app: express.Express): Promise<Server> {
   return new Promise((resolve, reject) => {
+    const server = createServer(app);
     server.once("error", reject);
     server.listen(port, host, () => resolve(server));
   });

@@ -13,7 +13,7 @@ import { readControllerConfig } from "./config.js";
 import { readDashboardConfig } from "./dashboard/config.js";
 import { Dashboard } from "./dashboard/dashboard.js";
 import { RecentEvents, RememberingEventRecorder } from "./dashboard/recent-events.js";
-import { startHttpServer } from "./http-server.js";
+import { createHttpApp, startHttpServer } from "./http-server.js";
 import { LeaderElector } from "./kube/leader-election.js";
 import { ControllerMetrics } from "./metrics.js";
 import { ServerController } from "./serving/server-controller.js";
@@ -102,11 +102,9 @@ export async function runController(): Promise<number> {
       })
     : undefined;
 
-  const server = await startHttpServer(
-    config.STYLEKUBE_HTTP_HOST,
-    config.STYLEKUBE_HTTP_PORT,
+  const app = createHttpApp({
     metrics,
-    {
+    health: {
       ready: () => {
         if (elector && !elector.isLeader)
           return { ok: true, detail: "standby: waiting for the leader lease" };
@@ -115,8 +113,10 @@ export async function runController(): Promise<number> {
           : { ok: false, detail: "caches not synced" };
       },
     },
-    dashboard ? [dashboard.route] : [],
-  );
+    log,
+    ...(dashboard ? { dashboard: dashboard.router } : {}),
+  });
+  const server = await startHttpServer(config.STYLEKUBE_HTTP_HOST, config.STYLEKUBE_HTTP_PORT, app);
   const address = server.address();
   log.info({ address, identity }, "controller listening");
 

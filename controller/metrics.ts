@@ -1,6 +1,6 @@
 // Prometheus metrics of the operator, on /metrics.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { packageVersion } from "../common/package-version.js";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "../common/metrics/process-metrics.js";
 
 export class ControllerMetrics {
   readonly registry = new Registry();
@@ -58,20 +58,8 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
-  /** Always 1; the labels say what is running (the usual build_info pattern). */
-  readonly buildInfo = new Gauge({
-    name: "stylekube_build_info",
-    help: "Version of the running operator and of Node.js, as labels; the value is 1.",
-    labelNames: ["version", "nodejs"] as const,
-    registers: [this.registry],
-  });
-
-  constructor() {
-    // Without a prefix: process_cpu_seconds_total, nodejs_heap_size_used_bytes …
-    // are the names standard Node.js and process dashboards query.
-    collectDefaultMetrics({ register: this.registry });
-    this.buildInfo.set({ version: packageVersion(), nodejs: process.version }, 1);
-  }
+  /** stylekube_build_info, always 1; its labels say what is running. */
+  readonly buildInfo = registerProcessMetrics(this.registry);
 
   queueMetrics(kind: string) {
     return {

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { packageVersion } from "../common/package-version.js";
 import { joinUri, readManifest, writeWithManifest, type ObjectStore } from "../common/storage/index.js";
+import { modelPrefix } from "../common/storage/training-layout.js";
 import { ONNX_FILE, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, transformerNetOnnx } from "./onnx/export.js";
 import { TransformerNet } from "./transformer-net.js";
 import { assignNamed, float32Bytes, float32FromBytes, type NamedArray } from "./parameters.js";
@@ -42,10 +43,6 @@ export const ModelDescriptionSchema = z.object({
 export type ModelDescription = z.infer<typeof ModelDescriptionSchema>;
 
 const ManifestDataSchema = z.object({ kind: z.literal("model") });
-
-export function modelPrefix(output: string): string {
-  return joinUri(output, "model/");
-}
 
 export async function exportModel(
   store: ObjectStore,

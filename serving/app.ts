@@ -1,11 +1,13 @@
 // The HTTP API of the model server (express 5). Handlers are async; express 5
 // forwards their rejections to the error handler at the end, which answers
-// every failure as {error: {code, message}} and never lets one escape.
+// every failure as {error: {code, message}} (common/http/errors.ts) and
+// never lets one escape.
 import { timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "../common/log/logger.js";
 import type { Admission } from "./admission.js";
-import { ApiError, sendError } from "./api-error.js";
+import { errorHandler } from "../common/http/errors.js";
+import { ApiError } from "./api-error.js";
 import type { ServerConfig } from "./config.js";
 import type { InferencePool } from "./inference-pool.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -175,25 +177,7 @@ export function createApp(deps: AppDeps): express.Express {
     throw new ApiError("not_found", `${req.method} ${req.path} is not a route; GET /openapi.json lists them`);
   });
 
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof ApiError) return sendError(res, err);
-    const e = err as { status?: number; type?: string; message?: string };
-    // body-parser's errors for the JSON admin bodies.
-    if (e.type === "entity.too.large")
-      return sendError(res, new ApiError("payload_too_large", e.message ?? "body too large"));
-    if (e.type === "entity.parse.failed")
-      return sendError(res, new ApiError("invalid_request", `body is not JSON: ${e.message}`));
-    if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
-      return sendError(res, new ApiError("invalid_request", e.message ?? "bad request"));
-    }
-    log.error(
-      {
-        err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err),
-        path: req.path,
-      },
-      "unexpected error",
-    );
-    sendError(res, new ApiError("internal", "internal error; it has been logged"));
-  });
+  // ApiErrors, body-parser's errors of the JSON admin bodies, and anything unexpected (logged).
+  app.use(errorHandler(log));
   return app;
 }

@@ -13,23 +13,20 @@ export async function serveMain(): Promise<number> {
   try {
     config = readServerConfig();
   } catch (err) {
-    log.error({ err: (err as Error).message }, "cannot start the model server");
+    log.error({ err }, "cannot start the model server");
     return 2;
   }
   // Input must never take the process down; a bug that escapes a handler is
   // logged loudly instead of killing every other request in flight.
   process.on("unhandledRejection", (reason) => {
-    log.error(
-      { err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) },
-      "unhandled rejection",
-    );
+    log.error({ err: reason }, "unhandled rejection");
   });
 
   let server;
   try {
     server = await startServer(config, log, packageVersion());
   } catch (err) {
-    log.error({ err: (err as Error).message }, "cannot start the model server");
+    log.error({ err }, "cannot start the model server");
     return 1;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

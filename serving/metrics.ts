@@ -1,7 +1,8 @@
 // Prometheus metrics of the model server, on /metrics. The in-flight gauge
 // is the HPA's custom metric (StyleServer.spec.autoscaling.targetConcurrency,
 // see controller/serving/server-resources.ts): keep its name.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "../common/metrics/process-metrics.js";
 
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -63,7 +64,8 @@ export class ServerMetrics {
   });
 
   constructor(sources: MetricSources) {
-    collectDefaultMetrics({ register: this.registry, prefix: "stylekube_server_" });
+    // The same process metrics and build_info as the operator, under the same names.
+    registerProcessMetrics(this.registry);
     new Gauge({
       name: "stylekube_inflight_requests",
       help: "Stylize requests being handled now (queued, decoding, computing or encoding).",

@@ -156,7 +156,7 @@ export class StyleRegistry {
         entry.attempts++;
         const delay = Math.min(this.options.retryMaxMs, this.options.retryMs * 2 ** (entry.attempts - 1));
         this.options.log.warn(
-          { style: entry.name, modelURI: entry.uri, err: entry.error, retryInMs: delay },
+          { style: entry.name, modelURI: entry.uri, err, retryInMs: delay },
           "style model could not be loaded; retrying",
         );
         entry.retryTimer = setTimeout(() => this.#loadInBackground(entry), delay);

@@ -51,7 +51,7 @@ export function watchStylesFile(
         const message = err instanceof Error ? err.message : String(err);
         // Log each distinct problem once, not every poll.
         if (message !== last)
-          log.error({ file: path, err: message }, "styles file unusable; keeping the current styles");
+          log.error({ file: path, err }, "styles file unusable; keeping the current styles");
         last = message;
       })
       .finally(() => (reading = false));

@@ -18,7 +18,8 @@ import {
   type ImageFormat,
 } from "../common/images/codec.js";
 import type { Admission } from "./admission.js";
-import { ApiError, sendError } from "./api-error.js";
+import { bodyReadError, sendError } from "../common/http/errors.js";
+import { ApiError } from "./api-error.js";
 import type { ServerConfig } from "./config.js";
 import { InferenceError, type InferencePool } from "./inference-pool.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -135,7 +136,7 @@ export function createStylizeHandler(deps: StylizeDeps) {
     const timing: string[] = [];
     try {
       await new Promise<void>((resolve, reject) =>
-        readBody(req, res, (err?: unknown) => (err ? reject(bodyError(err)) : resolve())),
+        readBody(req, res, (err?: unknown) => (err ? reject(bodyReadError(err)) : resolve())),
       );
       signal.throwIfAborted();
       const body: unknown = req.body;
@@ -202,15 +203,4 @@ export function createStylizeHandler(deps: StylizeDeps) {
       leaveQueue();
     }
   };
-}
-
-/** Errors of the raw body reader (raw-body via body-parser) as API errors. */
-function bodyError(err: unknown): ApiError {
-  const e = err as { status?: number; type?: string; message?: string; limit?: number };
-  if (e.type === "entity.too.large" || e.status === 413) {
-    return new ApiError("payload_too_large", `the body is larger than the limit of ${e.limit ?? "?"} bytes`);
-  }
-  if (e.status === 415)
-    return new ApiError("unsupported_media_type", e.message ?? "unsupported content encoding");
-  return new ApiError("invalid_request", `could not read the body: ${e.message ?? String(err)}`);
 }

@@ -14,7 +14,8 @@ import type { StyleTrainingSpec } from "../common/api/index.js";
 import { decodeRgb, encodeRgb, floatToRgb, rgbToFloat } from "../common/images/codec.js";
 import { createLogger, type Logger } from "../common/log/logger.js";
 import type { ProgressMessage } from "../common/progress.js";
-import { joinUri, openStore, storeOptionsFromEnv, type ObjectStore } from "../common/storage/index.js";
+import { openStore, storeOptionsFromEnv, type ObjectStore } from "../common/storage/index.js";
+import { checkpointPrefix, previewUri } from "../common/storage/training-layout.js";
 import { readWorkerEnv, subjects, type WorkerEnv } from "../common/worker-env.js";
 import type { BatchSource } from "./batch-source.js";
 import {
@@ -160,7 +161,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
     let step = 0;
     let cursor: unknown = undefined;
     if (choice[0]! >= 0) {
-      const uri = joinUri(spec.output, `checkpoints/step-${String(choice[0]).padStart(8, "0")}/`);
+      const uri = checkpointPrefix(spec.output, choice[0]!);
       const state = await loadCheckpoint(store, uri, net.params, optimizer);
       step = state.step;
       cursor = state.cursor;
@@ -293,7 +294,7 @@ async function writePreview(
   const values = (await out.data()) as Float32Array;
   out.dispose();
   const jpeg = await encodeRgb(floatToRgb(values, w, h), "jpeg", 85);
-  const uri = joinUri(output, `previews/step-${String(step).padStart(8, "0")}.jpg`);
+  const uri = previewUri(output, step, "jpg");
   await store.put(uri, jpeg, { contentType: "image/jpeg" });
   return uri;
 }

@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { toOpenAPIV3Schema, type JSONSchemaProps } from "./openapi.js";
 import { StyleServerSpecSchema, StyleServerStatusSchema } from "./style-server.js";
 import { GROUP, StyleTrainingSpecSchema, StyleTrainingStatusSchema, VERSION } from "./style-training.js";
+import { APP, LABELS } from "./owned-objects.js";
 
 interface PrinterColumn {
   name: string;
@@ -131,7 +132,7 @@ export function crdFor(def: KindDefinition): Record<string, unknown> {
     kind: "CustomResourceDefinition",
     metadata: {
       name: `${def.plural}.${GROUP}`,
-      labels: { "app.kubernetes.io/name": "stylekube", "app.kubernetes.io/part-of": "stylekube" },
+      labels: { [LABELS.name]: APP, [LABELS.partOf]: APP },
     },
     spec: {
       group: GROUP,

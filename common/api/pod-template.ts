@@ -6,14 +6,8 @@
 // not be overridden, which these rules say up front (zod and CEL alike).
 import { z } from "zod";
 import { described } from "./fields.js";
+import { RESERVED_LABEL_PREFIX, RESERVED_LABELS } from "./owned-objects.js";
 
-/** Label keys the operator sets on worker pods (its selectors and gang bookkeeping use them). */
-export const RESERVED_LABEL_PREFIX = "stylekube.io/";
-export const RESERVED_LABELS = [
-  "app.kubernetes.io/name",
-  "app.kubernetes.io/component",
-  "app.kubernetes.io/managed-by",
-];
 /** Env names the operator sets: the worker contract (STYLEKUBE_*) and storage credentials (AWS_*). */
 export const RESERVED_ENV_PREFIXES = ["STYLEKUBE_", "AWS_"];
 /** Volume names the operator mounts into the worker. */

@@ -2,6 +2,7 @@
 // them). Kept apart from the operator's config so the dashboard can be
 // switched off or reconfigured without touching reconciliation settings.
 import { z } from "zod";
+import { serverObjectName } from "../../common/api/owned-objects.js";
 
 const bool = z.enum(["true", "false"]).transform((v) => v === "true");
 const list = z
@@ -42,7 +43,7 @@ export const DashboardConfigSchema = z.object({
    * the StyleServer's. In the cluster its Service; for a local run, e.g.
    * http://127.0.0.1:8081.
    */
-  STYLEKUBE_DASHBOARD_SERVING_URL: z.string().default("http://{name}-server.{namespace}.svc"),
+  STYLEKUBE_DASHBOARD_SERVING_URL: z.string().default(`http://${serverObjectName("{name}")}.{namespace}.svc`),
   /** Largest photo "try it" forwards. */
   STYLEKUBE_DASHBOARD_MAX_UPLOAD_BYTES: z.coerce
     .number()

@@ -4,27 +4,30 @@
 // previews in memory, proxies preview images from storage and "try it"
 // photos to the StyleServer, and performs the few actions a user needs —
 // each authorised, audited in the log and recorded as a Kubernetes event.
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import * as k8s from "@kubernetes/client-node";
+import express, { type Request, type RequestHandler, type Response, type Router } from "express";
 import { z } from "zod";
 import { API_VERSION, GROUP, StyleTrainingSpecSchema, VERSION } from "../../common/api/index.js";
 import type { Logger } from "../../common/log/logger.js";
 import type { ProgressMessage } from "../../common/progress.js";
-import { isNotFound, joinUri, openStore, type ObjectStore } from "../../common/storage/index.js";
-import type { RouteHandler } from "../http-server.js";
+import { isNotFound, openStore, type ObjectStore } from "../../common/storage/index.js";
+import { listPreviews, previewContentType, previewsPrefix } from "../../common/storage/training-layout.js";
 import type { ServerController } from "../serving/server-controller.js";
-import { isWorkerOf, LABELS } from "../training/labels.js";
+import { isWorkerOf } from "../training/ownership.js";
 import type { TrainingController } from "../training/training-controller.js";
+import { bodyReadError } from "../../common/http/errors.js";
 import { Authorizer, sameOrigin, type ActionAttributes } from "./auth.js";
 import type { DashboardConfig } from "./config.js";
+import { DashboardError } from "./errors.js";
 import { LossHistory, PreviewIndex, type LossPoint } from "./history.js";
 import type { RecentEvents } from "./recent-events.js";
 import { SseHub } from "./sse.js";
 import { StaticAssets } from "./static-assets.js";
 import { serverView, trainingKey, trainingView, type ServerView, type TrainingView } from "./views.js";
+import { LABELS } from "../../common/api/owned-objects.js";
 
 export interface DashboardOptions {
   kc: k8s.KubeConfig;
@@ -78,24 +81,12 @@ const SECURITY_HEADERS: Record<string, string> = {
   "x-frame-options": "DENY",
 };
 
-const IMAGE_TYPES: Record<string, string> = {
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  png: "image/png",
-  webp: "image/webp",
-};
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
+/** Authorizer refusals by status. */
+const REFUSAL_CODES = { 401: "unauthorized", 403: "forbidden", 503: "unavailable" } as const;
 
 export class Dashboard {
+  /** `/`, `/assets/…` and `/api/…`, to mount on the operator's express app. */
+  readonly router: Router;
   private readonly hub = new SseHub();
   private readonly history: LossHistory;
   private readonly previews: PreviewIndex;
@@ -108,6 +99,8 @@ export class Dashboard {
   private readonly dirtyServers = new Set<string>();
   private readonly dirtyPoints = new Map<string, Map<number, LossPoint>>();
   private readonly flushTimer: NodeJS.Timeout;
+  /** "Try it" photos, up to STYLEKUBE_DASHBOARD_MAX_UPLOAD_BYTES. */
+  private readonly rawBody: RequestHandler;
 
   constructor(private readonly opts: DashboardOptions) {
     const { config, trainings, servers, recentEvents } = opts;
@@ -123,6 +116,8 @@ export class Dashboard {
     this.assets = opts.assets ?? new StaticAssets();
     this.store = opts.store;
     this.custom = opts.kc.makeApiClient(k8s.CustomObjectsApi);
+    this.rawBody = express.raw({ type: () => true, limit: config.STYLEKUBE_DASHBOARD_MAX_UPLOAD_BYTES });
+    this.router = this.routes();
 
     trainings.trainings.on((event, obj) => {
       const key = trainingKey(obj);
@@ -158,24 +153,6 @@ export class Dashboard {
     );
   }
 
-  /** The route for startHttpServer: everything that is not health or metrics. */
-  readonly route: RouteHandler = async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const path = url.pathname;
-    if (path !== "/" && !path.startsWith("/assets/") && !path.startsWith("/api/")) return false;
-    try {
-      await this.handle(req, res, path);
-    } catch (err) {
-      if (err instanceof HttpError) {
-        this.json(res, err.status, { error: err.message }, err.headers);
-      } else {
-        this.opts.log.error({ err, path }, "dashboard request failed");
-        this.json(res, 500, { error: "internal error" });
-      }
-    }
-    return true;
-  };
-
   close(): void {
     clearInterval(this.flushTimer);
     this.hub.close();
@@ -184,59 +161,64 @@ export class Dashboard {
 
   // ---- routing -------------------------------------------------------------
 
-  private async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const method = req.method ?? "GET";
-    const read = method === "GET" || method === "HEAD";
-    if (path === "/" || path.startsWith("/assets/")) {
-      if (!read) throw new HttpError(405, "method not allowed", { allow: "GET, HEAD" });
-      const file = path === "/" ? "index.html" : path.slice("/assets/".length);
-      if (!/^[a-z0-9-]+\.[a-z]+$/.test(file) || !this.assets.serve(req, res, file, SECURITY_HEADERS))
-        throw new HttpError(404, "not found");
-      return;
-    }
-    if (!this.opts.ready())
-      throw new HttpError(503, "the operator is still loading its caches", { "retry-after": "2" });
-    // Anything that changes state must come from this page's own origin.
-    if (!read && !sameOrigin(req, this.opts.config.STYLEKUBE_DASHBOARD_ALLOWED_ORIGINS)) {
-      this.opts.log.warn(
-        { path, origin: req.headers.origin, method },
-        "dashboard refused a cross-origin request",
-      );
-      throw new HttpError(403, "cross-origin request refused");
-    }
-    let parts: string[];
-    try {
-      parts = path.split("/").slice(2).map(decodeURIComponent); // after "/api/"
-    } catch {
-      throw new HttpError(400, "malformed path");
-    }
-    const [resource, ns, name, sub, subName, subAction] = parts;
+  private routes(): Router {
+    const router = express.Router({ strict: true });
+    const page = ["/", "/assets/:file"];
+    // On every answer of the page and its API, errors included.
+    router.use((_req, res, next) => {
+      res.set(SECURITY_HEADERS);
+      next();
+    });
+    router.get(page, (req, res) => {
+      const file = typeof req.params.file === "string" ? req.params.file : "index.html";
+      if (!/^[a-z0-9-]+\.[a-z]+$/.test(file) || !this.assets.serve(req, res, file, {}))
+        throw new DashboardError("not_found", `no asset ${file}`);
+    });
+    router.all(page, () => {
+      throw new DashboardError("method_not_allowed", "the page is read with GET", { allow: "GET, HEAD" });
+    });
 
-    if (resource === "state" && parts.length === 1 && read) return this.json(res, 200, this.snapshot());
-    if (resource === "stream" && parts.length === 1 && read) {
+    router.use("/api", (req, _res, next) => {
+      if (!this.opts.ready())
+        throw new DashboardError("unavailable", "the operator is still loading its caches", {
+          "retry-after": "2",
+        });
+      // Anything that changes state must come from this page's own origin.
+      const read = req.method === "GET" || req.method === "HEAD";
+      if (!read && !sameOrigin(req, this.opts.config.STYLEKUBE_DASHBOARD_ALLOWED_ORIGINS)) {
+        this.opts.log.warn(
+          { path: req.path, origin: req.headers.origin, method: req.method },
+          "dashboard refused a cross-origin request",
+        );
+        throw new DashboardError("forbidden", "cross-origin request refused");
+      }
+      next();
+    });
+    router.get("/api/state", (_req, res) => this.json(res, 200, this.snapshot()));
+    router.get("/api/stream", (req, res) => {
       this.hub.open(req, res, { event: "snapshot", data: this.snapshot() });
-      return;
-    }
-    if (resource === "trainings" && ns !== undefined && name !== undefined) {
-      const p = ObjectParamsSchema.safeParse({ namespace: ns, name });
-      if (!p.success) throw new HttpError(400, "invalid namespace or name");
-      const key = `${p.data.namespace}/${p.data.name}`;
-      if (parts.length === 3 && read) return this.trainingDetail(res, key);
-      if (parts.length === 5 && sub === "previews" && read) return this.preview(res, key, subName);
-      if (parts.length === 4 && sub === "suspend" && method === "POST")
-        return this.suspend(req, res, p.data.namespace, p.data.name);
-      if (parts.length === 3 && method === "DELETE")
-        return this.deleteTraining(req, res, p.data.namespace, p.data.name);
-    }
-    if (resource === "servers" && ns !== undefined && name !== undefined) {
-      const p = ObjectParamsSchema.safeParse({ namespace: ns, name });
-      if (!p.success) throw new HttpError(400, "invalid namespace or name");
-      if (parts.length === 4 && sub === "scale" && method === "POST")
-        return this.scale(req, res, p.data.namespace, p.data.name);
-      if (parts.length === 6 && sub === "styles" && subAction === "stylize" && method === "POST")
-        return this.stylize(req, res, p.data.namespace, p.data.name, subName);
-    }
-    throw new HttpError(404, "not found");
+    });
+    router.get("/api/trainings/:namespace/:name", (req, res) => this.trainingDetail(res, objectKey(req)));
+    router.get("/api/trainings/:namespace/:name/previews/:step", (req, res) =>
+      this.preview(res, objectKey(req), req.params.step),
+    );
+    router.post("/api/trainings/:namespace/:name/suspend", (req, res) =>
+      this.suspend(req, res, objectParams(req)),
+    );
+    router.delete("/api/trainings/:namespace/:name", (req, res) =>
+      this.deleteTraining(req, res, objectParams(req)),
+    );
+    router.post("/api/servers/:namespace/:name/scale", (req, res) => this.scale(req, res, objectParams(req)));
+    router.post("/api/servers/:namespace/:name/styles/:style/stylize", (req, res) =>
+      this.stylize(req, res, objectParams(req), req.params.style),
+    );
+    router.use("/api", (req) => {
+      throw new DashboardError(
+        "not_found",
+        `${req.method} ${req.originalUrl.split("?")[0]} is not a dashboard API`,
+      );
+    });
+    return router;
   }
 
   // ---- reading -------------------------------------------------------------
@@ -288,56 +270,52 @@ export class Dashboard {
     return server ? serverView(server, this.opts.recentEvents.list("StyleServer", key)) : undefined;
   }
 
-  private trainingDetail(res: ServerResponse, key: string): void {
+  private trainingDetail(res: Response, key: string): void {
     const view = this.trainingView(key);
-    if (!view) throw new HttpError(404, `StyleTraining ${key} not found`);
+    if (!view) throw new DashboardError("not_found", `StyleTraining ${key} not found`);
     void this.backfillPreviews(key, view.output);
     this.json(res, 200, { training: view, history: this.history.points(key) });
   }
 
   /**
    * After an operator restart the in-memory preview list is empty, but the
-   * images are still in storage: list `<output>previews/` once per training.
+   * images are still in storage: list them once per training.
    */
   private async backfillPreviews(key: string, output: string | null): Promise<void> {
     if (!output || this.backfilled.has(key)) return;
     this.backfilled.add(key);
     try {
-      const prefix = joinUri(output, "previews/");
       let added = false;
-      for await (const entry of this.storage().list(prefix)) {
-        const m = /^step-(\d+)\.(jpe?g|png|webp)$/.exec(entry.relativeKey);
-        if (m && this.previews.add(key, Number(m[1]), entry.uri)) added = true;
-      }
+      for (const { step, uri } of await listPreviews(this.storage(), output))
+        if (this.previews.add(key, step, uri)) added = true;
       if (added) this.dirtyTrainings.add(key);
     } catch (err) {
       this.opts.log.debug({ key, err }, "could not list previews");
     }
   }
 
-  private async preview(res: ServerResponse, key: string, stepText: string | undefined): Promise<void> {
+  private async preview(res: Response, key: string, stepText: string | undefined): Promise<void> {
     const step = StepSchema.safeParse(stepText);
-    if (!step.success) throw new HttpError(400, "invalid step");
+    if (!step.success) throw new DashboardError("invalid_request", "invalid step");
     const training = this.opts.trainings.trainings.get(key);
-    if (!training) throw new HttpError(404, `StyleTraining ${key} not found`);
+    if (!training) throw new DashboardError("not_found", `StyleTraining ${key} not found`);
     const uri = this.previews.get(key, step.data);
-    if (!uri) throw new HttpError(404, `no preview at step ${step.data}`);
+    if (!uri) throw new DashboardError("not_found", `no preview at step ${step.data}`);
     // The URI came from a progress message; only ever read inside this
     // training's own output prefix, so a forged message cannot turn the
     // operator into a reader of arbitrary objects.
     const spec = StyleTrainingSpecSchema.safeParse(training.spec);
-    if (!spec.success || !withinPrefix(uri, spec.data.output))
-      throw new HttpError(403, "preview is outside the training's output");
-    const ext = /\.([a-z]+)$/.exec(uri.toLowerCase())?.[1] ?? "";
-    const type = IMAGE_TYPES[ext];
-    if (!type) throw new HttpError(415, "not an image");
+    if (!spec.success || !withinPrefix(uri, previewsPrefix(spec.data.output)))
+      throw new DashboardError("forbidden", "preview is outside the training's previews");
+    const type = previewContentType(uri);
+    if (!type) throw new DashboardError("unsupported_media_type", "not an image");
     let body: Readable;
     try {
       body = await this.storage().get(uri);
     } catch (err) {
-      if (isNotFound(err)) throw new HttpError(404, "preview no longer in storage");
+      if (isNotFound(err)) throw new DashboardError("not_found", "preview no longer in storage");
       this.opts.log.warn({ key, err }, "could not read preview");
-      throw new HttpError(502, "could not read the preview from storage");
+      throw new DashboardError("upstream_failed", "could not read the preview from storage");
     }
     res.writeHead(200, {
       ...SECURITY_HEADERS,
@@ -354,12 +332,7 @@ export class Dashboard {
 
   // ---- actions -------------------------------------------------------------
 
-  private async scale(
-    req: IncomingMessage,
-    res: ServerResponse,
-    namespace: string,
-    name: string,
-  ): Promise<void> {
+  private async scale(req: Request, res: Response, { namespace, name }: ObjectParams): Promise<void> {
     const key = `${namespace}/${name}`;
     const server = this.opts.servers.servers.get(key);
     const attrs: ActionAttributes = {
@@ -370,12 +343,16 @@ export class Dashboard {
       name,
     };
     const user = await this.authorize(req, "scale", attrs);
-    const body = ScaleBodySchema.safeParse(await readJson(req));
-    if (!body.success) throw new HttpError(400, `invalid body: ${z.prettifyError(body.error)}`);
-    if (!server) throw new HttpError(404, `StyleServer ${key} not found`);
+    const body = ScaleBodySchema.safeParse(await readJson(req, res));
+    if (!body.success)
+      throw new DashboardError("invalid_request", `invalid body: ${z.prettifyError(body.error)}`);
+    if (!server) throw new DashboardError("not_found", `StyleServer ${key} not found`);
     const view = serverView(server, []);
     if (view.autoscaling)
-      throw new HttpError(409, "replicas are owned by the autoscaler; change spec.autoscaling instead");
+      throw new DashboardError(
+        "conflict",
+        "replicas are owned by the autoscaler; change spec.autoscaling instead",
+      );
     const from = view.replicas;
     await this.patch("styleservers", namespace, name, { spec: { replicas: body.data.replicas } });
     const message = `Scaled from ${from} to ${body.data.replicas} replicas by ${user} via the dashboard`;
@@ -388,19 +365,15 @@ export class Dashboard {
     this.json(res, 200, { replicas: body.data.replicas });
   }
 
-  private async suspend(
-    req: IncomingMessage,
-    res: ServerResponse,
-    namespace: string,
-    name: string,
-  ): Promise<void> {
+  private async suspend(req: Request, res: Response, { namespace, name }: ObjectParams): Promise<void> {
     const key = `${namespace}/${name}`;
     const attrs: ActionAttributes = { verb: "patch", resource: "styletrainings", namespace, name };
     const user = await this.authorize(req, "suspend", attrs);
-    const body = SuspendBodySchema.safeParse(await readJson(req));
-    if (!body.success) throw new HttpError(400, `invalid body: ${z.prettifyError(body.error)}`);
+    const body = SuspendBodySchema.safeParse(await readJson(req, res));
+    if (!body.success)
+      throw new DashboardError("invalid_request", `invalid body: ${z.prettifyError(body.error)}`);
     const training = this.opts.trainings.trainings.get(key);
-    if (!training) throw new HttpError(404, `StyleTraining ${key} not found`);
+    if (!training) throw new DashboardError("not_found", `StyleTraining ${key} not found`);
     await this.patch("styletrainings", namespace, name, { spec: { suspend: body.data.suspend } });
     const verb = body.data.suspend ? "Suspended" : "Resumed";
     await this.audit(
@@ -413,16 +386,15 @@ export class Dashboard {
   }
 
   private async deleteTraining(
-    req: IncomingMessage,
-    res: ServerResponse,
-    namespace: string,
-    name: string,
+    req: Request,
+    res: Response,
+    { namespace, name }: ObjectParams,
   ): Promise<void> {
     const key = `${namespace}/${name}`;
     const attrs: ActionAttributes = { verb: "delete", resource: "styletrainings", namespace, name };
     const user = await this.authorize(req, "delete", attrs);
     const training = this.opts.trainings.trainings.get(key);
-    if (!training) throw new HttpError(404, `StyleTraining ${key} not found`);
+    if (!training) throw new DashboardError("not_found", `StyleTraining ${key} not found`);
     // Recorded first: once deleted there is no object to hang it on.
     await this.audit(
       { ...training, apiVersion: API_VERSION, kind: "StyleTraining" },
@@ -446,7 +418,7 @@ export class Dashboard {
   }
 
   /** Authorise or throw the refusal; refusals are logged (never as events: anyone can cause them). */
-  private async authorize(req: IncomingMessage, action: string, attrs: ActionAttributes): Promise<string> {
+  private async authorize(req: Request, action: string, attrs: ActionAttributes): Promise<string> {
     const result = await this.auth.authorize(req, attrs);
     const object = `${attrs.resource}/${attrs.namespace}/${attrs.name}`;
     if (result.ok) return result.user;
@@ -461,8 +433,8 @@ export class Dashboard {
       },
       `dashboard action refused: ${result.error}`,
     );
-    throw new HttpError(
-      result.status,
+    throw new DashboardError(
+      REFUSAL_CODES[result.status],
       result.error,
       result.status === 401 ? { "www-authenticate": 'Bearer realm="stylekube"' } : {},
     );
@@ -488,44 +460,47 @@ export class Dashboard {
     }
   }
 
-  private kubeError(err: unknown): HttpError {
+  private kubeError(err: unknown): DashboardError {
     if (err instanceof k8s.ApiException) {
       const code = err.code;
       this.opts.log.warn(
-        { code, err: String(err.body).slice(0, 500) },
+        { code, err, body: String(err.body).slice(0, 500) },
         "dashboard action failed in the API server",
       );
-      if (code === 404) return new HttpError(404, "not found in the API server");
-      if (code === 403) return new HttpError(502, "the operator is not allowed to do this (RBAC)");
-      if (code === 409 || code === 422) return new HttpError(code, "the API server rejected the change");
+      if (code === 404) return new DashboardError("not_found", "not found in the API server");
+      if (code === 403)
+        return new DashboardError("upstream_failed", "the operator is not allowed to do this (RBAC)");
+      if (code === 409) return new DashboardError("conflict", "the API server rejected the change");
+      if (code === 422) return new DashboardError("rejected", "the API server rejected the change");
     }
     this.opts.log.warn({ err }, "dashboard action failed");
-    return new HttpError(502, "the API server request failed");
+    return new DashboardError("upstream_failed", "the API server request failed");
   }
 
   // ---- try it --------------------------------------------------------------
 
   private async stylize(
-    req: IncomingMessage,
-    res: ServerResponse,
-    namespace: string,
-    name: string,
+    req: Request,
+    res: Response,
+    { namespace, name }: ObjectParams,
     style: string | undefined,
   ): Promise<void> {
     const s = StyleNameSchema.safeParse(style);
-    if (!s.success) throw new HttpError(400, "invalid style name");
+    if (!s.success) throw new DashboardError("invalid_request", "invalid style name");
     const type = String(req.headers["content-type"] ?? "");
-    if (!/^image\/(jpeg|png|webp)$/.test(type)) throw new HttpError(415, "send a JPEG, PNG or WebP image");
+    if (!/^image\/(jpeg|png|webp)$/.test(type))
+      throw new DashboardError("unsupported_media_type", "send a JPEG, PNG or WebP image");
     const server = this.serverView(`${namespace}/${name}`);
-    if (!server) throw new HttpError(404, `StyleServer ${namespace}/${name} not found`);
-    if (!server.styles.includes(s.data)) throw new HttpError(404, `${name} does not serve style ${s.data}`);
-    const photo = await readBody(req, this.opts.config.STYLEKUBE_DASHBOARD_MAX_UPLOAD_BYTES);
+    if (!server) throw new DashboardError("not_found", `StyleServer ${namespace}/${name} not found`);
+    if (!server.styles.includes(s.data))
+      throw new DashboardError("not_found", `${name} does not serve style ${s.data}`);
+    const photo = ((await parseBody(this.rawBody, req, res)) as Buffer | undefined) ?? Buffer.alloc(0);
     const base = this.opts.config.STYLEKUBE_DASHBOARD_SERVING_URL.replaceAll("{name}", name).replaceAll(
       "{namespace}",
       namespace,
     );
     const target = `${base.replace(/\/+$/, "")}/v1/styles/${s.data}:stylize`;
-    let upstream: Response;
+    let upstream: globalThis.Response;
     try {
       upstream = await fetch(target, {
         method: "POST",
@@ -535,14 +510,14 @@ export class Dashboard {
       });
     } catch (err) {
       this.opts.log.warn({ target, err }, "try-it: server unreachable");
-      throw new HttpError(502, `the style server is unreachable (${target})`);
+      throw new DashboardError("upstream_failed", `the style server is unreachable (${target})`);
     }
     const upstreamType = upstream.headers.get("content-type") ?? "";
     if (!upstream.ok || !/^image\//.test(upstreamType)) {
       const text = (await upstream.text().catch(() => "")).slice(0, 500);
-      throw new HttpError(502, `the style server answered ${upstream.status}: ${text}`);
+      throw new DashboardError("upstream_failed", `the style server answered ${upstream.status}: ${text}`);
     }
-    res.writeHead(200, { ...SECURITY_HEADERS, "content-type": upstreamType, "cache-control": "no-store" });
+    res.writeHead(200, { "content-type": upstreamType, "cache-control": "no-store" });
     if (upstream.body) await pipeline(Readable.fromWeb(upstream.body as WebReadableStream), res);
     else res.end();
   }
@@ -580,24 +555,8 @@ export class Dashboard {
     }
   }
 
-  private json(
-    res: ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ): void {
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    res
-      .writeHead(status, {
-        ...SECURITY_HEADERS,
-        ...headers,
-        "content-type": "application/json; charset=utf-8",
-        "cache-control": "no-store",
-      })
-      .end(JSON.stringify(body));
+  private json(res: Response, status: number, body: unknown): void {
+    res.status(status).set("cache-control", "no-store").json(body);
   }
 }
 
@@ -613,28 +572,38 @@ export function withinPrefix(uri: string, prefix: string): boolean {
   );
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? NaN);
-  if (declared > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** Runs a body-parser middleware on the request and returns what it read (undefined: no body). */
+function parseBody(parser: RequestHandler, req: Request, res: Response): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    parser(req, res, (err?: unknown) => (err ? reject(bodyReadError(err)) : resolve(req.body))),
+  );
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/** Action bodies are a few bytes of JSON. */
+const jsonBody = express.json({ limit: "16kb", type: () => true });
+
+/** Read after the action is authorised, so no unauthenticated body is parsed. */
+async function readJson(req: Request, res: Response): Promise<unknown> {
   // A JSON content type cannot be sent cross-site without a CORS preflight,
   // which this server never grants.
-  if (!/^application\/json\b/.test(String(req.headers["content-type"] ?? "")))
-    throw new HttpError(415, "send application/json");
-  const body = await readBody(req, 16 * 1024);
-  try {
-    return JSON.parse(body.toString("utf8")) as unknown;
-  } catch {
-    throw new HttpError(400, "invalid JSON");
-  }
+  if (!req.is("application/json"))
+    throw new DashboardError("unsupported_media_type", "send application/json");
+  return parseBody(jsonBody, req, res);
+}
+
+interface ObjectParams {
+  namespace: string;
+  name: string;
+}
+
+/** The object a route names; anything that is not a Kubernetes namespace and name is refused before use. */
+function objectParams(req: Request): ObjectParams {
+  const p = ObjectParamsSchema.safeParse(req.params);
+  if (!p.success) throw new DashboardError("invalid_request", "invalid namespace or name");
+  return p.data;
+}
+
+function objectKey(req: Request): string {
+  const { namespace, name } = objectParams(req);
+  return `${namespace}/${name}`;
 }

@@ -10,9 +10,9 @@ import {
   type StyleTrainingStatus,
 } from "../../common/api/index.js";
 import type { RawServer } from "../serving/reconciler.js";
-import { LABELS } from "../training/labels.js";
 import type { RawTraining } from "../training/reconciler.js";
 import type { RecentEvent } from "./recent-events.js";
+import { LABELS } from "../../common/api/owned-objects.js";
 
 export interface WorkerView {
   name: string;

@@ -59,10 +59,5 @@ export async function mintOperatorCredentials(accountSeed: string): Promise<stri
   return new TextDecoder().decode(fmtCreds(jwt, user));
 }
 
-/** The Secret holding a job's credentials; the uid keeps a recreated training from reusing an old one. */
-export function jobCredentialsSecretName(name: string, uid: string): string {
-  return `${name.slice(0, 40)}-nats-${uid.slice(0, 8)}`;
-}
-
 export const CREDS_KEY = "nats.creds";
 export const CREDS_MOUNT = "/var/run/stylekube/nats";

@@ -18,7 +18,8 @@ import type { ControllerConfig } from "../config.js";
 import { getCondition, setCondition } from "../kube/conditions.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
-import { buildAutoscaler, buildDeployment, buildService, serverSelector } from "./server-resources.js";
+import { buildAutoscaler, buildDeployment, buildService } from "./server-resources.js";
+import { serverObjectName, serverSelector } from "../../common/api/owned-objects.js";
 
 export interface RawServer {
   metadata: k8s.V1ObjectMeta;
@@ -98,13 +99,13 @@ export class ServerReconciler {
     if (hpa) await this.apply(hpa);
     else {
       await this.autoscaling
-        .deleteNamespacedHorizontalPodAutoscaler({ name: `${name}-server`, namespace })
+        .deleteNamespacedHorizontalPodAutoscaler({ name: serverObjectName(name), namespace })
         .catch((err: unknown) => {
           if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
         });
     }
 
-    const observed = this.deps.deployments.get(`${namespace}/${name}-server`);
+    const observed = this.deps.deployments.get(`${namespace}/${serverObjectName(name)}`);
     const ds = observed?.status ?? {};
     const desired = server.spec.replicas;
     const rolledOut =

@@ -9,8 +9,7 @@ import type { Informer } from "../kube/informer.js";
 import { KindController } from "../kube/kind-controller.js";
 import type { ControllerMetrics } from "../metrics.js";
 import { ServerReconciler, type RawServer } from "./reconciler.js";
-
-const DEPLOYMENT_SELECTOR = "app.kubernetes.io/component=server,app.kubernetes.io/managed-by=stylekube";
+import { LABELS, SERVER_DEPLOYMENT_SELECTOR } from "../../common/api/owned-objects.js";
 
 export class ServerController {
   readonly servers: Informer<RawServer>;
@@ -34,10 +33,10 @@ export class ServerController {
         path: (ns) => (ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : "/apis/apps/v1/deployments"),
         list: (ns) =>
           ns
-            ? apps.listNamespacedDeployment({ namespace: ns, labelSelector: DEPLOYMENT_SELECTOR })
-            : apps.listDeploymentForAllNamespaces({ labelSelector: DEPLOYMENT_SELECTOR }),
-        labelSelector: DEPLOYMENT_SELECTOR,
-        ownerLabel: "stylekube.io/server",
+            ? apps.listNamespacedDeployment({ namespace: ns, labelSelector: SERVER_DEPLOYMENT_SELECTOR })
+            : apps.listDeploymentForAllNamespaces({ labelSelector: SERVER_DEPLOYMENT_SELECTOR }),
+        labelSelector: SERVER_DEPLOYMENT_SELECTOR,
+        ownerLabel: LABELS.server,
       },
       namespace: config.STYLEKUBE_WATCH_NAMESPACE,
       resyncMs: config.STYLEKUBE_RESYNC_SECONDS * 1000,

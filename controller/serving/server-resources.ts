@@ -6,18 +6,9 @@ import type * as k8s from "@kubernetes/client-node";
 import { API_VERSION, type StyleServer } from "../../common/api/index.js";
 import { WORKER_ENV } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
+import { serverLabels, serverObjectName } from "../../common/api/owned-objects.js";
 
 export const SERVER_PORT = 8080;
-export const SERVER_LABELS = (name: string) => ({
-  "app.kubernetes.io/name": "stylekube",
-  "app.kubernetes.io/component": "server",
-  "app.kubernetes.io/managed-by": "stylekube",
-  "stylekube.io/server": name,
-});
-export const serverSelector = (name: string) =>
-  Object.entries(SERVER_LABELS(name))
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
 
 /** Environment variable with the served styles (name → model URI), read by `stylekube serve`. */
 export const STYLES_ENV = "STYLEKUBE_STYLES";
@@ -36,7 +27,7 @@ function ownerRef(server: StyleServer): k8s.V1OwnerReference {
 export function buildDeployment(server: StyleServer, config: ControllerConfig): k8s.V1Deployment {
   const name = server.metadata.name!;
   const { spec } = server;
-  const labels = SERVER_LABELS(name);
+  const labels = serverLabels(name);
   const styles = Object.fromEntries(Object.entries(spec.styles).map(([style, s]) => [style, s.modelURI]));
   const storage = spec.storage;
   const env: k8s.V1EnvVar[] = [
@@ -81,7 +72,7 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: {
-      name: `${name}-server`,
+      name: serverObjectName(name),
       namespace: server.metadata.namespace,
       labels,
       ownerReferences: [ownerRef(server)],
@@ -141,13 +132,13 @@ export function buildService(server: StyleServer): k8s.V1Service {
     apiVersion: "v1",
     kind: "Service",
     metadata: {
-      name: `${name}-server`,
+      name: serverObjectName(name),
       namespace: server.metadata.namespace,
-      labels: SERVER_LABELS(name),
+      labels: serverLabels(name),
       ownerReferences: [ownerRef(server)],
     },
     spec: {
-      selector: SERVER_LABELS(name),
+      selector: serverLabels(name),
       ports: [{ name: "http", port: 80, targetPort: "http" }],
     },
   };
@@ -182,9 +173,9 @@ export function buildAutoscaler(server: StyleServer): k8s.V2HorizontalPodAutosca
     apiVersion: "autoscaling/v2",
     kind: "HorizontalPodAutoscaler",
     metadata: {
-      name: `${name}-server`,
+      name: serverObjectName(name),
       namespace: server.metadata.namespace,
-      labels: SERVER_LABELS(name),
+      labels: serverLabels(name),
       ownerReferences: [ownerRef(server)],
     },
     spec: {

@@ -31,13 +31,21 @@ import { getCondition, setCondition, type ConditionUpdate } from "../kube/condit
 import type { EventRecorder } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
 import { OwnWrites } from "../kube/own-writes.js";
-import { CREDS_KEY, jobCredentialsSecretName, mintJobCredentials } from "../nats/job-credentials.js";
-import { isWorkerOf, LABELS, WORKER_FINALIZER, trainingOwnerReference } from "./labels.js";
+import { CREDS_KEY, mintJobCredentials } from "../nats/job-credentials.js";
+import { isWorkerOf, trainingOwnerReference } from "./ownership.js";
 import { decideTraining } from "./policies/decide.js";
 import type { TrainingAction, TrainingEvent } from "./policies/decision.js";
 import type { ProgressTracker } from "./progress-tracker.js";
 import { describeWorkerPod } from "./worker-pod.js";
 import { buildWorkerPod } from "./worker-pods.js";
+import {
+  APP,
+  COMPONENTS,
+  jobCredentialsSecretName,
+  LABELS,
+  trainingLabels,
+  WORKER_FINALIZER,
+} from "../../common/api/owned-objects.js";
 
 export interface RawTraining {
   apiVersion?: string;
@@ -277,7 +285,7 @@ export class TrainingReconciler {
         body: {
           metadata: {
             name: secretName,
-            labels: { [LABELS.name]: "stylekube", [LABELS.training]: name },
+            labels: trainingLabels(name),
             ownerReferences: [trainingOwnerReference(name, uid)],
           },
           type: "Opaque",
@@ -303,7 +311,7 @@ export class TrainingReconciler {
         .createNamespacedServiceAccount({
           namespace,
           body: {
-            metadata: { name, labels: { [LABELS.name]: "stylekube", [LABELS.component]: "trainer" } },
+            metadata: { name, labels: { [LABELS.name]: APP, [LABELS.component]: COMPONENTS.trainer } },
             automountServiceAccountToken: false,
           },
         })

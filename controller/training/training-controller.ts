@@ -9,9 +9,9 @@ import type { EventRecorder } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
 import { KindController } from "../kube/kind-controller.js";
 import type { ControllerMetrics } from "../metrics.js";
-import { LABELS, WORKER_SELECTOR } from "./labels.js";
 import { ProgressTracker } from "./progress-tracker.js";
 import { TrainingReconciler, type RawTraining } from "./reconciler.js";
+import { LABELS, WORKER_SELECTOR } from "../../common/api/owned-objects.js";
 
 export class TrainingController {
   readonly trainings: Informer<RawTraining>;

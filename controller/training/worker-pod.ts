@@ -4,7 +4,7 @@
 // stopped. Policies work on these summaries, never on raw Pods.
 import type * as k8s from "@kubernetes/client-node";
 import { WORKER_ENV } from "../../common/worker-env.js";
-import { LABELS, WORKER_FINALIZER } from "./labels.js";
+import { LABELS, WORKER_FINALIZER } from "../../common/api/owned-objects.js";
 
 export type WorkerPodState = "pending" | "running" | "ready" | "succeeded" | "failed";
 

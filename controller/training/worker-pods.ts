@@ -6,7 +6,8 @@ import { quantityValue } from "../../common/api/fields.js";
 import { WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
 import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
-import { LABELS, WORKER_FINALIZER, trainingOwnerReference, workerPodName } from "./labels.js";
+import { trainingOwnerReference } from "./ownership.js";
+import { WORKER_FINALIZER, workerLabels, workerPodName } from "../../common/api/owned-objects.js";
 
 /** The spec with the operator's default VGG-16 weights filled in where it names none and is not random. */
 export function withDefaultLossNetwork(
@@ -95,12 +96,7 @@ export function buildWorkerPod(
       namespace,
       labels: {
         ...template?.metadata?.labels,
-        [LABELS.name]: "stylekube",
-        [LABELS.component]: "trainer",
-        [LABELS.managedBy]: "stylekube",
-        [LABELS.training]: name,
-        [LABELS.attempt]: String(attempt),
-        [LABELS.rank]: String(rank),
+        ...workerLabels(name, attempt, rank),
       },
       ...(template?.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
       ownerReferences: [trainingOwnerReference(name, uid)],

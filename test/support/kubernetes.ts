@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { z } from "zod";
-import { WORKER_FINALIZER } from "../../controller/training/labels.js";
 import { readTestEnv, REPO_ROOT } from "../env/env-file.js";
+import { WORKER_FINALIZER } from "../../common/api/owned-objects.js";
 
 export function adminKubeConfig(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();

@@ -5,7 +5,7 @@
 // manifest is incomplete by definition, so a worker that dies mid-write
 // never leaves something a later attempt would load.
 //
-// Layout under the training's output prefix:
+// Layout under the training's output prefix (common/storage/training-layout.ts):
 //   checkpoints/step-00001000/{weights.bin, optimizer.bin, state.json, manifest.json}
 import * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
@@ -17,6 +17,11 @@ import {
   writeWithManifest,
   type ObjectStore,
 } from "../../common/storage/index.js";
+import {
+  checkpointManifestStep,
+  checkpointPrefix,
+  checkpointsPrefix,
+} from "../../common/storage/training-layout.js";
 import { float32Bytes, float32FromBytes, type ParameterMap } from "../../model/parameters.js";
 import type { Adam } from "../optimizer/adam.js";
 
@@ -46,14 +51,6 @@ export interface SaveCheckpointInput {
   params: ParameterMap;
   optimizer: Adam;
   cursor: unknown;
-}
-
-export function checkpointsPrefix(output: string): string {
-  return joinUri(output, "checkpoints/");
-}
-
-export function checkpointPrefix(output: string, step: number): string {
-  return joinUri(output, `checkpoints/step-${String(step).padStart(8, "0")}/`);
 }
 
 /** Write a checkpoint; returns its prefix URI once the manifest is written. */
@@ -118,8 +115,8 @@ export interface CheckpointRef {
 export async function listCheckpoints(store: ObjectStore, output: string): Promise<CheckpointRef[]> {
   const steps = new Map<number, string>();
   for await (const entry of store.list(checkpointsPrefix(output))) {
-    const m = /(?:^|\/)step-(\d{8})\/manifest\.json$/.exec(entry.key);
-    if (m) steps.set(Number(m[1]), checkpointPrefix(output, Number(m[1])));
+    const step = checkpointManifestStep(entry.relativeKey);
+    if (step !== undefined) steps.set(step, checkpointPrefix(output, step));
   }
   return [...steps].sort((a, b) => b[0] - a[0]).map(([step, uri]) => ({ step, uri }));
 }

@@ -150,7 +150,7 @@ async function act(method, path, body) {
   });
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
-    const msg = `${res.status}: ${data.error ?? res.statusText}`;
+    const msg = `${res.status}: ${data.error?.message ?? res.statusText}`;
     toast(msg, true);
     if (res.status === 401) openTokenDialog();
     throw new Error(msg);
@@ -660,7 +660,7 @@ async function tryIt(key, select, file, result, form) {
     );
     if (!res.ok) {
       const data = await res.json().catch(() => ({}));
-      throw new Error(`${res.status}: ${data.error ?? res.statusText}`);
+      throw new Error(`${res.status}: ${data.error?.message ?? res.statusText}`);
     }
     const out = URL.createObjectURL(await res.blob());
     const input = URL.createObjectURL(photo);
@@ -757,7 +757,7 @@ function connect() {
     const banner = $("banner");
     if (res && !res.ok) {
       const data = await res.json().catch(() => ({}));
-      banner.textContent = data.error ?? `The operator answered ${res.status}`;
+      banner.textContent = data.error?.message ?? `The operator answered ${res.status}`;
       banner.hidden = false;
     }
   });

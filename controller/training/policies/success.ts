@@ -1,6 +1,7 @@
 // Every rank of the current attempt exited 0: the model is at
-// <output>/model/, progress is complete, and the model is deployed if asked.
+// <output>model/ (common/storage/training-layout.ts), progress is complete, and the model is deployed if asked.
 import { TrainingCondition, TrainingEventReason, TrainingReason } from "../../../common/api/index.js";
+import { modelPrefix } from "../../../common/storage/training-layout.js";
 import type { WorkerPod } from "../worker-pod.js";
 import type { Decision, TrainingFacts } from "./decision.js";
 import { deployIfWanted } from "./finished.js";
@@ -15,7 +16,7 @@ export function success(facts: TrainingFacts, d: Decision, current: readonly Wor
   const s = d.status;
   s.phase = "Succeeded";
   s.completionTime = now.toISOString();
-  s.modelURI = `${spec.output.replace(/\/?$/, "/")}model/`;
+  s.modelURI = modelPrefix(spec.output);
   s.workers = { ready: 0, total: spec.workers };
   const total = spec.hyperparameters.iterations;
   s.progress = {

@@ -455,6 +455,10 @@ describe("dashboard", () => {
       body: JSON.stringify({ replicas: 5 }),
     });
     assert.equal(cross.status, 403);
+    // The error shape the model server uses too: {error: {code, message}}.
+    assert.deepEqual(await cross.json(), {
+      error: { code: "forbidden", message: "cross-origin request refused" },
+    });
     // A form post (no JSON) is refused too.
     const form = await fetch(`${controller.url}/api/servers/${ns}/default/scale`, {
       method: "POST",
@@ -462,6 +466,7 @@ describe("dashboard", () => {
       body: "replicas=5",
     });
     assert.equal(form.status, 415);
+    assert.equal(((await form.json()) as { error: { code: string } }).error.code, "unsupported_media_type");
     assert.equal((await getServer("default")).spec.replicas, 2);
     assert.ok(await getTraining("mosaic"));
     assert.match(controller.logs(), /dashboard action refused/);

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type * as k8s from "@kubernetes/client-node";
-import { isWorkerOf, LABELS, trainingOwnerReference } from "../../../controller/training/labels.js";
+import { LABELS } from "../../../common/api/index.js";
+import { isWorkerOf, trainingOwnerReference } from "../../../controller/training/ownership.js";
 
 const training = { metadata: { namespace: "ns", name: "mosaic", uid: "uid-2" } };
 
