@@ -9,6 +9,7 @@ import type { Informer } from "../kube/informer.js";
 import { KindController } from "../kube/kind-controller.js";
 import type { ControllerMetrics } from "../metrics.js";
 import { ServerReconciler, type RawServer } from "./reconciler.js";
+import { ServerEngines } from "./server-engines.js";
 
 const DEPLOYMENT_SELECTOR = "app.kubernetes.io/component=server,app.kubernetes.io/managed-by=stylekube";
 
@@ -25,6 +26,7 @@ export class ServerController {
     log: Logger,
   ) {
     const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const engines = new ServerEngines(kc, config.STYLEKUBE_SERVER_METADATA_URL, log);
     this.controller = new KindController<RawServer, k8s.V1Deployment>({
       kc,
       kind: "StyleServer",
@@ -45,7 +47,7 @@ export class ServerController {
       metrics,
       log,
       reconciler: ({ primary, owned }) =>
-        new ServerReconciler({ kc, servers: primary, deployments: owned, events, config, log }),
+        new ServerReconciler({ kc, servers: primary, deployments: owned, engines, events, config, log }),
     });
     this.servers = this.controller.primary;
     this.deployments = this.controller.owned;
