@@ -7,7 +7,9 @@
 //      time); rows {engine, size, p50Ms, p99Ms, reqPerSec, serverInferenceMs};
 //   2. memory: one request each at 512², 1024² and 2048² (the default
 //      maxSide), in that order, and the server process's peak RSS (VmHWM)
-//      after each, against a StyleServer replica's default 2Gi limit.
+//      after each, against a StyleServer replica's default 2Gi limit; then
+//      2048² once more on a batch-norm model (style bench-bn, loaded beside
+//      the first: onnxruntime runs it in bands, serving/onnx-bands.ts).
 // Ratios (onnxruntime / wasm req/s per size) come from the same run. Ends
 // with one JSON line {"bench":"serving",...}.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -58,6 +60,7 @@ async function photo(size: number): Promise<Buffer> {
 async function startServer(
   engine: ServingEngine,
   modelURI: string,
+  batchNormURI: string,
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(
@@ -71,7 +74,7 @@ async function startServer(
         STYLEKUBE_ENGINE: engine,
         STYLEKUBE_HTTP_HOST: "127.0.0.1",
         STYLEKUBE_HTTP_PORT: String(port),
-        STYLEKUBE_STYLES: JSON.stringify({ bench: modelURI }),
+        STYLEKUBE_STYLES: JSON.stringify({ bench: modelURI, "bench-bn": batchNormURI }),
         STYLEKUBE_CONCURRENCY: String(CONCURRENCY),
         STYLEKUBE_QUEUE_SIZE: String(QUEUE),
         STYLEKUBE_REQUEST_TIMEOUT_MS: "600000",
@@ -132,9 +135,13 @@ async function load(url: string, body: Buffer, connections: number, duration: nu
   };
 }
 
-async function stylizeOnce(url: string, body: Buffer): Promise<{ status: number; ms: number }> {
+async function stylizeOnce(
+  url: string,
+  body: Buffer,
+  style = "bench",
+): Promise<{ status: number; ms: number }> {
   const t0 = performance.now();
-  const res = await fetch(`${url}/v1/styles/bench:stylize`, {
+  const res = await fetch(`${url}/v1/styles/${style}:stylize`, {
     method: "POST",
     headers: { "content-type": "image/jpeg" },
     body,
@@ -143,8 +150,8 @@ async function stylizeOnce(url: string, body: Buffer): Promise<{ status: number;
   return { status: res.status, ms: round(performance.now() - t0) };
 }
 
-async function benchEngine(engine: ServingEngine, modelURI: string) {
-  const { url, child } = await startServer(engine, modelURI);
+async function benchEngine(engine: ServingEngine, modelURI: string, batchNormURI: string) {
+  const { url, child } = await startServer(engine, modelURI, batchNormURI);
   const rows = [];
   const memory = [];
   try {
@@ -165,6 +172,20 @@ async function benchEngine(engine: ServingEngine, modelURI: string) {
       memory.push({ engine, size, status, ms, peakRssMiB: peak, withinLimit: peak < LIMIT_MIB });
       console.error(`${engine} ${size}×${size}: HTTP ${status} in ${ms} ms; server peak RSS ${peak} MiB`);
     }
+    const bn = await stylizeOnce(url, await photo(2048), "bench-bn");
+    const bnPeak = peakRssMiB(child.pid!);
+    memory.push({
+      engine,
+      size: 2048,
+      normalization: "batch",
+      status: bn.status,
+      ms: bn.ms,
+      peakRssMiB: bnPeak,
+      withinLimit: bnPeak < LIMIT_MIB,
+    });
+    console.error(
+      `${engine} 2048×2048, batch-norm model: HTTP ${bn.status} in ${bn.ms} ms; server peak RSS ${bnPeak} MiB`,
+    );
   } finally {
     child.kill("SIGTERM");
   }
@@ -184,11 +205,17 @@ async function main(): Promise<void> {
       imageSize: 256,
     },
   );
+  const batchNormURI = await exportModel(
+    store,
+    `${pathToFileURL(dir).href}/bench-bn/`,
+    new TransformerNet({ seed: 2, normalization: "batch" }),
+    { trainedSteps: 0, style: "bench-bn", imageSize: 256 },
+  );
   const rows: Awaited<ReturnType<typeof benchEngine>>["rows"] = [];
   const memory: Awaited<ReturnType<typeof benchEngine>>["memory"] = [];
   try {
     for (const engine of ENGINES) {
-      const r = await benchEngine(engine, modelURI);
+      const r = await benchEngine(engine, modelURI, batchNormURI);
       rows.push(...r.rows);
       memory.push(...r.memory);
     }

@@ -59,6 +59,17 @@ export const ControllerConfigSchema = z.object({
   /** Progress is written to status at most this often per training. */
   STYLEKUBE_STATUS_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
   STYLEKUBE_RESYNC_SECONDS: z.coerce.number().int().min(0).default(600),
+  /**
+   * Where the operator reads a ready server pod's metadata (GET /v2, with the
+   * engine it chose) for StyleServer.status.engine: {podIP}, {port},
+   * {namespace} and {pod} are filled in. The default asks the pod directly;
+   * through the apiserver's proxy it would be
+   * https://<apiserver>/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/v2.
+   */
+  STYLEKUBE_SERVER_METADATA_URL: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, "must be an http(s):// URL template, e.g. http://{podIP}:{port}/v2")
+    .default("http://{podIP}:{port}/v2"),
   /** Objects of one kind reconciled at once (never the same object twice at once). */
   STYLEKUBE_RECONCILE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
 });

@@ -18,9 +18,17 @@
 // whole-image network's, not a blend of tiles with per-tile statistics
 // (which shift colour from tile to tile). The engine never holds more than
 // one strip's tensors: its memory is bounded by maxStripPixels, whatever the
-// image size; the JavaScript maps grow with the image (at 2048×2048 the
-// largest pair, a 64-channel half-resolution input and a 32-channel output,
-// is ≈ 0.8 GB).
+// image size.
+//
+// The JavaScript maps grow with the image: at 2048×2048 the two 32-channel
+// full-resolution maps (after conv1 and after up2) are 512 MB each, and
+// holding one beside its neighbour took a 2048² request past a replica's
+// 2 GiB. So a map larger than `largestMapBytes` is never held: the conv that
+// makes it runs twice, strip by strip — once for its norm's statistics (sums
+// only; batch norm needs none), then again for each strip of the next conv,
+// normalised and rectified on the engine and fed straight into that conv.
+// It costs the first conv's work again (conv1 and up2, ≈ a third of the
+// network's multiply-adds at 2048²), only for images that large.
 import * as tf from "@tensorflow/tfjs-core";
 import {
   type Layer,
@@ -43,6 +51,16 @@ export interface FeatureMap {
 
 /** Default strip size: ≈ 200 MB of engine memory at the widest layer (up2: 64 channels upsampled, padded, convolved). */
 export const DEFAULT_MAX_STRIP_PIXELS = 1 << 18;
+
+/** Default largest activation map held in JavaScript memory: 128 MiB (32 channels at 1024², float32). */
+export const DEFAULT_LARGEST_MAP_BYTES = 1 << 27;
+
+export interface StripOptions {
+  /** Output pixels of one conv strip on the engine. */
+  maxStripPixels?: number;
+  /** A conv whose output map would be larger (float32 bytes) is fused with the next (see above). */
+  largestMapBytes?: number;
+}
 
 /** How a conv layer maps rows: output = input · scale, and the input rows of context a strip needs each side. */
 interface ConvGeometry {
@@ -78,34 +96,135 @@ function geometry(layer: Layer): ConvGeometry {
   throw new Error(`strip inference: no geometry for layer ${layer.constructor.name}`);
 }
 
+type Apply = (x: tf.Tensor4D) => tf.Tensor4D;
+
+/**
+ * Rows [a, b) of `apply`'s output over `input`, exactly as the whole-image
+ * conv computes them: the input rows they need plus `geo.halo` rows of
+ * context each side (clipped at the image, where the conv's own reflection
+ * padding is the whole image's). Call inside tf.tidy.
+ */
+function convRows(input: FeatureMap, apply: Apply, geo: ConvGeometry, a: number, b: number): tf.Tensor4D {
+  const { height: h, width: w, channels: c } = input;
+  const inA = Math.max(0, Math.floor(a / geo.scale) - geo.halo);
+  const inB = Math.min(h, Math.ceil(b / geo.scale) + geo.halo);
+  const first = a - inA * geo.scale; // strip output row of global row a
+  const x = tf.tensor4d(input.data.subarray(inA * w * c, inB * w * c), [1, inB - inA, w, c]);
+  const y = apply(x);
+  return tf.slice(y, [0, first, 0, 0], [1, b - a, y.shape[2], y.shape[3]]);
+}
+
+/** Rows per strip: at most maxStripPixels of `width`, a multiple of 4 (keeps stride-2 and ×2 rows aligned). */
+const stripRows = (maxStripPixels: number, width: number) =>
+  Math.max(4, Math.floor(maxStripPixels / width / 4) * 4);
+
 /** Runs `apply` (a conv layer, maybe with a pointwise tail) over strips of `input`; returns the whole output map. */
 async function convInStrips(
   input: FeatureMap,
-  apply: (x: tf.Tensor4D) => tf.Tensor4D,
+  apply: Apply,
   geo: ConvGeometry,
   maxStripPixels: number,
 ): Promise<FeatureMap> {
-  const { height: h, width: w, channels: c } = input;
-  const outH = h * geo.scale;
-  const outW = w * geo.scale;
+  const outH = input.height * geo.scale;
+  const outW = input.width * geo.scale;
   const outC = geo.outChannels;
   const out = new Float32Array(outH * outW * outC);
-  // Even strips keep upsampling's and stride 2's row alignment whole.
-  const rows = Math.max(4, Math.floor(maxStripPixels / outW / 4) * 4);
+  const rows = stripRows(maxStripPixels, outW);
   for (let a = 0; a < outH; a += rows) {
     const b = Math.min(outH, a + rows);
-    const inA = Math.max(0, Math.floor(a / geo.scale) - geo.halo);
-    const inB = Math.min(h, Math.ceil(b / geo.scale) + geo.halo);
-    const first = a - inA * geo.scale; // strip output row of global row a
-    const strip = tf.tidy(() => {
-      const x = tf.tensor4d(input.data.subarray(inA * w * c, inB * w * c), [1, inB - inA, w, c]);
-      return tf.slice(apply(x), [0, first, 0, 0], [1, b - a, outW, outC]);
-    });
+    const strip = tf.tidy(() => convRows(input, apply, geo, a, b));
     try {
       out.set(await strip.data(), a * outW * outC);
     } finally {
       strip.dispose();
     }
+  }
+  return { data: out, height: outH, width: outW, channels: outC };
+}
+
+/**
+ * Instance norm's per-channel mean and variance of `apply`'s output over
+ * `input`, strip by strip, without keeping the output: each strip's moments
+ * combined in float64 (Chan et al.'s pairwise update, so a large mean does
+ * not cancel the variance away).
+ */
+async function convMomentsInStrips(
+  input: FeatureMap,
+  apply: Apply,
+  geo: ConvGeometry,
+  maxStripPixels: number,
+): Promise<{ mean: Float64Array; variance: Float64Array }> {
+  const outH = input.height * geo.scale;
+  const outW = input.width * geo.scale;
+  const c = geo.outChannels;
+  const mean = new Float64Array(c);
+  const m2 = new Float64Array(c);
+  let n = 0;
+  const rows = stripRows(maxStripPixels, outW);
+  for (let a = 0; a < outH; a += rows) {
+    const b = Math.min(outH, a + rows);
+    const moments = tf.tidy(() => {
+      const m = tf.moments(convRows(input, apply, geo, a, b), [0, 1, 2]);
+      return tf.stack([m.mean, m.variance]);
+    });
+    const values = await moments.data();
+    moments.dispose();
+    const k = (b - a) * outW;
+    for (let ch = 0; ch < c; ch++) {
+      const delta = values[ch]! - mean[ch]!;
+      mean[ch]! += (delta * k) / (n + k);
+      m2[ch]! += values[c + ch]! * k + (delta * delta * n * k) / (n + k);
+    }
+    n += k;
+  }
+  return { mean, variance: m2.map((v) => v / n) };
+}
+
+/**
+ * conv A → norm → ReLU → conv B without holding A's output: A's norm
+ * statistics first (instance norm; batch norm has running ones), then for
+ * each strip of B's output, the rows of A it needs (B's context included)
+ * recomputed, normalised and rectified on the engine, and B applied.
+ */
+async function fusedConvNormConv(
+  input: FeatureMap,
+  a: { apply: Apply; geo: ConvGeometry; norm: Norm },
+  b: { apply: Apply; geo: ConvGeometry },
+  maxStripPixels: number,
+): Promise<FeatureMap> {
+  const aH = input.height * a.geo.scale;
+  const aW = input.width * a.geo.scale;
+  const outH = aH * b.geo.scale;
+  const outW = aW * b.geo.scale;
+  const outC = b.geo.outChannels;
+  const { scale, shift } = await normAffine(a.norm, () =>
+    convMomentsInStrips(input, a.apply, a.geo, maxStripPixels),
+  );
+  const scaleT = tf.tensor1d(Float32Array.from(scale));
+  const shiftT = tf.tensor1d(Float32Array.from(shift));
+  // B's strip: its rows of A (≈ rows / B's scale) stay within maxStripPixels of A's width.
+  const rows = Math.max(4, Math.floor(((maxStripPixels / aW) * b.geo.scale) / 4) * 4);
+  const out = new Float32Array(outH * outW * outC);
+  try {
+    for (let r = 0; r < outH; r += rows) {
+      const e = Math.min(outH, r + rows);
+      const strip = tf.tidy(() => {
+        // The A rows B's strip reads (the same arithmetic as convRows, one level up).
+        const ra = Math.max(0, Math.floor(r / b.geo.scale) - b.geo.halo);
+        const rb = Math.min(aH, Math.ceil(e / b.geo.scale) + b.geo.halo);
+        const h = tf.relu(tf.add(tf.mul(convRows(input, a.apply, a.geo, ra, rb), scaleT), shiftT));
+        const y = b.apply(h as tf.Tensor4D);
+        return tf.slice(y, [0, r - ra * b.geo.scale, 0, 0], [1, e - r, outW, outC]);
+      });
+      try {
+        out.set(await strip.data(), r * outW * outC);
+      } finally {
+        strip.dispose();
+      }
+    }
+  } finally {
+    scaleT.dispose();
+    shiftT.dispose();
   }
   return { data: out, height: outH, width: outW, channels: outC };
 }
@@ -129,6 +248,32 @@ function channelMoments(map: FeatureMap): { mean: Float64Array; variance: Float6
 }
 
 /**
+ * The norm as y = x · scale + shift per channel: y = (x − μ) / √(σ² + ε) · γ + β,
+ * with instance norm's μ, σ² from `moments` and batch norm's running ones.
+ */
+async function normAffine(
+  norm: Norm,
+  moments: () => Promise<{ mean: ArrayLike<number>; variance: ArrayLike<number> }>,
+): Promise<{ scale: Float64Array; shift: Float64Array }> {
+  let mean: ArrayLike<number>;
+  let variance: ArrayLike<number>;
+  if (norm.kind === "instance" || norm.runningMean === undefined || norm.runningVar === undefined) {
+    ({ mean, variance } = await moments());
+  } else {
+    [mean, variance] = await Promise.all([norm.runningMean.data(), norm.runningVar.data()]);
+  }
+  const [gamma, beta] = await Promise.all([norm.gamma.data(), norm.beta.data()]);
+  const c = gamma.length;
+  const scale = new Float64Array(c);
+  const shift = new Float64Array(c);
+  for (let k = 0; k < c; k++) {
+    scale[k] = gamma[k]! / Math.sqrt(variance[k]! + NORM_EPSILON);
+    shift[k] = beta[k]! - mean[k]! * scale[k]!;
+  }
+  return { scale, shift };
+}
+
+/**
  * Normalises `map` in place (instance norm: its own statistics; batch norm:
  * the running ones), then adds `residual` and/or applies ReLU.
  */
@@ -138,21 +283,7 @@ async function normalize(
   tail: { relu: boolean; residual?: FeatureMap },
 ): Promise<void> {
   const c = map.channels;
-  let mean: ArrayLike<number>;
-  let variance: ArrayLike<number>;
-  if (norm.kind === "instance" || norm.runningMean === undefined || norm.runningVar === undefined) {
-    ({ mean, variance } = channelMoments(map));
-  } else {
-    [mean, variance] = await Promise.all([norm.runningMean.data(), norm.runningVar.data()]);
-  }
-  const [gamma, beta] = await Promise.all([norm.gamma.data(), norm.beta.data()]);
-  // y = (x − μ) / √(σ² + ε) · γ + β = x · scale + shift
-  const scale = new Float64Array(c);
-  const shift = new Float64Array(c);
-  for (let k = 0; k < c; k++) {
-    scale[k] = gamma[k]! / Math.sqrt(variance[k]! + NORM_EPSILON);
-    shift[k] = beta[k]! - mean[k]! * scale[k]!;
-  }
+  const { scale, shift } = await normAffine(norm, async () => channelMoments(map));
   const { data } = map;
   const res = tail.residual?.data;
   for (let i = 0; i < data.length; i += c) {
@@ -179,16 +310,29 @@ async function residualBlock(
   return y;
 }
 
+/** A conv stage: its layer applied in inference mode, and its geometry. */
+function convStage(
+  layer: Layer,
+  tail?: (y: tf.Tensor4D) => tf.Tensor4D,
+): { apply: Apply; geo: ConvGeometry } {
+  const apply: Apply = (t) => layer.apply(t, { training: false });
+  return { apply: tail ? (t) => tail(apply(t)) : apply, geo: geometry(layer) };
+}
+
 /**
  * Stylises one image, [0, 255] RGB of H×W (multiples of 4), with the
  * engine holding at most one strip of maxStripPixels output pixels at a
- * time. Returns [0, 255] RGB of H×W.
+ * time and JavaScript no activation map larger than largestMapBytes where
+ * the next conv's output is smaller (see the top of the file). Returns
+ * [0, 255] RGB of H×W.
  */
 export async function stylizeInStrips(
   net: TransformerNet,
   rgb: FeatureMap,
-  maxStripPixels = DEFAULT_MAX_STRIP_PIXELS,
+  options: StripOptions | number = {},
 ): Promise<FeatureMap> {
+  const { maxStripPixels = DEFAULT_MAX_STRIP_PIXELS, largestMapBytes = DEFAULT_LARGEST_MAP_BYTES } =
+    typeof options === "number" ? { maxStripPixels: options } : options;
   if (rgb.channels !== 3) throw new Error(`expected RGB (3 channels), got ${rgb.channels}`);
   if (rgb.height % 4 !== 0 || rgb.width % 4 !== 0) {
     throw new Error(
@@ -198,6 +342,8 @@ export async function stylizeInStrips(
   // The network's input scaling (TransformerNet.apply divides by 255).
   let x: FeatureMap = { ...rgb, data: rgb.data.map((v) => v / 255) };
   const stages = net.stages;
+  const output = convStage(net.output, scaledTanh);
+  const mapBytes = (geo: ConvGeometry) => x.height * x.width * geo.scale ** 2 * geo.outChannels * 4;
   for (let i = 0; i < stages.length; i++) {
     const { layer, relu } = stages[i]!;
     if (layer instanceof ResidualBlock) {
@@ -205,16 +351,34 @@ export async function stylizeInStrips(
     } else if (layer instanceof Norm) {
       await normalize(x, layer, { relu });
     } else {
-      const next = await convInStrips(
-        x,
-        (t) => layer.apply(t, { training: false }),
-        geometry(layer),
-        maxStripPixels,
-      );
       if (relu) throw new Error("strip inference: ReLU straight after a conv is not part of this network");
-      x = next;
+      const conv = convStage(layer);
+      const norm = stages[i + 1];
+      const after = stages[i + 2];
+      // The conv after the norm: the next stage's, or the output conv at the end.
+      const next =
+        i + 2 === stages.length
+          ? output
+          : after && !(after.layer instanceof ResidualBlock) && !(after.layer instanceof Norm)
+            ? convStage(after.layer)
+            : undefined;
+      const nextBytes = next
+        ? mapBytes(conv.geo) * next.geo.scale ** 2 * (next.geo.outChannels / conv.geo.outChannels)
+        : 0;
+      if (
+        next &&
+        norm?.layer instanceof Norm &&
+        norm.relu &&
+        mapBytes(conv.geo) > largestMapBytes &&
+        nextBytes < mapBytes(conv.geo)
+      ) {
+        x = await fusedConvNormConv(x, { ...conv, norm: norm.layer }, next, maxStripPixels);
+        if (i + 2 === stages.length) return x; // the output conv was the one fused
+        i += 2;
+        continue;
+      }
+      x = await convInStrips(x, conv.apply, conv.geo, maxStripPixels);
     }
   }
-  const output = net.output;
-  return convInStrips(x, (t) => scaledTanh(output.apply(t)), geometry(output), maxStripPixels);
+  return convInStrips(x, output.apply, output.geo, maxStripPixels);
 }

@@ -4,6 +4,7 @@
 // never lets one escape.
 import { timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
+import type { ServerMetadata } from "../common/api/server-metadata.js";
 import type { Logger } from "../common/log/logger.js";
 import type { Admission } from "./admission.js";
 import { errorHandler } from "../common/http/errors.js";
@@ -75,6 +76,16 @@ export function createApp(deps: AppDeps): express.Express {
     res
       .status(ok ? 200 : 503)
       .json({ ready: ok, ...(deps.shuttingDown() ? { shuttingDown: true } : {}), waiting, healthyWorkers });
+  });
+  // Server metadata (Open Inference Protocol), with the engine this server chose: the operator reads it.
+  app.get("/v2", (_req, res) => {
+    const metadata: ServerMetadata = {
+      name: "stylekube",
+      version: deps.version,
+      extensions: [],
+      engine: deps.pool.engine ?? { engine: "unknown" },
+    };
+    res.json(metadata);
   });
   app.get("/metrics", async (_req, res) => {
     res.set("Content-Type", metrics.registry.contentType).send(await metrics.registry.metrics());

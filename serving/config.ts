@@ -40,7 +40,12 @@ export const ServerConfigSchema = z.object({
     .pipe(z.array(z.enum(["cpu", "webgpu", "cuda"])).min(1)),
   /** ONNX Runtime threads per session (intra-op); 0 lets ONNX Runtime choose (all cores). */
   STYLEKUBE_ONNX_THREADS: int(0, 64).default(0),
-  /** Largest image, in pixels after padding, an onnxruntime engine stylises (it runs the whole graph at once); larger get 413. */
+  /**
+   * Most pixels (after padding) the onnxruntime engine runs at once — its
+   * memory grows with them (≈1.4 GiB at 1024²). Above it: 413 for
+   * instance-norm models; batch-norm models run in overlapping full-width
+   * bands of at most this many pixels (onnx-bands.ts).
+   */
   STYLEKUBE_ONNX_MAX_PIXELS: int(64).default(1024 * 1024),
   STYLEKUBE_STYLES: StylesEnvSchema.default({}),
   /** A JSON file of the same shape (e.g. a mounted ConfigMap), re-read when it changes. */

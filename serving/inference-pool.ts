@@ -172,7 +172,10 @@ export class InferencePool implements ModelHost {
 
   #spawn(): InferenceThread {
     return new InferenceThread(
-      { engine: this.options.engine, onnx: this.options.onnx ?? { providers: ["cpu"], threads: 0 } },
+      {
+        engine: this.options.engine,
+        onnx: this.options.onnx ?? { providers: ["cpu"], threads: 0, maxPixels: 1 << 20 },
+      },
       (dead, error) => this.#replace(dead, error),
     );
   }

@@ -8,15 +8,19 @@ import type { ServingEngine } from "../common/api/fields.js";
 export interface WorkerInit {
   engine: ServingEngine;
   /** For engine onnxruntime (and auto when it picks it). */
-  onnx: { providers: ("cpu" | "webgpu" | "cuda")[]; threads: number };
+  onnx: { providers: ("cpu" | "webgpu" | "cuda")[]; threads: number; maxPixels: number };
 }
 
 export interface WorkerEngine {
   engine: string;
   backend: string;
   threads?: number;
-  /** onnxruntime: the execution providers tried in order for each model's session. */
+  /** onnxruntime: the execution providers asked for, in order (STYLEKUBE_ONNX_PROVIDERS). */
   providers?: string;
+  /** onnxruntime: the execution provider that initialised and runs every model's session. */
+  provider?: string;
+  /** auto: each engine tried before the chosen one, with why it was passed over. */
+  skipped?: string[];
 }
 
 export type ToWorker =

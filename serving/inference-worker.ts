@@ -8,7 +8,8 @@ import { initInferenceEngine } from "../model/engine/engines.js";
 import { loadModel, type ModelDescription } from "../model/model-export.js";
 import { stylizeInStrips } from "../model/strip-inference.js";
 import type { FromWorker, ToWorker, WorkerEngine, WorkerInit } from "./inference-protocol.js";
-import type { loadOnnxModel as LoadOnnxModel, OnnxOptions } from "./onnx-session.js";
+import type * as OnnxSession from "./onnx-session.js";
+import type { OnnxOptions } from "./onnx-session.js";
 import { cropToRgb, padToNetworkInput } from "./padding.js";
 
 const port = parentPort;
@@ -49,41 +50,54 @@ async function startTfjs(engine: Exclude<WorkerInit["engine"], "onnxruntime">): 
 
 async function startOnnx(options: OnnxOptions): Promise<WorkerEngine> {
   // Imported only when chosen: its native library is not loaded for the tfjs engines.
-  let loadOnnxModel: typeof LoadOnnxModel;
+  let onnx: typeof OnnxSession;
   try {
-    ({ loadOnnxModel } = await import("./onnx-session.js"));
+    onnx = await import("./onnx-session.js");
   } catch (err) {
     throw new Error(`engine onnxruntime: onnxruntime-node could not be loaded (${message(err)})`, {
       cause: err,
     });
   }
+  // Every model gets the provider the probe chose, so the one reported is the one that runs.
+  const provider = await onnx.chooseProvider(options);
+  const chosen = { ...options, providers: [provider] };
   loadRunner = async (uri) => {
-    const model = await loadOnnxModel(store, uri, options);
+    const model = await onnx.loadOnnxModel(store, uri, chosen);
     return {
       runner: { run: model.run, dispose: () => void model.dispose() },
       description: model.description,
     };
   };
-  return { engine: "onnxruntime", backend: "onnxruntime", providers: options.providers.join(",") };
+  return {
+    engine: "onnxruntime",
+    backend: "onnxruntime",
+    providers: options.providers.join(","),
+    provider,
+  };
 }
 
 /**
- * "auto": a hardware WebGPU adapter first, then ONNX Runtime on the CPU
- * (≈5× the wasm engine, docs/benchmarks.md), then the other tfjs engines.
+ * "auto": the fastest engine that initialises, in the order measured in
+ * docs/benchmarks.md: a hardware WebGPU adapter first, then ONNX Runtime on
+ * the CPU (≈5× the wasm engine), then the other tfjs engines (tensorflow,
+ * wasm, cpu). Each engine passed over is reported with its reason, and the
+ * pool logs them, so "why not the faster one" is answered in the log.
  */
 async function startEngine(): Promise<WorkerEngine> {
   if (init.engine === "onnxruntime") return startOnnx(init.onnx);
   if (init.engine !== "auto") return startTfjs(init.engine);
+  const skipped: string[] = [];
   try {
-    return await startTfjs("webgpu");
-  } catch {
-    // no usable GPU: next
+    return { ...(await startTfjs("webgpu")), skipped };
+  } catch (err) {
+    skipped.push(`webgpu: ${message(err)}`);
   }
   try {
-    return await startOnnx({ ...init.onnx, providers: ["cpu"] });
-  } catch {
-    return startTfjs("auto");
+    return { ...(await startOnnx({ ...init.onnx, providers: ["cpu"] })), skipped };
+  } catch (err) {
+    skipped.push(`onnxruntime: ${message(err)}`);
   }
+  return { ...(await startTfjs("auto")), skipped };
 }
 
 async function run(msg: Extract<ToWorker, { type: "run" }>): Promise<void> {

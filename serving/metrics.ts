@@ -52,8 +52,8 @@ export class ServerMetrics {
   /** 1 for the engine this server runs on (labels say which; "auto" resolved). */
   readonly engineInfo = new Gauge({
     name: "stylekube_engine_info",
-    help: "The inference engine this server chose (1), by engine, backend and ONNX Runtime providers.",
-    labelNames: ["engine", "backend", "providers"] as const,
+    help: "The inference engine this server chose (1), by engine, backend, ONNX Runtime providers asked for and the provider that runs.",
+    labelNames: ["engine", "backend", "providers", "provider"] as const,
     registers: [this.registry],
   });
   readonly modelLoads = new Counter({

@@ -7,6 +7,9 @@ import * as ort from "onnxruntime-node";
 import type { ObjectStore } from "../common/storage/index.js";
 import { joinUri } from "../common/storage/index.js";
 import { readModelFiles, type ModelDescription } from "../model/model-export.js";
+import { GraphBuilder, attr } from "../model/onnx/graph.js";
+import { serializeModel } from "../model/onnx/serialize.js";
+import { onnxRefusal, runInBands } from "./onnx-bands.js";
 
 export type OnnxProvider = "cpu" | "webgpu" | "cuda";
 
@@ -14,6 +17,8 @@ export interface OnnxOptions {
   providers: OnnxProvider[];
   /** Intra-op threads; 0: ONNX Runtime's default (all cores). */
   threads: number;
+  /** Largest image run at once; larger ones run in overlapping bands of at most this many pixels (onnx-bands.ts). */
+  maxPixels: number;
 }
 
 export interface OnnxModel {
@@ -43,6 +48,46 @@ export async function createSession(
     }
   }
   throw new Error(`ONNX Runtime could not create a session: ${failures.join("; ")}`);
+}
+
+/** A one-Conv ONNX model (3→3 channels, 3×3, padded): what every provider must run to be chosen. */
+function probeModel(): Uint8Array {
+  const g = new GraphBuilder("stylekube_provider_probe");
+  const x = g.input("x", [1, 3, 8, 8]);
+  const w = g.initializer("w", new Float32Array(3 * 3 * 3 * 3).fill(1 / 27), [3, 3, 3, 3]);
+  g.namedOutput(g.op("Conv", [x, w], { pads: attr.ints([1, 1, 1, 1]) }, [1, 3, 8, 8]), "y", [1, 3, 8, 8]);
+  return serializeModel(g, { producer: "stylekube", producerVersion: "probe" });
+}
+
+/**
+ * The first of `options.providers` on which ONNX Runtime creates a session
+ * and runs a small convolution: the provider the server reports and gives
+ * every model's session, so what it reports is what runs. The error names
+ * each provider's failure.
+ */
+export async function chooseProvider(options: OnnxOptions): Promise<OnnxProvider> {
+  const failures: string[] = [];
+  const bytes = probeModel();
+  for (const provider of options.providers) {
+    try {
+      const { session } = await createSession(bytes, { ...options, providers: [provider] });
+      try {
+        const x = new ort.Tensor("float32", new Float32Array(3 * 8 * 8).fill(1), [1, 3, 8, 8]);
+        const y = (await session.run({ x })).y;
+        if (y === undefined || !Number.isFinite((y.data as Float32Array)[0])) {
+          throw new Error("the probe convolution gave no finite output");
+        }
+      } finally {
+        await session.release();
+      }
+      return provider;
+    } catch (err) {
+      failures.push(`${provider}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new Error(
+    `ONNX Runtime initialised none of the providers ${options.providers.join(", ")}: ${failures.join("; ")}`,
+  );
 }
 
 function nhwcToNchw(x: Float32Array, h: number, w: number): Float32Array {
@@ -94,20 +139,28 @@ export async function loadOnnxModel(
     );
   }
   const { session, provider } = created;
+  const whole = async (nhwc: Float32Array, height: number, width: number): Promise<Float32Array> => {
+    const input = new ort.Tensor("float32", nhwcToNchw(nhwc, height, width), [1, 3, height, width]);
+    const result = await session.run({ [onnx.input]: input });
+    const output = result[onnx.output];
+    if (output === undefined) throw new Error(`the ONNX model has no output ${onnx.output}`);
+    try {
+      return nchwToNhwc(output.data as Float32Array, height, width);
+    } finally {
+      input.dispose();
+      output.dispose();
+    }
+  };
   return {
     description,
     provider,
-    async run(nhwc, height, width) {
-      const input = new ort.Tensor("float32", nhwcToNchw(nhwc, height, width), [1, 3, height, width]);
-      const result = await session.run({ [onnx.input]: input });
-      const output = result[onnx.output];
-      if (output === undefined) throw new Error(`the ONNX model has no output ${onnx.output}`);
-      try {
-        return nchwToNhwc(output.data as Float32Array, height, width);
-      } finally {
-        input.dispose();
-        output.dispose();
-      }
+    run: (nhwc, height, width) => {
+      // The request path answers 413 before an image gets here that this engine cannot take.
+      const refusal = onnxRefusal(width, height, options.maxPixels, description.normalization);
+      if (refusal !== undefined) return Promise.reject(new Error(refusal));
+      return height * width <= options.maxPixels
+        ? whole(nhwc, height, width)
+        : runInBands(nhwc, height, width, options.maxPixels, whole);
     },
     dispose: () => session.release(),
   };

@@ -37,12 +37,21 @@ export async function startServer(
   let onRestart: (reason: string) => void = () => {};
   const pool = await InferencePool.start({
     engine: config.STYLEKUBE_ENGINE,
-    onnx: { providers: config.STYLEKUBE_ONNX_PROVIDERS, threads: config.STYLEKUBE_ONNX_THREADS },
+    onnx: {
+      providers: config.STYLEKUBE_ONNX_PROVIDERS,
+      threads: config.STYLEKUBE_ONNX_THREADS,
+      maxPixels: config.STYLEKUBE_ONNX_MAX_PIXELS,
+    },
     threads: config.STYLEKUBE_CONCURRENCY,
     log,
     onRestart: (reason) => onRestart(reason),
   });
-  log.info({ ...pool.engine, threads: config.STYLEKUBE_CONCURRENCY }, "inference engine ready");
+  log.info(
+    { ...pool.engine, requested: config.STYLEKUBE_ENGINE, threads: config.STYLEKUBE_CONCURRENCY },
+    pool.engine?.skipped?.length
+      ? `inference engine ready: ${pool.engine.engine} (auto passed over ${pool.engine.skipped.join("; ")})`
+      : "inference engine ready",
+  );
   const registry = new StyleRegistry(pool, {
     log,
     retryMs: config.STYLEKUBE_MODEL_RETRY_MS,
@@ -76,6 +85,7 @@ export async function startServer(
       engine: pool.engine?.engine ?? "unknown",
       backend: pool.engine?.backend ?? "unknown",
       providers: pool.engine?.providers ?? "",
+      provider: pool.engine?.provider ?? "",
     },
     1,
   );

@@ -23,6 +23,7 @@ import { ApiError } from "./api-error.js";
 import type { ServerConfig } from "./config.js";
 import { InferenceError, type InferencePool } from "./inference-pool.js";
 import type { ServerMetrics } from "./metrics.js";
+import { onnxRefusal } from "./onnx-bands.js";
 import { paddedSide } from "./padding.js";
 import type { StyleRegistry } from "./style-registry.js";
 import { StyleNameSchema } from "./style-map.js";
@@ -154,13 +155,15 @@ export function createStylizeHandler(deps: StylizeDeps) {
         },
       );
       timing.push(`decode;dur=${ms(t).toFixed(1)}`);
-      // onnxruntime runs the whole graph at once: its memory grows with the image.
-      const onnxPixels = paddedSide(image.width) * paddedSide(image.height);
-      if (pool.engine?.engine === "onnxruntime" && onnxPixels > config.STYLEKUBE_ONNX_MAX_PIXELS) {
-        throw new ApiError(
-          "image_too_large",
-          `${image.width}×${image.height} is more than this server's onnxruntime engine stylises (STYLEKUBE_ONNX_MAX_PIXELS=${config.STYLEKUBE_ONNX_MAX_PIXELS} pixels); send ?maxSide=${Math.floor(Math.sqrt(config.STYLEKUBE_ONNX_MAX_PIXELS))} or a smaller image`,
+      // onnxruntime runs at most STYLEKUBE_ONNX_MAX_PIXELS at once (batch-norm models: larger in bands).
+      if (pool.engine?.engine === "onnxruntime") {
+        const refusal = onnxRefusal(
+          paddedSide(image.width),
+          paddedSide(image.height),
+          config.STYLEKUBE_ONNX_MAX_PIXELS,
+          lease.model.description.normalization,
         );
+        if (refusal !== undefined) throw new ApiError("image_too_large", refusal);
       }
       signal.throwIfAborted();
 

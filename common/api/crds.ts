@@ -101,6 +101,12 @@ export const STYLE_SERVER: KindDefinition = {
       description: "Replicas with every style loaded.",
     },
     { name: "Styles", type: "string", jsonPath: ".status.loadedStyles", description: "Styles loaded." },
+    {
+      name: "Engine",
+      type: "string",
+      jsonPath: ".status.engine",
+      description: "Inference engine the replicas chose (engine/provider).",
+    },
     AGE,
   ],
   scale: {

@@ -6,5 +6,6 @@ export * from "./validate.js";
 export * from "./conditions.js";
 export * from "./pod-template.js";
 export * from "./owned-objects.js";
+export * from "./server-metadata.js";
 export { formatFieldPath, type FieldError } from "./kubernetes-errors.js";
 export { ENGINES, type Engine, type Condition } from "./fields.js";

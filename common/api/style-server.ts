@@ -77,7 +77,7 @@ export const StyleServerSpecSchema = z
       ),
     autoscaling: AutoscalingSchema.optional(),
     engine: servingEngine(
-      "Inference engine of the servers; auto tries webgpu (a hardware adapter), onnxruntime (CPU), tensorflow, wasm, cpu in that order and reports the one it chose in the server's status and metrics.",
+      "Inference engine of the servers; auto tries webgpu (a hardware adapter), onnxruntime (CPU), tensorflow, wasm, cpu in that order and reports the one it chose in status.engine and the stylekube_engine_info metric.",
     ),
     resources: z
       .object({
@@ -120,6 +120,13 @@ export const StyleServerStatusSchema = z
     readyReplicas: z.int().min(0).optional().describe("Server pods ready: every configured style loaded."),
     selector: z.string().optional().describe("Label selector of the server pods, for the HPA."),
     loadedStyles: z.array(z.string()).optional().describe("Styles every ready replica has loaded."),
+    engine: z
+      .string()
+      .max(256)
+      .optional()
+      .describe(
+        "Inference engine the ready replicas chose (spec.engine auto resolved), read from each replica's GET /v2: e.g. onnxruntime/cpu (engine/provider) or wasm; several, comma-separated, while replicas differ.",
+      ),
     conditions: conditions("Available, Progressing, as metav1.Conditions.").optional(),
     observedGeneration: z.int().min(0).optional().describe("The .metadata.generation this status reflects."),
   })

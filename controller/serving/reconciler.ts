@@ -18,6 +18,7 @@ import type { ControllerConfig } from "../config.js";
 import { getCondition, setCondition } from "../kube/conditions.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
+import type { ServerEngines } from "./server-engines.js";
 import { buildAutoscaler, buildDeployment, buildService } from "./server-resources.js";
 import { serverObjectName, serverSelector } from "../../common/api/owned-objects.js";
 
@@ -39,6 +40,8 @@ export class ServerReconciler {
       kc: k8s.KubeConfig;
       servers: Informer<RawServer>;
       deployments: Informer<k8s.V1Deployment>;
+      /** Reads the engine each ready replica chose (status.engine). */
+      engines: ServerEngines;
       events: EventRecorder;
       config: ControllerConfig;
       log: Logger;
@@ -124,6 +127,12 @@ export class ServerReconciler {
     // Ready pods have loaded every style of their template (their readiness
     // probe says so), so once the rollout is complete all spec styles are served.
     if (rolledOut) status.loadedStyles = Object.keys(server.spec.styles).sort();
+    // What the replicas run (auto resolved), as they report it; nothing when none serves.
+    if ((ds.readyReplicas ?? 0) === 0) delete status.engine;
+    else {
+      const engine = await this.deps.engines.of(namespace, name);
+      if (engine !== undefined) status.engine = engine;
+    }
     const available = (ds.readyReplicas ?? 0) > 0 || desired === 0;
     status.conditions = setCondition(
       status.conditions,

@@ -10,6 +10,7 @@ import { KindController } from "../kube/kind-controller.js";
 import type { ControllerMetrics } from "../metrics.js";
 import { ServerReconciler, type RawServer } from "./reconciler.js";
 import { LABELS, SERVER_DEPLOYMENT_SELECTOR } from "../../common/api/owned-objects.js";
+import { ServerEngines } from "./server-engines.js";
 
 export class ServerController {
   readonly servers: Informer<RawServer>;
@@ -24,6 +25,7 @@ export class ServerController {
     log: Logger,
   ) {
     const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const engines = new ServerEngines(kc, config.STYLEKUBE_SERVER_METADATA_URL, log);
     this.controller = new KindController<RawServer, k8s.V1Deployment>({
       kc,
       kind: "StyleServer",
@@ -44,7 +46,7 @@ export class ServerController {
       metrics,
       log,
       reconciler: ({ primary, owned }) =>
-        new ServerReconciler({ kc, servers: primary, deployments: owned, events, config, log }),
+        new ServerReconciler({ kc, servers: primary, deployments: owned, engines, events, config, log }),
     });
     this.servers = this.controller.primary;
     this.deployments = this.controller.owned;

@@ -1,7 +1,10 @@
 // StyleServer reconciliation on the real apiserver: Deployment, Service and
 // HPA shapes, `kubectl scale` through the scale subresource, status from the
-// Deployment (kwok makes the pods ready), and auto-deploy of a finished
-// StyleTraining. The controller runs as its own process with its own RBAC.
+// Deployment (kwok makes the pods ready), the engine the replicas chose
+// (read from a real model server's GET /v2: kwok's pods run nothing, so the
+// operator's metadata URL points every pod at one server process started
+// here), and auto-deploy of a finished StyleTraining. The controller runs as
+// its own process with its own RBAC.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
@@ -9,13 +12,16 @@ import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import {
+  engineLabel,
   GROUP,
+  ServerMetadataSchema,
   VERSION,
   type StyleServerStatus,
   type StyleTrainingStatus,
 } from "../../../common/api/index.js";
 import { readTestEnv } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
+import { startServerProcess, type ServerProcess } from "../serving/support.js";
 import type { ControllerProcess } from "../../support/controller-process.js";
 import { waitFor } from "../../support/kubernetes.js";
 import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js";
@@ -31,9 +37,13 @@ describe("StyleServer controller", () => {
   let ns: string;
   let operator: OperatorUnderTest;
   let controller: ControllerProcess;
+  let modelServer: ServerProcess;
 
   before(async () => {
+    // A real model server choosing its engine (auto), no styles: ready at once.
+    modelServer = await startServerProcess({ STYLEKUBE_ENGINE: "auto", STYLEKUBE_LOG_LEVEL: "warn" });
     operator = await setUpOperator("serving", (namespace) => ({
+      STYLEKUBE_SERVER_METADATA_URL: `${modelServer.url}/v2`,
       STYLEKUBE_NATS_URL: readTestEnv().natsUrl,
       STYLEKUBE_WATCH_NAMESPACE: namespace,
       STYLEKUBE_LEADER_ELECT: "false",
@@ -48,6 +58,7 @@ describe("StyleServer controller", () => {
 
   after(async () => {
     await operator?.cleanup();
+    await modelServer?.stop();
   });
 
   const servers = { group: GROUP, version: VERSION, plural: "styleservers" };
@@ -115,6 +126,21 @@ describe("StyleServer controller", () => {
     );
     assert.equal(s.replicas, 2);
     assert.match(s.selector ?? "", /stylekube.io\/server=default/);
+  });
+
+  it("reports the engine the ready replicas chose in status.engine and kubectl's ENGINE column", async () => {
+    const metadata = ServerMetadataSchema.parse(await (await fetch(`${modelServer.url}/v2`)).json());
+    assert.notEqual(metadata.engine.engine, "auto");
+    // Without a GPU, auto starts ONNX Runtime on the CPU (the fastest CPU engine).
+    if (metadata.engine.engine === "onnxruntime") assert.equal(metadata.engine.provider, "cpu");
+    const want = engineLabel(metadata.engine);
+    const s = await waitServer("default", `engine ${want}`, (s) => s.engine === want);
+    assert.equal(s.readyReplicas, 2);
+    const { stdout } = await kubectl("get", "styleserver/default");
+    const [header, row] = stdout.trim().split("\n");
+    const column = header!.split(/\s+/).indexOf("ENGINE");
+    assert.ok(column > 0, header);
+    assert.equal(row!.split(/\s+/)[column], want);
   });
 
   it("kubectl scale changes the Deployment through the scale subresource", async () => {

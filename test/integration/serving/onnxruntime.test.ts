@@ -1,6 +1,8 @@
 // The model server on engine onnxruntime (issue #14 items 2, 4, 5): the same
-// HTTP API on model.onnx, the engine reported on / and in the metrics, bad
-// input still 4xx, an image above the engine's pixel limit 413 naming it,
+// HTTP API on model.onnx, the engine reported on /, /v2 and in the metrics,
+// bad input still 4xx, an image above the engine's pixel limit 413 naming
+// it (instance norm) or served in bands (batch norm, 413 only when too wide
+// for a band),
 // and a model whose ONNX file is corrupt (checksums intact: a broken
 // export) refused at load with a message naming the style while the other
 // style keeps serving.
@@ -10,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
+import { ServerMetadataSchema } from "../../../common/api/server-metadata.js";
 import { FileStore, joinUri, writeWithManifest } from "../../../common/storage/index.js";
 import {
   errorCode,
@@ -32,6 +35,7 @@ describe("model server on onnxruntime", { timeout: 300_000 }, () => {
 
   before(async () => {
     const good = await trainAndExport(store, `${base}/good/`, { seed: 7, style: "good" });
+    const bn = await trainAndExport(store, `${base}/bn/`, { seed: 8, style: "bn", normalization: "batch" });
     // The same model with garbage in model.onnx, written with a matching manifest.
     corruptUri = `${base}/corrupt/model/`;
     await writeWithManifest(
@@ -46,7 +50,7 @@ describe("model server on onnxruntime", { timeout: 300_000 }, () => {
     );
     server = await startServerProcess({
       STYLEKUBE_ENGINE: "onnxruntime",
-      STYLEKUBE_STYLES: JSON.stringify({ good }),
+      STYLEKUBE_STYLES: JSON.stringify({ good, bn }),
       STYLEKUBE_ONNX_MAX_PIXELS: String(128 * 128),
       STYLEKUBE_ADMIN_TOKEN: TOKEN,
     });
@@ -71,24 +75,34 @@ describe("model server on onnxruntime", { timeout: 300_000 }, () => {
     };
     assert.equal(info.engine.engine, "onnxruntime");
     assert.equal(info.engine.providers, "cpu");
+    const v2 = ServerMetadataSchema.parse(await (await fetch(`${server.url}/v2`)).json());
+    assert.deepEqual([v2.name, v2.engine.engine, v2.engine.provider], ["stylekube", "onnxruntime", "cpu"]);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(
       metrics,
-      /stylekube_engine_info\{engine="onnxruntime",backend="onnxruntime",providers="cpu"\} 1/,
+      /stylekube_engine_info\{engine="onnxruntime",backend="onnxruntime",providers="cpu",provider="cpu"\} 1/,
     );
     assert.match(metrics, /stylekube_healthy_workers 1/);
   });
 
-  it("answers bad input with 4xx and an image above its pixel limit with 413 naming the limit", async () => {
+  it("answers bad input with 4xx, and images above the pixel limit with 413 naming it or, batch norm, in bands", async () => {
     const bad = await stylize(server.url, "good", Buffer.from("not an image"));
     assert.equal(bad.status, 400);
     assert.equal(errorCode(bad.body), "invalid_image");
     const big = await stylize(server.url, "good", await testImage(200, 200));
     assert.equal(big.status, 413);
     assert.equal(errorCode(big.body), "image_too_large");
-    assert.match(big.body.toString(), /STYLEKUBE_ONNX_MAX_PIXELS=16384/);
+    // Instance norm (the "good" model): whole image or 413.
+    assert.match(big.body.toString(), /STYLEKUBE_ONNX_MAX_PIXELS=16384 .*\?maxSide=128/);
     const fits = await stylize(server.url, "good", await testImage(200, 200), { query: "?maxSide=128" });
-    assert.equal(fits.status, 200);
+    assert.equal(fits.status, 200, fits.body.toString().slice(0, 300));
+    // Batch norm: above the limit in bands (≥ 172 rows of 16384 pixels: at most 92 px wide).
+    const wide = await stylize(server.url, "bn", await testImage(200, 200));
+    assert.equal(wide.status, 413);
+    assert.match(wide.body.toString(), /at most 92 px wide; send \?maxSide=92/);
+    const tall = await stylize(server.url, "bn", await testImage(64, 400));
+    assert.equal(tall.status, 200, tall.body.toString().slice(0, 300));
+    assert.equal(tall.headers.get("x-image-size"), "64x400");
   });
 
   it("refuses a corrupt ONNX file at load, naming the style, while the other style keeps serving", async () => {

@@ -98,7 +98,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
   const exited = once(child, "exit").then(([code]) => code as number | null);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  // Generous: on a loaded machine (load average 20 on 2 cores) a start took 74 s.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${out}`);
     try {
@@ -108,7 +109,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`server did not come up within 60 s:\n${out}`);
+      throw new Error(`server did not come up within 180 s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -63,6 +63,15 @@ describe("strip inference", () => {
         const diff = maxAbsDiff(got.data, expected);
         // float32 rounding only (statistics summed in another order): ≪ one 8-bit level.
         assert.ok(diff < 0.05, `max |strips − whole| = ${diff} of 255`);
+        // No map held above 1 byte: conv1→down1 and up2→output run fused
+        // (conv A recomputed per strip of conv B, statistics from a first pass).
+        const fused = await stylizeInStrips(
+          net,
+          { data: input, height: h, width: w, channels: 3 },
+          { maxStripPixels: 36 * 4, largestMapBytes: 1 },
+        );
+        const fusedDiff = maxAbsDiff(fused.data, expected);
+        assert.ok(fusedDiff < 0.05, `max |fused strips − whole| = ${fusedDiff} of 255`);
         net.dispose();
       });
     }
