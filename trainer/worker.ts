@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs-core";
 import type { NatsConnection } from "nats";
 import type { StyleTrainingSpec } from "../common/api/index.js";
-import { decodeRgb, encodeRgb, floatToRgb, rgbToFloat } from "../common/images/codec.js";
+import { decodeRgb, rgbToFloat } from "../common/images/codec.js";
 import { createLogger, type Logger } from "../common/log/logger.js";
 import type { ProgressMessage } from "../common/progress.js";
 import { joinUri, openStore, storeOptionsFromEnv, type ObjectStore } from "../common/storage/index.js";
@@ -32,6 +32,8 @@ import { computeStyleTargets, disposeStyleTargets } from "./losses/style-reconst
 import { flattenTensors, unflattenTensors } from "../model/parameters.js";
 import { TransformerNet } from "../model/transformer-net.js";
 import { OnnxTrainer } from "./onnx/onnx-trainer.js";
+import { loadPreviewPhotos, type PreviewPhoto } from "./previews/preview-photos.js";
+import { writeCheckpointPreviews, writePreviewOriginals } from "./previews/write-previews.js";
 import {
   applyGradients,
   computeGradientsInPasses,
@@ -153,18 +155,25 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
         ? new OnnxTrainer(setup, { provider: engine.provider, threads: engine.threads ?? 1 })
         : undefined;
 
-    let preview: { data: Float32Array; shape: [number, number, number, number] } | undefined;
+    // Held-out photos for the dashboard's slider: rank 0 only, read once per attempt.
+    let previewPhotos: PreviewPhoto[] = [];
+    if (rank === 0) {
+      previewPhotos = await loadPreviewPhotos({
+        store,
+        previews: spec.previews,
+        dataset: spec.dataset,
+        readUri: (uri) => readUri(store, uri),
+        log,
+      });
+      await writePreviewOriginals(store, spec.output, previewPhotos);
+      log.info({ photos: previewPhotos.map((p) => p.uri) }, "preview photos");
+    }
     let windowStart = performance.now();
     let windowImages = 0;
     let lastPublish = 0;
     let lastLoss: ProgressMessage["loss"] | undefined;
     while (step < hp.iterations) {
       const batch = await batches.next();
-      if (rank === 0 && !preview)
-        preview = {
-          data: batch.data.slice(0, batch.shape[1] * batch.shape[2] * 3),
-          shape: [1, batch.shape[1], batch.shape[2], 3],
-        };
       const { loss, flat } = onnx
         ? await onnx.computeGradients(batch.data, batch.shape)
         : await tfjsGradients(setup, batch, perPass);
@@ -188,7 +197,8 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
         });
         await pruneCheckpoints(store, spec.output, spec.checkpoint.keep);
         checkpoint = { uri, step };
-        if (preview) previewRef = { uri: await writePreview(store, spec.output, net, preview, step), step };
+        if (previewPhotos.length > 0)
+          previewRef = await writeCheckpointPreviews(store, spec.output, net, previewPhotos, step);
         log.info({ step, checkpoint: uri }, "checkpoint written");
       }
       const now = performance.now();
@@ -248,24 +258,6 @@ async function tfjsGradients(
   const flat = await flattenTensors(grads);
   tf.dispose([...grads.values()]);
   return { loss, flat };
-}
-
-/** Rank 0's fixed photo stylised by the current weights, for the dashboard's slider. */
-async function writePreview(
-  store: ObjectStore,
-  output: string,
-  net: TransformerNet,
-  photo: { data: Float32Array; shape: [number, number, number, number] },
-  step: number,
-): Promise<string> {
-  const [, h, w] = photo.shape;
-  const out = tf.tidy(() => net.apply(tf.tensor4d(photo.data, photo.shape), { training: false }));
-  const values = (await out.data()) as Float32Array;
-  out.dispose();
-  const jpeg = await encodeRgb(floatToRgb(values, w, h), "jpeg", 85);
-  const uri = joinUri(output, `previews/step-${String(step).padStart(8, "0")}.jpg`);
-  await store.put(uri, jpeg, { contentType: "image/jpeg" });
-  return uri;
 }
 
 /** Entry point of `stylekube worker`. */

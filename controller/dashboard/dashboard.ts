@@ -13,7 +13,14 @@ import { z } from "zod";
 import { API_VERSION, GROUP, StyleTrainingSpecSchema, VERSION } from "../../common/api/index.js";
 import type { Logger } from "../../common/log/logger.js";
 import type { ProgressMessage } from "../../common/progress.js";
-import { isNotFound, joinUri, openStore, type ObjectStore } from "../../common/storage/index.js";
+import { isNotFound, openStore, type ObjectStore } from "../../common/storage/index.js";
+import {
+  parsePreviewKey,
+  PREVIEW_PHOTO_NAME,
+  previewOriginalUri,
+  previewsPrefix,
+  previewUri,
+} from "../../common/storage/preview-layout.js";
 import type { RouteHandler } from "../http-server.js";
 import type { ServerController } from "../serving/server-controller.js";
 import { isWorkerOf, LABELS } from "../training/labels.js";
@@ -76,13 +83,6 @@ const SECURITY_HEADERS: Record<string, string> = {
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "x-frame-options": "DENY",
-};
-
-const IMAGE_TYPES: Record<string, string> = {
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  png: "image/png",
-  webp: "image/webp",
 };
 
 class HttpError extends Error {
@@ -222,7 +222,7 @@ export class Dashboard {
       if (!p.success) throw new HttpError(400, "invalid namespace or name");
       const key = `${p.data.namespace}/${p.data.name}`;
       if (parts.length === 3 && read) return this.trainingDetail(res, key);
-      if (parts.length === 5 && sub === "previews" && read) return this.preview(res, key, subName);
+      if (parts.length === 6 && sub === "previews" && read) return this.preview(res, key, subName, subAction);
       if (parts.length === 4 && sub === "suspend" && method === "POST")
         return this.suspend(req, res, p.data.namespace, p.data.name);
       if (parts.length === 3 && method === "DELETE")
@@ -279,7 +279,7 @@ export class Dashboard {
       pods,
       liveProgress: live,
       events: this.opts.recentEvents.list("StyleTraining", key),
-      previews: this.previews.list(key).map((p) => p.step),
+      previews: this.previews.list(key),
     });
   }
 
@@ -297,17 +297,16 @@ export class Dashboard {
 
   /**
    * After an operator restart the in-memory preview list is empty, but the
-   * images are still in storage: list `<output>previews/` once per training.
+   * images are still in storage: list the previews prefix once per training.
    */
   private async backfillPreviews(key: string, output: string | null): Promise<void> {
     if (!output || this.backfilled.has(key)) return;
     this.backfilled.add(key);
     try {
-      const prefix = joinUri(output, "previews/");
       let added = false;
-      for await (const entry of this.storage().list(prefix)) {
-        const m = /^step-(\d+)\.(jpe?g|png|webp)$/.exec(entry.relativeKey);
-        if (m && this.previews.add(key, Number(m[1]), entry.uri)) added = true;
+      for await (const entry of this.storage().list(previewsPrefix(output))) {
+        const found = parsePreviewKey(entry.relativeKey);
+        if (found?.kind === "stylised" && this.previews.add(key, found.step, [found.photo])) added = true;
       }
       if (added) this.dirtyTrainings.add(key);
     } catch (err) {
@@ -315,22 +314,39 @@ export class Dashboard {
     }
   }
 
-  private async preview(res: ServerResponse, key: string, stepText: string | undefined): Promise<void> {
-    const step = StepSchema.safeParse(stepText);
-    if (!step.success) throw new HttpError(400, "invalid step");
+  /**
+   * `previews/{step}/{photo}`: a held-out photo stylised at a checkpoint;
+   * `previews/photos/{photo}`: the photo itself. Only photos a progress
+   * message (or the listing after a restart) announced, at paths the preview
+   * layout derives from the training's own spec.output, so a forged message
+   * cannot make the operator read anything else.
+   */
+  private async preview(
+    res: ServerResponse,
+    key: string,
+    stepText: string | undefined,
+    photoText: string | undefined,
+  ): Promise<void> {
+    const photo = z.string().regex(PREVIEW_PHOTO_NAME).safeParse(photoText);
+    if (!photo.success) throw new HttpError(400, "invalid photo name");
+    const original = stepText === "photos";
+    const step = original ? undefined : StepSchema.safeParse(stepText);
+    if (step && !step.success) throw new HttpError(400, "invalid step");
     const training = this.opts.trainings.trainings.get(key);
     if (!training) throw new HttpError(404, `StyleTraining ${key} not found`);
-    const uri = this.previews.get(key, step.data);
-    if (!uri) throw new HttpError(404, `no preview at step ${step.data}`);
-    // The URI came from a progress message; only ever read inside this
-    // training's own output prefix, so a forged message cannot turn the
-    // operator into a reader of arbitrary objects.
+    if (!this.previews.has(key, photo.data, step?.data))
+      throw new HttpError(
+        404,
+        step ? `no preview of ${photo.data} at step ${step.data}` : `no photo ${photo.data}`,
+      );
     const spec = StyleTrainingSpecSchema.safeParse(training.spec);
-    if (!spec.success || !withinPrefix(uri, spec.data.output))
+    if (!spec.success) throw new HttpError(404, "the training's spec is invalid");
+    const uri = step
+      ? previewUri(spec.data.output, step.data, photo.data)
+      : previewOriginalUri(spec.data.output, photo.data);
+    if (!withinPrefix(uri, spec.data.output))
       throw new HttpError(403, "preview is outside the training's output");
-    const ext = /\.([a-z]+)$/.exec(uri.toLowerCase())?.[1] ?? "";
-    const type = IMAGE_TYPES[ext];
-    if (!type) throw new HttpError(415, "not an image");
+    const type = "image/jpeg";
     let body: Readable;
     try {
       body = await this.storage().get(uri);
@@ -556,7 +572,7 @@ export class Dashboard {
       if (!m) this.dirtyPoints.set(key, (m = new Map()));
       m.set(point.step, point);
     }
-    if (msg.preview) this.previews.add(key, msg.preview.step, msg.preview.uri);
+    if (msg.preview) this.previews.add(key, msg.preview.step, msg.preview.photos);
     this.dirtyTrainings.add(key);
   }
 
