@@ -11,11 +11,11 @@ import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs-core";
 import type { NatsConnection } from "nats";
 import type { StyleTrainingSpec } from "../common/api/index.js";
-import { decodeRgb, encodeRgb, floatToRgb, rgbToFloat } from "../common/images/codec.js";
+import { decodeRgb, rgbToFloat } from "../common/images/codec.js";
 import { createLogger, type Logger } from "../common/log/logger.js";
 import type { ProgressMessage } from "../common/progress.js";
 import { openStore, storeOptionsFromEnv, type ObjectStore } from "../common/storage/index.js";
-import { checkpointPrefix, previewUri } from "../common/storage/training-layout.js";
+import { checkpointPrefix } from "../common/storage/training-layout.js";
 import { readWorkerEnv, subjects, type WorkerEnv } from "../common/worker-env.js";
 import type { BatchSource } from "./batch-source.js";
 import {
@@ -39,6 +39,8 @@ import { flattenTensors, unflattenTensors } from "../model/parameters.js";
 import { TransformerNet } from "../model/transformer-net.js";
 import { OnnxTrainer } from "./onnx/onnx-trainer.js";
 import { computeStyleTargetsOnnx } from "./onnx/style-targets.js";
+import { loadPreviewPhotos, type PreviewPhoto } from "./previews/preview-photos.js";
+import { writeCheckpointPreviews, writePreviewOriginals } from "./previews/write-previews.js";
 import {
   applyGradients,
   computeGradientsInPasses,
@@ -184,18 +186,25 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
         ? new OnnxTrainer(setup, { provider: engine.provider, threads: engine.threads ?? 1 })
         : undefined;
 
-    let preview: { data: Float32Array; shape: [number, number, number, number] } | undefined;
+    // Held-out photos for the dashboard's slider: rank 0 only, read once per attempt.
+    let previewPhotos: PreviewPhoto[] = [];
+    if (rank === 0) {
+      previewPhotos = await loadPreviewPhotos({
+        store,
+        previews: spec.previews,
+        dataset: spec.dataset,
+        readUri: (uri) => readUri(store, uri),
+        log,
+      });
+      await writePreviewOriginals(store, spec.output, previewPhotos);
+      log.info({ photos: previewPhotos.map((p) => p.uri) }, "preview photos");
+    }
     let windowStart = performance.now();
     let windowImages = 0;
     let lastPublish = 0;
     let lastLoss: ProgressMessage["loss"] | undefined;
     while (step < hp.iterations) {
       const batch = await batches.next();
-      if (rank === 0 && !preview)
-        preview = {
-          data: batch.data.slice(0, batch.shape[1] * batch.shape[2] * 3),
-          shape: [1, batch.shape[1], batch.shape[2], 3],
-        };
       const { loss, flat } = onnx
         ? await onnx.computeGradients(batch.data, batch.shape)
         : await tfjsGradients(setup, batch, perPass);
@@ -219,7 +228,8 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
         });
         await pruneCheckpoints(store, spec.output, spec.checkpoint.keep);
         checkpoint = { uri, step };
-        if (preview) previewRef = { uri: await writePreview(store, spec.output, net, preview, step), step };
+        if (previewPhotos.length > 0)
+          previewRef = await writeCheckpointPreviews(store, spec.output, net, previewPhotos, step);
         log.info({ step, checkpoint: uri }, "checkpoint written");
       }
       const now = performance.now();
@@ -279,24 +289,6 @@ async function tfjsGradients(
   const flat = await flattenTensors(grads);
   tf.dispose([...grads.values()]);
   return { loss, flat };
-}
-
-/** Rank 0's fixed photo stylised by the current weights, for the dashboard's slider. */
-async function writePreview(
-  store: ObjectStore,
-  output: string,
-  net: TransformerNet,
-  photo: { data: Float32Array; shape: [number, number, number, number] },
-  step: number,
-): Promise<string> {
-  const [, h, w] = photo.shape;
-  const out = tf.tidy(() => net.apply(tf.tensor4d(photo.data, photo.shape), { training: false }));
-  const values = (await out.data()) as Float32Array;
-  out.dispose();
-  const jpeg = await encodeRgb(floatToRgb(values, w, h), "jpeg", 85);
-  const uri = previewUri(output, step, "jpg");
-  await store.put(uri, jpeg, { contentType: "image/jpeg" });
-  return uri;
 }
 
 /** Entry point of `stylekube worker`. */

@@ -169,12 +169,60 @@ export const CheckpointSchema = z
       .int()
       .min(1)
       .default(1000)
-      .describe("Rank 0 writes a checkpoint (and a preview image) every N steps."),
+      .describe("Rank 0 writes a checkpoint (and the previews of spec.previews) every N steps."),
     keep: z.int().min(1).max(1000).default(3).describe("Complete checkpoints kept; older ones are deleted."),
   })
   .strict()
   .prefault({})
   .describe("Checkpointing; an attempt that restarts resumes from the latest complete checkpoint.");
+
+// A held-out photo: a URI, or a path relative to spec.dataset; a trailing "/"
+// means every image under that prefix. Relative segments start with a letter,
+// digit or "_", so "." and ".." cannot appear and a path stays inside the dataset.
+const PREVIEW_SOURCE_URI = "^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.*|file:///.+|https?://[^/]+/.*[^/])$";
+const PREVIEW_SOURCE_RELATIVE = "^([A-Za-z0-9_][A-Za-z0-9_.-]*/)*([A-Za-z0-9_][A-Za-z0-9_.-]*)?$";
+const PREVIEW_SOURCE_RES = [new RegExp(PREVIEW_SOURCE_URI), new RegExp(PREVIEW_SOURCE_RELATIVE)];
+
+const previewSource = described(
+  z.string().min(1).max(2048),
+  "A held-out photo (JPEG, PNG or WebP): a URI, or a path relative to spec.dataset. Ending in / it stands for every image under that prefix (s3 and file only), in name order.",
+  [
+    {
+      rule: `self.matches(r'${PREVIEW_SOURCE_URI}') || self.matches(r'${PREVIEW_SOURCE_RELATIVE}')`,
+      message:
+        "must be a photo URI (s3://bucket/held-out/cat.jpg, file:///photos/cat.jpg, https://host/cat.jpg) or a path relative to spec.dataset such as held-out/ or held-out/cat.jpg (no '.' or '..' segments)",
+      check: (v: string) => PREVIEW_SOURCE_RES.some((r) => r.test(v)),
+    },
+  ],
+);
+
+export const PreviewsSchema = z
+  .object({
+    photos: z
+      .array(previewSource)
+      .max(16)
+      .default(["held-out/"])
+      .describe(
+        "Held-out photos (never in the training set) that rank 0 stylises at every checkpoint, for the dashboard's slider. Default: every image under held-out/ beside the packed dataset. An empty list writes no previews.",
+      ),
+    maxPhotos: z
+      .int()
+      .min(1)
+      .max(16)
+      .default(4)
+      .describe("At most this many photos, taken in the order of photos (a prefix in name order)."),
+    size: z
+      .int()
+      .min(32)
+      .max(512)
+      .default(256)
+      .describe(
+        "Longer side of a preview in pixels (both sides are then cut down to multiples of 4, as the network needs).",
+      ),
+  })
+  .strict()
+  .prefault({})
+  .describe("Previews: held-out photos stylised by each checkpoint, shown by the dashboard.");
 
 export const ServingTargetSchema = z
   .object({
@@ -219,6 +267,7 @@ export const StyleTrainingSpecSchema = z
     hyperparameters: HyperparametersSchema,
     lossNetwork: LossNetworkSchema,
     checkpoint: CheckpointSchema,
+    previews: PreviewsSchema,
     serving: ServingTargetSchema.optional(),
     storage: StorageSchema.optional(),
     image: z
@@ -363,3 +412,4 @@ export type StyleTraining = z.infer<typeof StyleTrainingSchema>;
 export type StyleTrainingSpec = z.infer<typeof StyleTrainingSpecSchema>;
 export type StyleTrainingStatus = z.infer<typeof StyleTrainingStatusSchema>;
 export type Hyperparameters = z.infer<typeof HyperparametersSchema>;
+export type Previews = z.infer<typeof PreviewsSchema>;

@@ -52,7 +52,7 @@ export const DashboardConfigSchema = z.object({
     .default(10 * 1024 * 1024),
   /** Loss points kept per training; older points are thinned out, never the newest. */
   STYLEKUBE_DASHBOARD_HISTORY_POINTS: z.coerce.number().int().min(16).max(100_000).default(2000),
-  /** Preview images remembered per training. */
+  /** Checkpoints with previews remembered per training. */
   STYLEKUBE_DASHBOARD_PREVIEWS: z.coerce.number().int().min(1).max(10_000).default(500),
 });
 export type DashboardConfig = z.infer<typeof DashboardConfigSchema>;

@@ -14,7 +14,12 @@ import { API_VERSION, GROUP, StyleTrainingSpecSchema, VERSION } from "../../comm
 import type { Logger } from "../../common/log/logger.js";
 import type { ProgressMessage } from "../../common/progress.js";
 import { isNotFound, openStore, type ObjectStore } from "../../common/storage/index.js";
-import { listPreviews, previewContentType, previewsPrefix } from "../../common/storage/training-layout.js";
+import {
+  listPreviews,
+  PREVIEW_PHOTO_NAME,
+  previewOriginalUri,
+  previewUri,
+} from "../../common/storage/training-layout.js";
 import type { ServerController } from "../serving/server-controller.js";
 import { isWorkerOf } from "../training/ownership.js";
 import type { TrainingController } from "../training/training-controller.js";
@@ -199,8 +204,8 @@ export class Dashboard {
       this.hub.open(req, res, { event: "snapshot", data: this.snapshot() });
     });
     router.get("/api/trainings/:namespace/:name", (req, res) => this.trainingDetail(res, objectKey(req)));
-    router.get("/api/trainings/:namespace/:name/previews/:step", (req, res) =>
-      this.preview(res, objectKey(req), req.params.step),
+    router.get("/api/trainings/:namespace/:name/previews/:step/:photo", (req, res) =>
+      this.preview(res, objectKey(req), req.params.step, req.params.photo),
     );
     router.post("/api/trainings/:namespace/:name/suspend", (req, res) =>
       this.suspend(req, res, objectParams(req)),
@@ -261,7 +266,7 @@ export class Dashboard {
       pods,
       liveProgress: live,
       events: this.opts.recentEvents.list("StyleTraining", key),
-      previews: this.previews.list(key).map((p) => p.step),
+      previews: this.previews.list(key),
     });
   }
 
@@ -279,36 +284,54 @@ export class Dashboard {
 
   /**
    * After an operator restart the in-memory preview list is empty, but the
-   * images are still in storage: list them once per training.
+   * images are still in storage: list the previews prefix once per training.
    */
   private async backfillPreviews(key: string, output: string | null): Promise<void> {
     if (!output || this.backfilled.has(key)) return;
     this.backfilled.add(key);
     try {
       let added = false;
-      for (const { step, uri } of await listPreviews(this.storage(), output))
-        if (this.previews.add(key, step, uri)) added = true;
+      for (const { step, photos } of await listPreviews(this.storage(), output))
+        if (this.previews.add(key, step, photos)) added = true;
       if (added) this.dirtyTrainings.add(key);
     } catch (err) {
       this.opts.log.debug({ key, err }, "could not list previews");
     }
   }
 
-  private async preview(res: Response, key: string, stepText: string | undefined): Promise<void> {
-    const step = StepSchema.safeParse(stepText);
-    if (!step.success) throw new DashboardError("invalid_request", "invalid step");
+  /**
+   * `previews/{step}/{photo}`: a held-out photo stylised at a checkpoint;
+   * `previews/photos/{photo}`: the photo itself. Only photos a progress
+   * message (or the listing after a restart) announced, at paths the
+   * training layout derives from the training's own spec.output, so a forged
+   * message cannot make the operator read anything else.
+   */
+  private async preview(
+    res: Response,
+    key: string,
+    stepText: string | undefined,
+    photoText: string | undefined,
+  ): Promise<void> {
+    const photo = z.string().regex(PREVIEW_PHOTO_NAME).safeParse(photoText);
+    if (!photo.success) throw new DashboardError("invalid_request", "invalid photo name");
+    const original = stepText === "photos";
+    const step = original ? undefined : StepSchema.safeParse(stepText);
+    if (step && !step.success) throw new DashboardError("invalid_request", "invalid step");
     const training = this.opts.trainings.trainings.get(key);
     if (!training) throw new DashboardError("not_found", `StyleTraining ${key} not found`);
-    const uri = this.previews.get(key, step.data);
-    if (!uri) throw new DashboardError("not_found", `no preview at step ${step.data}`);
-    // The URI came from a progress message; only ever read inside this
-    // training's own output prefix, so a forged message cannot turn the
-    // operator into a reader of arbitrary objects.
+    if (!this.previews.has(key, photo.data, step?.data))
+      throw new DashboardError(
+        "not_found",
+        step ? `no preview of ${photo.data} at step ${step.data}` : `no photo ${photo.data}`,
+      );
     const spec = StyleTrainingSpecSchema.safeParse(training.spec);
-    if (!spec.success || !withinPrefix(uri, previewsPrefix(spec.data.output)))
-      throw new DashboardError("forbidden", "preview is outside the training's previews");
-    const type = previewContentType(uri);
-    if (!type) throw new DashboardError("unsupported_media_type", "not an image");
+    if (!spec.success) throw new DashboardError("not_found", "the training's spec is invalid");
+    const uri = step
+      ? previewUri(spec.data.output, step.data, photo.data)
+      : previewOriginalUri(spec.data.output, photo.data);
+    if (!withinPrefix(uri, spec.data.output))
+      throw new DashboardError("forbidden", "preview is outside the training's output");
+    const type = "image/jpeg";
     let body: Readable;
     try {
       body = await this.storage().get(uri);
@@ -531,7 +554,7 @@ export class Dashboard {
       if (!m) this.dirtyPoints.set(key, (m = new Map()));
       m.set(point.step, point);
     }
-    if (msg.preview) this.previews.add(key, msg.preview.step, msg.preview.uri);
+    if (msg.preview) this.previews.add(key, msg.preview.step, msg.preview.photos);
     this.dirtyTrainings.add(key);
   }
 

@@ -112,36 +112,43 @@ export class LossHistory {
 
 export interface Preview {
   step: number;
-  uri: string;
+  /** Held-out photos stylised at this step (names of common/storage/training-layout.ts), in the spec's order. */
+  photos: string[];
 }
 
-/** Preview image URIs by training and step (newest `max` kept). */
+/** Which held-out photos were stylised at which checkpoint, by training (newest `max` steps kept). */
 export class PreviewIndex {
-  private readonly byKey = new Map<string, Map<number, string>>();
+  private readonly byKey = new Map<string, Map<number, Set<string>>>();
 
   constructor(private readonly max: number) {}
 
-  /** Returns true when the preview is new. */
-  add(key: string, step: number, uri: string): boolean {
+  /** Records photos of a step (merged with any already known); returns true when something is new. */
+  add(key: string, step: number, photos: readonly string[]): boolean {
     let m = this.byKey.get(key);
     if (!m) this.byKey.set(key, (m = new Map()));
-    if (m.get(step) === uri) return false;
-    m.set(step, uri);
-    if (m.size > this.max) {
-      const oldest = Math.min(...m.keys());
-      m.delete(oldest);
-    }
-    return true;
+    let known = m.get(step);
+    if (!known) m.set(step, (known = new Set()));
+    const before = known.size;
+    for (const p of photos) known.add(p);
+    if (m.size > this.max) m.delete(Math.min(...m.keys()));
+    return known.size > before;
   }
 
   list(key: string): Preview[] {
     const m = this.byKey.get(key);
     if (!m) return [];
-    return [...m.entries()].map(([step, uri]) => ({ step, uri })).sort((a, b) => a.step - b.step);
+    return [...m.entries()]
+      .filter(([, photos]) => photos.size > 0)
+      .map(([step, photos]) => ({ step, photos: [...photos].sort() }))
+      .sort((a, b) => a.step - b.step);
   }
 
-  get(key: string, step: number): string | undefined {
-    return this.byKey.get(key)?.get(step);
+  /** Whether `photo` was stylised at `step`; without a step, whether it was at any. */
+  has(key: string, photo: string, step?: number): boolean {
+    const m = this.byKey.get(key);
+    if (!m) return false;
+    if (step !== undefined) return m.get(step)?.has(photo) ?? false;
+    return [...m.values()].some((photos) => photos.has(photo));
   }
 
   forget(key: string): void {

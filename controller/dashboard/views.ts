@@ -55,7 +55,13 @@ export interface TrainingView {
   conditions: Condition[];
   pods: WorkerView[];
   events: readonly RecentEvent[];
-  previews: number[];
+  /** Checkpoints with previews, oldest first, and the held-out photos stylised at each. */
+  previews: PreviewView[];
+}
+
+export interface PreviewView {
+  step: number;
+  photos: string[];
 }
 
 export interface ServerView {
@@ -110,7 +116,7 @@ export interface TrainingInputs {
   /** Progress folded from workers' messages for the current attempt, if any was heard. */
   liveProgress: StyleTrainingStatus["progress"] | undefined;
   events: readonly RecentEvent[];
-  previews: readonly number[];
+  previews: readonly PreviewView[];
 }
 
 export function trainingView({
@@ -170,7 +176,7 @@ export function trainingView({
     conditions: status.conditions ?? [],
     pods: workers,
     events,
-    previews: [...previews],
+    previews: previews.map((p) => ({ step: p.step, photos: [...p.photos] })),
   };
 }
 

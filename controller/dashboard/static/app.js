@@ -9,6 +9,7 @@
 /** @typedef {{step:number,total:number,content:number,style:number,tv:number,time:number}} LossPoint */
 /** @typedef {{type:string,reason:string,message:string,time:string,count:number}} RecentEvent */
 /** @typedef {{name:string,rank:number|null,attempt:number|null,phase:string,ready:boolean,reason:string|null,restarts:number,node:string|null}} WorkerPod */
+/** @typedef {{step:number,photos:string[]}} Preview */
 /**
  * @typedef {{key:string,namespace:string,name:string,phase:string,suspend:boolean,attempt:number,restarts:number,
  *   backoffLimit:number|null,workers:{ready:number,total:number,desired:number},
@@ -17,7 +18,7 @@
  *   live:boolean,lastCheckpoint:{uri:string,step:number,time:string}|null,modelURI:string|null,
  *   serving:{server:string,style:string}|null,startTime:string|null,completionTime:string|null,
  *   conditions:{type:string,status:string,reason?:string,message?:string}[],pods:WorkerPod[],events:RecentEvent[],
- *   previews:number[],invalidSpec:boolean,lossWeights:{content:number,style:number,tv:number}|null}} Training
+ *   previews:Preview[],invalidSpec:boolean,lossWeights:{content:number,style:number,tv:number}|null}} Training
  */
 /**
  * @typedef {{key:string,namespace:string,name:string,replicas:number,statusReplicas:number,readyReplicas:number,
@@ -340,26 +341,73 @@ function renderDetail() {
   );
 }
 
+/** A held-out photo's name without its place (`00-chelsea` → `chelsea`). @param {string} photo */
+const photoLabel = (photo) => photo.replace(/^\d+-/, "");
+
+/** @param {Training} t @param {number} step @param {string} photo */
+const stylisedSrc = (t, step, photo) =>
+  `/api/trainings/${apiPath(t.key)}/previews/${step}/${encodeURIComponent(photo)}`;
+
+/** @param {Training} t @param {string} photo */
+const originalSrc = (t, photo) =>
+  `/api/trainings/${apiPath(t.key)}/previews/photos/${encodeURIComponent(photo)}`;
+
+/**
+ * One figure per held-out photo: the photo, and beside it the photo stylised
+ * by the checkpoint at `step`.
+ * @param {Training} t @param {Preview} preview
+ */
+function previewFigures(t, preview) {
+  return h(
+    "div",
+    { class: "preview-grid", "data-photos": preview.photos.join(" ") },
+    ...preview.photos.map((photo) =>
+      h(
+        "figure",
+        { class: "preview-pair", "data-photo": photo },
+        h("img", {
+          class: "preview-original",
+          src: originalSrc(t, photo),
+          alt: `${photoLabel(photo)}, held-out photo`,
+        }),
+        h("img", {
+          class: "preview-stylised",
+          src: stylisedSrc(t, preview.step, photo),
+          alt: `${photoLabel(photo)}, stylised at step ${preview.step}`,
+        }),
+        h("figcaption", {}, photoLabel(photo)),
+      ),
+    ),
+  );
+}
+
 /** @param {Training} t */
 function renderPreviews(t) {
   const box = $("previews");
-  const steps = t.previews;
-  if (steps.length === 0) {
-    box.replaceChildren(h("p", { class: "muted" }, "No preview yet: rank 0 writes one at every checkpoint."));
+  const previews = t.previews;
+  if (previews.length === 0) {
+    box.replaceChildren(
+      h(
+        "p",
+        { class: "muted" },
+        "No previews yet: at every checkpoint rank 0 stylises the held-out photos of spec.previews.photos (default: held-out/ beside the dataset).",
+      ),
+    );
     return;
   }
+  const steps = previews.map((p) => p.step);
   const step =
     state.previewStep !== null && steps.includes(state.previewStep)
       ? state.previewStep
       : steps[steps.length - 1];
   const index = steps.indexOf(/** @type {number} */ (step));
-  const src = `/api/trainings/${apiPath(t.key)}/previews/${step}`;
+  const signature = previews.map((p) => `${p.step}:${p.photos.join(",")}`).join(" ");
   const existing = /** @type {HTMLInputElement|null} */ (box.querySelector("input[type=range]"));
-  if (existing && existing.max === String(steps.length - 1) && existing.dataset.key === t.key) {
+  if (existing && existing.dataset.key === t.key && existing.dataset.signature === signature) {
     // Same list: leave the slider alone (the user may be dragging it).
     return;
   }
-  const img = h("img", { src, alt: `Preview of ${t.name} at step ${step}`, id: "preview-img" });
+  let figures = previewFigures(t, /** @type {Preview} */ (previews[index]));
   const caption = h(
     "output",
     { id: "preview-caption", for: "preview-slider" },
@@ -370,37 +418,45 @@ function renderPreviews(t) {
       type: "range",
       id: "preview-slider",
       min: 0,
-      max: steps.length - 1,
+      max: previews.length - 1,
       step: 1,
       value: index,
       "data-key": t.key,
+      "data-signature": signature,
       "aria-valuetext": `step ${step}`,
     })
   );
   slider.addEventListener("input", () => {
-    const s = steps[Number(slider.value)];
-    if (s === undefined) return;
+    const p = previews[Number(slider.value)];
+    if (p === undefined) return;
     // The newest position follows new previews; any other stays put.
-    state.previewStep = Number(slider.value) === steps.length - 1 ? null : s;
-    img.setAttribute("src", `/api/trainings/${apiPath(t.key)}/previews/${s}`);
-    img.setAttribute("alt", `Preview of ${t.name} at step ${s}`);
-    caption.textContent = `Step ${s.toLocaleString()}`;
-    slider.setAttribute("aria-valuetext", `step ${s}`);
+    state.previewStep = Number(slider.value) === previews.length - 1 ? null : p.step;
+    caption.textContent = `Step ${p.step.toLocaleString()}`;
+    slider.setAttribute("aria-valuetext", `step ${p.step}`);
+    if (figures.dataset.photos === p.photos.join(" ")) {
+      // The same photos: swap the stylised images in place (no flicker of the originals).
+      for (const fig of figures.querySelectorAll("figure")) {
+        const photo = /** @type {HTMLElement} */ (fig).dataset.photo ?? "";
+        const img = /** @type {HTMLElement} */ (fig.querySelector(".preview-stylised"));
+        img.setAttribute("src", stylisedSrc(t, p.step, photo));
+        img.setAttribute("alt", `${photoLabel(photo)}, stylised at step ${p.step}`);
+      }
+    } else {
+      const next = previewFigures(t, p);
+      figures.replaceWith(next);
+      figures = next;
+    }
   });
   const hadFocus = document.activeElement === existing;
   box.replaceChildren(
     h(
-      "figure",
-      {},
-      img,
-      h(
-        "div",
-        { class: "slider" },
-        h("label", { for: "preview-slider" }, `Checkpoint (${steps.length})`),
-        slider,
-        caption,
-      ),
+      "div",
+      { class: "slider" },
+      h("label", { for: "preview-slider" }, `Checkpoint (${previews.length})`),
+      slider,
+      caption,
     ),
+    figures,
   );
   if (hadFocus) slider.focus();
 }

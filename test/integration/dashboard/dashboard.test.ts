@@ -17,6 +17,7 @@ import sharp from "sharp";
 import { GROUP, VERSION, type StyleTrainingStatus } from "../../../common/api/index.js";
 import type { ProgressMessage } from "../../../common/progress.js";
 import type { ObjectStore } from "../../../common/storage/index.js";
+import { previewOriginalUri, previewStepPrefix, previewUri } from "../../../common/storage/training-layout.js";
 import { subjects } from "../../../common/worker-env.js";
 import { readTestEnv, REPO_ROOT } from "../../env/env-file.js";
 import { chromiumPath } from "../../env/prerequisites.js";
@@ -33,6 +34,8 @@ const STYLE_WEIGHT = 5;
 const TV_WEIGHT = 1e-6;
 const ARTIFACTS = resolve(REPO_ROOT, ".stylekube/artifacts");
 const TOTAL_STEPS = 40_000;
+/** The held-out photo of the previews published below. */
+const PHOTO = "00-scene";
 
 // The few browser types the page callbacks touch, declared here so the
 // Node-only tsconfig needs no DOM lib.
@@ -236,9 +239,12 @@ describe("dashboard", () => {
           time: new Date().toISOString(),
         };
         if (rank === 0 && step % 500 === 0 && step > 0) {
-          const uri = `${output}previews/step-${String(step).padStart(8, "0")}.jpg`;
-          await store.put(uri, await scene(Math.min(1, step / 2500)), { contentType: "image/jpeg" });
-          msg.preview = { uri, step };
+          // One held-out photo (the scene at t = 0) and its "stylised" version at this checkpoint.
+          await store.put(previewOriginalUri(output, PHOTO), await scene(0), { contentType: "image/jpeg" });
+          await store.put(previewUri(output, step, PHOTO), await scene(Math.min(1, step / 2500)), {
+            contentType: "image/jpeg",
+          });
+          msg.preview = { uri: previewStepPrefix(output, step), step, photos: [PHOTO] };
           msg.checkpoint = { uri: `${output}checkpoints/step-${String(step).padStart(8, "0")}/`, step };
         }
         nc.publish(subjects.progress(ns, "mosaic"), new TextEncoder().encode(JSON.stringify(msg)));
@@ -365,15 +371,20 @@ describe("dashboard", () => {
     // Previews from storage, one per checkpoint, with a slider.
     const slider = page.locator("#preview-slider");
     assert.equal(await slider.getAttribute("max"), "4"); // steps 500 … 2500
+    const stylised = page.locator("#previews .preview-stylised");
     await waitFor("preview image loaded", () =>
-      page.locator("#preview-img").evaluate((img) => (img as unknown as Img).naturalWidth === 256),
+      stylised.evaluate((img) => (img as unknown as Img).naturalWidth === 256),
     );
     await slider.focus();
     await page.keyboard.press("Home");
     await page.locator("#preview-caption", { hasText: "Step 500" }).waitFor();
-    assert.match((await page.locator("#preview-img").getAttribute("src")) ?? "", /previews\/500$/);
+    assert.match((await stylised.getAttribute("src")) ?? "", /previews\/500\/00-scene$/);
+    assert.match(
+      (await page.locator("#previews .preview-original").getAttribute("src")) ?? "",
+      /previews\/photos\/00-scene$/,
+    );
     await page.keyboard.press("End");
-    await page.locator("#preview-img").evaluate((img) => (img as unknown as Img).decode());
+    await stylised.evaluate((img) => (img as unknown as Img).decode());
     await page.locator("#servers [data-ready]", { hasText: "1 of 1 ready" }).waitFor({ timeout: 30_000 });
     await page.evaluate(() => (globalThis as unknown as Browserish).document.activeElement?.blur());
     const desktop = join(ARTIFACTS, "dashboard-1280x800.png");
@@ -383,8 +394,10 @@ describe("dashboard", () => {
     await page.close();
 
     // The operator proxies only previews it was told about, inside the output prefix.
-    const direct = await fetch(`${controller.url}/api/trainings/${ns}/mosaic/previews/999`);
+    const direct = await fetch(`${controller.url}/api/trainings/${ns}/mosaic/previews/999/${PHOTO}`);
     assert.equal(direct.status, 404);
+    const unnamed = await fetch(`${controller.url}/api/trainings/${ns}/mosaic/previews/500/other`);
+    assert.equal(unnamed.status, 400);
   });
 
   it("scales a StyleServer with the token, writing an event", async () => {

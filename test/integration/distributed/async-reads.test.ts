@@ -45,6 +45,13 @@ describe("the training path never reads a tensor synchronously", () => {
         .toFile(join(photos, `p${i}.jpg`));
     }
     await packDataset(store, photos, s3("dataset/"), { size: 16, shardSize: 2 });
+    // A held-out photo beside the dataset: the default preview photos.
+    await store.put(
+      s3("dataset/held-out/lake.png"),
+      await sharp({ create: { width: 40, height: 30, channels: 3, background: "#3070a0" } })
+        .png()
+        .toBuffer(),
+    );
     await store.put(
       s3("style.png"),
       await sharp({ create: { width: 16, height: 16, channels: 3, background: "#2060c0" } })
@@ -112,8 +119,12 @@ describe("the training path never reads a tensor synchronously", () => {
       "checkpoints at steps 4 and 2 (newest first)",
     );
     const previews: string[] = [];
-    for await (const entry of store.list(s3("out/previews/"))) previews.push(entry.key);
-    assert.equal(previews.length, 2, "a preview beside each checkpoint");
+    for await (const entry of store.list(s3("out/previews/"))) previews.push(entry.relativeKey);
+    assert.deepEqual(
+      previews.sort(),
+      ["photos/00-lake.jpg", "step-00000002/00-lake.jpg", "step-00000004/00-lake.jpg"],
+      "the held-out photo, and its preview beside each checkpoint",
+    );
     const { net } = await loadModel(store, s3("out/model/"));
     assert.equal(net.parameterCount(), 1_679_235);
     net.dispose();

@@ -31,6 +31,7 @@ describe("StyleTraining schema (zod)", () => {
     assert.deepEqual(spec.resources, { gpu: 1, gpuResourceName: "nvidia.com/gpu", cpu: "4", memory: "16Gi" });
     assert.deepEqual(spec.lossNetwork, { format: "auto", convention: "auto", random: false });
     assert.deepEqual(spec.checkpoint, { everySteps: 1000, keep: 3 });
+    assert.deepEqual(spec.previews, { photos: ["held-out/"], maxPhotos: 4, size: 256 });
     assert.equal(spec.suspend, false);
     assert.equal(spec.backoffLimit, 3);
     assert.equal(spec.serving, undefined);
@@ -56,6 +57,26 @@ describe("StyleTraining schema (zod)", () => {
     obj.spec.dataset = "file:///data/coco256/";
     obj.spec.output = "file:///data/models/mosaic/";
     assert.ok(validateStyleTraining(obj).ok);
+  });
+
+  it("accepts preview photos as URIs or paths relative to the dataset, and none at all", () => {
+    const obj = minimalStyleTraining();
+    obj.spec.previews = {
+      photos: [
+        "s3://photos/val2014/cat.jpg",
+        "file:///data/held-out/",
+        "https://example.org/cat.png",
+        "held-out/sea.webp",
+        "val/",
+        "a..b.jpg",
+      ],
+    };
+    assert.ok(validateStyleTraining(obj).ok);
+    obj.spec.previews = { photos: [] };
+    assert.ok(validateStyleTraining(obj).ok);
+    // A prefix over http cannot be listed.
+    obj.spec.previews = { photos: ["https://example.org/held-out/"] };
+    assert.equal(validateStyleTraining(obj).ok, false);
   });
 
   it("rejects a typo'd field instead of silently ignoring it", () => {

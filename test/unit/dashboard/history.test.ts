@@ -80,17 +80,26 @@ describe("LossHistory", () => {
 });
 
 describe("PreviewIndex", () => {
-  it("lists previews by step and keeps the newest", () => {
+  it("lists the photos of each step and keeps the newest steps", () => {
     const p = new PreviewIndex(2);
-    assert.equal(p.add("k", 200, "s3://b/o/previews/step-200.jpg"), true);
-    assert.equal(p.add("k", 100, "s3://b/o/previews/step-100.jpg"), true);
-    assert.equal(p.add("k", 100, "s3://b/o/previews/step-100.jpg"), false);
-    p.add("k", 300, "s3://b/o/previews/step-300.jpg");
+    assert.equal(p.add("k", 200, ["00-cat", "01-sea"]), true);
+    assert.equal(p.add("k", 100, ["00-cat"]), true);
+    assert.equal(p.add("k", 100, ["00-cat"]), false);
+    // After a restart the listing finds one photo at a time: they merge.
+    assert.equal(p.add("k", 100, ["01-sea"]), true);
+    assert.deepEqual(p.list("k"), [
+      { step: 100, photos: ["00-cat", "01-sea"] },
+      { step: 200, photos: ["00-cat", "01-sea"] },
+    ]);
+    p.add("k", 300, ["00-cat"]);
     assert.deepEqual(
       p.list("k").map((x) => x.step),
       [200, 300],
     );
-    assert.equal(p.get("k", 300), "s3://b/o/previews/step-300.jpg");
-    assert.equal(p.get("k", 100), undefined);
+    assert.equal(p.has("k", "00-cat", 300), true);
+    assert.equal(p.has("k", "01-sea", 300), false);
+    assert.equal(p.has("k", "01-sea"), true, "stylised at some step (200)");
+    assert.equal(p.has("k", "00-cat", 100), false, "step 100 was dropped");
+    assert.equal(p.has("other", "00-cat"), false);
   });
 });

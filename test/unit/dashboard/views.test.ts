@@ -72,11 +72,18 @@ describe("trainingView", () => {
   const live = { step: 150, totalSteps: 1000, percent: 15, imagesPerSecond: 6 };
 
   it("prefers live progress while it is ahead of the status", () => {
-    const v = trainingView({ training, pods: [], liveProgress: live, events: [], previews: [100] });
+    const v = trainingView({
+      training,
+      pods: [],
+      liveProgress: live,
+      events: [],
+      previews: [{ step: 100, photos: ["00-cat"] }],
+    });
     assert.equal(v.live, true);
     assert.equal(v.progress?.step, 150);
     assert.equal(v.workers.desired, 2);
     assert.equal(v.output, "s3://bkt/o/");
+    assert.deepEqual(v.previews, [{ step: 100, photos: ["00-cat"] }]);
     const stale = trainingView({
       training,
       pods: [],

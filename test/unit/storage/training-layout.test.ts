@@ -17,8 +17,9 @@ import {
   listPreviews,
   modelPrefix,
   parsePreviewKey,
-  previewContentType,
+  previewOriginalUri,
   previewsPrefix,
+  previewStepPrefix,
   previewUri,
   stepName,
 } from "../../../common/storage/training-layout.js";
@@ -35,12 +36,22 @@ describe("training layout", () => {
     assert.equal(checkpointsPrefix(OUTPUT), "s3://models/runs/mosaic/checkpoints/");
     assert.equal(checkpointPrefix(OUTPUT, 1000), "s3://models/runs/mosaic/checkpoints/step-00001000/");
     assert.equal(previewsPrefix(OUTPUT), "s3://models/runs/mosaic/previews/");
-    assert.equal(previewUri(OUTPUT, 500), "s3://models/runs/mosaic/previews/step-00000500.jpg");
-    assert.equal(previewUri(OUTPUT, 500, "png"), "s3://models/runs/mosaic/previews/step-00000500.png");
+    assert.equal(previewStepPrefix(OUTPUT, 500), "s3://models/runs/mosaic/previews/step-00000500/");
+    assert.equal(
+      previewUri(OUTPUT, 500, "00-chelsea"),
+      "s3://models/runs/mosaic/previews/step-00000500/00-chelsea.jpg",
+    );
+    assert.equal(
+      previewOriginalUri(OUTPUT, "00-chelsea"),
+      "s3://models/runs/mosaic/previews/photos/00-chelsea.jpg",
+    );
     assert.equal(modelPrefix(OUTPUT), "s3://models/runs/mosaic/model/");
     // An output without its trailing slash names the same prefix.
     assert.equal(modelPrefix("s3://models/runs/mosaic"), modelPrefix(OUTPUT));
-    assert.equal(previewUri("file:///data/out", 7), "file:///data/out/previews/step-00000007.jpg");
+    assert.equal(
+      previewUri("file:///data/out", 7, "01-sea"),
+      "file:///data/out/previews/step-00000007/01-sea.jpg",
+    );
   });
 
   it("refuses steps that cannot name a file", () => {
@@ -50,19 +61,18 @@ describe("training layout", () => {
 
   it("reads steps back from the names it writes, and nothing else", () => {
     for (const step of [0, 500, 99_999_999, 123_456_789]) {
-      const preview = previewUri(OUTPUT, step).slice(previewsPrefix(OUTPUT).length);
-      assert.deepEqual(parsePreviewKey(preview), { step, contentType: "image/jpeg" });
+      const preview = previewUri(OUTPUT, step, "00-chelsea").slice(previewsPrefix(OUTPUT).length);
+      assert.deepEqual(parsePreviewKey(preview), { kind: "stylised", step, photo: "00-chelsea" });
       const manifest = joinUri(checkpointPrefix(OUTPUT, step), "manifest.json");
       assert.equal(checkpointManifestStep(manifest.slice(checkpointsPrefix(OUTPUT).length)), step);
     }
-    assert.equal(parsePreviewKey("step-00000500.gif"), undefined);
-    assert.equal(parsePreviewKey("step-500.jpg"), undefined);
-    assert.equal(parsePreviewKey("notes/step-00000500.jpg"), undefined);
-    assert.equal(parsePreviewKey("step-00000500.jpg.tmp"), undefined);
+    assert.equal(parsePreviewKey("step-00000500/00-chelsea.gif"), undefined);
+    assert.equal(parsePreviewKey("step-500/00-chelsea.jpg"), undefined);
+    assert.equal(parsePreviewKey("notes/step-00000500/00-chelsea.jpg"), undefined);
+    assert.equal(parsePreviewKey("step-00000500/00-chelsea.jpg.tmp"), undefined);
+    assert.equal(parsePreviewKey("step-00000500/chelsea.jpg"), undefined);
     assert.equal(checkpointManifestStep("step-00000500/weights.bin"), undefined);
     assert.equal(checkpointManifestStep("step-00000500/sub/manifest.json"), undefined);
-    assert.equal(previewContentType("s3://b/x/previews/step-00000001.WEBP"), "image/webp");
-    assert.equal(previewContentType("s3://b/x/previews/step-00000001.svg"), undefined);
   });
 
   describe("trainer, operator and dashboard agree", () => {
@@ -77,25 +87,31 @@ describe("training layout", () => {
 
     it("the dashboard lists the previews the trainer writes, and its guard lets them through", async () => {
       const steps = [1000, 500, 123_456_789];
-      for (const step of steps) await store.put(previewUri(output, step), Buffer.from(`jpeg ${step}`));
+      const photos = ["00-chelsea", "01-sea"];
+      for (const photo of photos) await store.put(previewOriginalUri(output, photo), Buffer.from(photo));
+      for (const step of steps)
+        for (const photo of photos)
+          await store.put(previewUri(output, step, photo), Buffer.from(`${photo} ${step}`));
       // Beside them: a checkpoint, and objects that are not previews.
       await writeWithManifest(store, checkpointPrefix(output, 500), [{ name: "state.json", body: "{}" }], {
         kind: "checkpoint",
         step: 500,
       });
       await store.put(joinUri(previewsPrefix(output), "notes.txt"), "not a preview");
-      await store.put(joinUri(previewsPrefix(output), "step-00000600.gif"), "not a preview type");
+      await store.put(joinUri(previewStepPrefix(output, 600), "00-chelsea.gif"), "not a preview type");
 
       const listed = await listPreviews(store, output);
-      assert.deepEqual(
-        listed.map((p) => p.step),
-        [500, 1000, 123_456_789],
-      );
-      for (const { step, uri } of listed) {
-        assert.equal(uri, previewUri(output, step));
-        assert.ok(withinPrefix(uri, previewsPrefix(output)), uri);
-        assert.equal(previewContentType(uri), "image/jpeg");
-        assert.equal((await store.getBytes(uri)).toString(), `jpeg ${step}`);
+      assert.deepEqual(listed, [
+        { step: 500, photos },
+        { step: 1000, photos },
+        { step: 123_456_789, photos },
+      ]);
+      for (const { step } of listed) {
+        for (const photo of photos) {
+          const uri = previewUri(output, step, photo);
+          assert.ok(withinPrefix(uri, previewsPrefix(output)), uri);
+          assert.equal((await store.getBytes(uri)).toString(), `${photo} ${step}`);
+        }
       }
     });
 
