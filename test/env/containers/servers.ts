@@ -15,9 +15,7 @@ import { natsHealthy } from "../nats.js";
 import { freePorts, LOOPBACK } from "../ports.js";
 import { waitFor } from "../processes.js";
 import type { ServerImages } from "./images.js";
-
-/** Label on every container a provider starts, with the value it passed (env:down finds them by it). */
-export const OWNER_LABEL = "dev.stylekube.test-env";
+import { OWNER_LABEL } from "./owned.js";
 
 const REGION = "us-east-1";
 

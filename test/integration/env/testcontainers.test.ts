@@ -15,7 +15,8 @@ import { connect, StringCodec } from "nats";
 import { createLogger } from "../../../common/log/logger.js";
 import { ensureServerImages } from "../../env/containers/images.js";
 import { startPodmanService, type PodmanService } from "../../env/containers/podman-service.js";
-import { OWNER_LABEL, startContainerServers, type ContainerServers } from "../../env/containers/servers.js";
+import { OWNER_LABEL, removeOwnedContainers } from "../../env/containers/owned.js";
+import { startContainerServers, type ContainerServers } from "../../env/containers/servers.js";
 import { LAYOUT } from "../../env/layout.js";
 import { podmanUnavailable } from "../../env/podman.js";
 import { stopGroup } from "../../env/processes.js";
@@ -72,6 +73,7 @@ describe("test environment: testcontainers provider through podman", { skip: una
 
   after(async () => {
     await Promise.allSettled((servers?.containers ?? []).map((c) => c.stop({ timeout: 0 })));
+    if (!unavailable) removeOwnedContainers(owner); // any a failed start left
     if (service) await stopGroup(service.process.pid, "podman");
     if (runDir) rmSync(runDir, { recursive: true, force: true });
   });
@@ -87,10 +89,10 @@ describe("test environment: testcontainers provider through podman", { skip: una
       State: { Running: boolean };
       HostConfig: { NetworkMode: string; ReadonlyRootfs: boolean };
     }[];
-    assert.deepEqual(
-      inspected.map((c) => c.Config.Image.replace(/:.*/, "")).sort(),
-      ["localhost/stylekube/test-minio", "localhost/stylekube/test-nats-server"],
-    );
+    assert.deepEqual(inspected.map((c) => c.Config.Image.replace(/:.*/, "")).sort(), [
+      "localhost/stylekube/test-minio",
+      "localhost/stylekube/test-nats-server",
+    ]);
     for (const c of inspected) {
       assert.equal(c.State.Running, true);
       assert.equal(c.HostConfig.NetworkMode, "host");
