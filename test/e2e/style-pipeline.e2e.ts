@@ -15,7 +15,7 @@
 // Context (cluster, images, NATS, S3): context.ts; run with `npm run test:e2e`.
 import assert from "node:assert/strict";
 import { execSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -255,6 +255,7 @@ describe("end to end on real pods: operator, training with a killed worker, expo
   let modelURI = "";
 
   before(async () => {
+    mkdirSync(ctx.artifactsDir, { recursive: true });
     for (const node of ctx.cordon) await k.run(["cordon", node]);
     store = openStore({
       s3: {
