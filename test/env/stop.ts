@@ -40,9 +40,10 @@ export async function stopTestEnv(log: Logger): Promise<void> {
   let containers = false;
   if (existsSync(LAYOUT.envFile)) {
     const parsed = TestEnvSchema.safeParse(readJson(LAYOUT.envFile));
-    if (parsed.success) pids.push(parsed.data.pids);
-    if (parsed.success && parsed.data.provider === "testcontainers") containers = true;
-    else log.warn({ envFile: LAYOUT.envFile }, "env.json does not match TestEnvSchema; removing it");
+    if (parsed.success) {
+      pids.push(parsed.data.pids);
+      containers = parsed.data.provider === "testcontainers";
+    } else log.warn({ envFile: LAYOUT.envFile }, "env.json does not match TestEnvSchema; removing it");
   }
   if (existsSync(LAYOUT.startingPidsFile)) {
     const parsed = PidsSchema.safeParse(readJson(LAYOUT.startingPidsFile));
