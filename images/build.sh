@@ -55,15 +55,19 @@ BASE="$(base_image)"
 log "engine $ENGINE, base $BASE, tag $TAG"
 build_args=(--build-arg "NODE_IMAGE=$BASE" --network host)
 # RUN npm ci gets an npm cache of its own (podman mounts it into build steps;
-# Docker has no such flag and downloads), seeded once from the user's, so
-# repeated builds fetch nothing. Never the user's cache itself: a build step
-# may write to it.
+# Docker has no such flag and downloads), filled from the user's, so builds
+# fetch nothing the host's `npm ci` already fetched. Never the user's cache
+# itself: a build step may write to it. Every build adds what the user's cache
+# has gained (a new dependency): the lockfile has no `resolved` URLs, so npm
+# asks the registry for each package's metadata and, where the registry cannot
+# be reached from a build step (a proxy with its own CA), falls back to the
+# cached copy; without one the build fails with SELF_SIGNED_CERT_IN_CHAIN.
+# Entries are content-addressed or keyed per request: copying without
+# overwriting only adds.
 NPM_CACHE="$CACHE_DIR/npm"
 if [[ "$ENGINE" == podman ]]; then
-  if [[ ! -d "$NPM_CACHE" ]]; then
-    mkdir -p "$NPM_CACHE"
-    if [[ -d "$HOME/.npm/_cacache" ]]; then cp -a "$HOME/.npm/_cacache" "$NPM_CACHE/"; fi
-  fi
+  mkdir -p "$NPM_CACHE"
+  if [[ -d "$HOME/.npm/_cacache" ]]; then cp -a -n "$HOME/.npm/_cacache" "$NPM_CACHE/"; fi
   build_args+=(--volume "$NPM_CACHE:/root/.npm")
 fi
 

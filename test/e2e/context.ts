@@ -2,11 +2,14 @@
 // written by run.ts for the real node, or by hand for any other cluster
 // (kind, a cloud cluster: docs/real-node.md), and passed in
 // STYLEKUBE_E2E_CONTEXT. Checked here so a wrong field is named at once.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
 import { z } from "zod";
+import { ENV_DIR } from "../env/env-file.js";
 
 export const E2eContextSchema = z.object({
-  /** Admin kubeconfig of the cluster. */
+  /** Admin kubeconfig of the cluster (omitted: $KUBECONFIG, else ~/.kube/config, as kubectl). */
   kubeconfig: z.string().min(1),
   /** kubectl binary. */
   kubectl: z.string().default("kubectl"),
@@ -52,15 +55,41 @@ export const E2eContextSchema = z.object({
   nodeName: z.string().optional(),
   /** Nodes to cordon for the test's duration (kwok's fake nodes), uncordoned after. */
   cordon: z.array(z.string()).default([]),
-  /** Where screenshots and the stylised image go. */
-  artifactsDir: z.string(),
+  /** Where screenshots and the stylised image go (default .stylekube/e2e). */
+  artifactsDir: z.string().default(join(ENV_DIR, "e2e")),
 });
 export type E2eContext = z.infer<typeof E2eContextSchema>;
 
+/** The kubeconfig kubectl would use: $KUBECONFIG (its first file), else ~/.kube/config. */
+export function defaultKubeconfig(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.KUBECONFIG?.split(delimiter).find((f) => f !== "");
+  return fromEnv ?? join(env.HOME ?? homedir(), ".kube", "config");
+}
+
+/** Checks a parsed context file; a missing kubeconfig is kubectl's default. */
+export function parseE2eContext(
+  raw: unknown,
+  source: string,
+  env: NodeJS.ProcessEnv = process.env,
+): E2eContext {
+  const withDefaults =
+    raw !== null && typeof raw === "object" && !("kubeconfig" in raw)
+      ? { ...raw, kubeconfig: defaultKubeconfig(env) }
+      : raw;
+  const parsed = E2eContextSchema.safeParse(withDefaults);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`${source}: invalid e2e context: ${problems}`);
+  }
+  if (!existsSync(parsed.data.kubeconfig)) {
+    throw new Error(
+      `${source}: kubeconfig ${parsed.data.kubeconfig} does not exist: set "kubeconfig" in the context file or KUBECONFIG`,
+    );
+  }
+  return parsed.data;
+}
+
 export function readE2eContext(file = process.env.STYLEKUBE_E2E_CONTEXT): E2eContext {
   if (!file) throw new Error("STYLEKUBE_E2E_CONTEXT is not set: run the e2e with `npm run test:e2e`");
-  const parsed = E2eContextSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-  throw new Error(`${file}: invalid e2e context: ${problems}`);
+  return parseE2eContext(JSON.parse(readFileSync(file, "utf8")), file);
 }

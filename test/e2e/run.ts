@@ -20,7 +20,8 @@ async function realNodeContext(): Promise<string> {
   const { LAYOUT } = await import("../env/layout.js");
   const { freePorts } = await import("../env/ports.js");
   const { ensureRealNode, projectImages } = await import("../env/real-node/node.js");
-  const { loadPodmanImages, podmanHasImage } = await import("../env/real-node/images.js");
+  const { loadPodmanImages } = await import("../env/real-node/images.js");
+  const { podmanHasImage } = await import("../env/podman.js");
   const { POD_NETWORK, REAL_NODE, NODE_NAME } = await import("../env/real-node/layout.js");
   const { adminClient } = await import("../env/kubernetes.js");
 

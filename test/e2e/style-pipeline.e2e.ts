@@ -15,7 +15,7 @@
 // Context (cluster, images, NATS, S3): context.ts; run with `npm run test:e2e`.
 import assert from "node:assert/strict";
 import { execSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -34,6 +34,8 @@ const ctx = readE2eContext();
 const k = kubectl(ctx);
 const NS = ctx.namespace;
 const OPERATOR_NS = "stylekube-system";
+/** The S3 keys of the operator itself (dashboard previews), in OPERATOR_NS. */
+const OPERATOR_S3_SECRET = "stylekube-operator-s3";
 const TRAINING = "e2e-mosaic";
 const SERVER = "e2e";
 const STYLE = "mosaic";
@@ -126,6 +128,11 @@ async function assertHardened(namespace: string, pod: Pod): Promise<void> {
   if (ctx.nodeName) assert.equal(pod.spec.nodeName, ctx.nodeName, `${name} runs on ${ctx.nodeName}`);
 }
 
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef: { name: string; key: string } };
+}
 interface ManifestDoc {
   kind?: string;
   metadata?: { name?: string };
@@ -138,7 +145,7 @@ interface DeploymentDoc extends ManifestDoc {
         dnsPolicy?: string;
         containers: {
           image: string;
-          env: { name: string; value?: string }[];
+          env: EnvVar[];
           ports?: { name: string; containerPort: number; protocol: string }[];
         }[];
       };
@@ -185,8 +192,16 @@ function installManifests(): string {
       env.KUBERNETES_SERVICE_PORT = String(op.apiserver.port);
     }
   }
-  const kept = container.env.filter((e) => !(e.name in env));
-  container.env = [...kept, ...Object.entries(env).map(([name, value]) => ({ name, value }))];
+  // The operator's own S3 keys (the dashboard reads previews with them), from
+  // a Secret in its namespace: what a user does with the chart's
+  // controller.extraEnv when the operator has no cloud identity (MinIO).
+  const fromSecret: EnvVar[] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].map((key) => ({
+    name: key,
+    valueFrom: { secretKeyRef: { name: OPERATOR_S3_SECRET, key } },
+  }));
+  const replaced = new Set([...Object.keys(env), ...fromSecret.map((e) => e.name)]);
+  const kept = container.env.filter((e) => !replaced.has(e.name));
+  container.env = [...kept, ...Object.entries(env).map(([name, value]) => ({ name, value })), ...fromSecret];
   return docs.map((d) => stringify(d)).join("---\n");
 }
 
@@ -240,6 +255,7 @@ describe("end to end on real pods: operator, training with a killed worker, expo
   let modelURI = "";
 
   before(async () => {
+    mkdirSync(ctx.artifactsDir, { recursive: true });
     for (const node of ctx.cordon) await k.run(["cordon", node]);
     store = openStore({
       s3: {
@@ -274,6 +290,9 @@ describe("end to end on real pods: operator, training with a killed worker, expo
         { timeoutMs: 90_000 },
       )
       .catch(() => {});
+    await k
+      .run(["-n", OPERATOR_NS, "delete", "secret", OPERATOR_S3_SECRET, "--ignore-not-found"])
+      .catch(() => {});
     for (const node of ctx.cordon) await k.run(["uncordon", node]).catch(() => {});
     rmSync(work, { recursive: true, force: true });
   });
@@ -281,7 +300,25 @@ describe("end to end on real pods: operator, training with a killed worker, expo
   step(
     "the operator runs as a pod from its image with its chart's ServiceAccount, uid 1000, read-only root",
     async () => {
-      await k.run(["apply", "--server-side", "--force-conflicts", "-f", "-"], { input: installManifests() });
+      const manifests = installManifests();
+      await k.run(["apply", "-f", "-"], {
+        input: [
+          { apiVersion: "v1", kind: "Namespace", metadata: { name: OPERATOR_NS } },
+          {
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: OPERATOR_S3_SECRET, namespace: OPERATOR_NS },
+            type: "Opaque",
+            stringData: {
+              AWS_ACCESS_KEY_ID: ctx.s3.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: ctx.s3.secretAccessKey,
+            },
+          },
+        ]
+          .map((d) => stringify(d))
+          .join("---\n"),
+      });
+      await k.run(["apply", "--server-side", "--force-conflicts", "-f", "-"], { input: manifests });
       await k.run(
         ["-n", OPERATOR_NS, "rollout", "status", "deployment/stylekube-controller", "--timeout=180s"],
         {
@@ -525,6 +562,31 @@ describe("end to end on real pods: operator, training with a killed worker, expo
       const text = await page.locator("body").innerText();
       assert.match(text, new RegExp(TRAINING));
       assert.match(text, /Succeeded/);
+      // Previews: rank 0 wrote one per checkpoint; the operator reads them
+      // from S3 with its own keys (OPERATOR_S3_SECRET).
+      const detail = (await (await fetch(`${base}/api/trainings/${NS}/${TRAINING}`)).json()) as {
+        training: { previews: number[] };
+      };
+      const steps = detail.training.previews;
+      assert.ok(steps.length > 0, "the dashboard lists previews of the training");
+      const last = steps[steps.length - 1]!;
+      const preview = await fetch(`${base}/api/trainings/${NS}/${TRAINING}/previews/${last}`);
+      const previewBody = Buffer.from(await preview.arrayBuffer());
+      assert.equal(preview.status, 200, `preview at step ${last}: ${previewBody.toString().slice(0, 200)}`);
+      const previewMeta = await sharp(previewBody).metadata();
+      assert.equal(previewMeta.format, "jpeg");
+      assert.ok((previewMeta.width ?? 0) > 0, "the preview has pixels");
+      writeFileSync(join(ctx.artifactsDir, "preview.jpg"), previewBody);
+      await page.getByText(TRAINING).first().click();
+      const img = page.locator("#preview-img");
+      await img.waitFor({ timeout: 30_000 });
+      await until("the preview image loaded in the page", 30_000, async () => {
+        const loaded = await img.evaluate((el) => {
+          const image = el as unknown as { complete: boolean; naturalWidth: number };
+          return image.complete && image.naturalWidth > 0;
+        });
+        return loaded ? true : undefined;
+      });
       await page.screenshot({ path: join(ctx.artifactsDir, "dashboard.png"), fullPage: true });
     } finally {
       await browser.close();

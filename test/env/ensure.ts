@@ -3,7 +3,7 @@
 // modules), otherwise tear what is left down and bring up a fresh one.
 import { existsSync } from "node:fs";
 import { createLogger, type Logger } from "../../common/log/logger.js";
-import { readTestEnv, type TestEnv } from "./env-file.js";
+import { readTestEnv, selectedProvider, type TestEnv } from "./env-file.js";
 import { checkHealth } from "./health.js";
 import { LAYOUT } from "./layout.js";
 import { withLock } from "./lock.js";
@@ -16,6 +16,16 @@ async function healthyRecordedEnv(log: Logger, quiet = false): Promise<TestEnv |
     env = readTestEnv(LAYOUT.envFile);
   } catch (err) {
     log.warn({ err, envFile: LAYOUT.envFile }, "unreadable env.json");
+    return undefined;
+  }
+  // An explicit STYLEKUBE_ENV_PROVIDER that differs replaces the recorded
+  // environment; unset, whatever is up is used.
+  if (process.env.STYLEKUBE_ENV_PROVIDER && selectedProvider() !== env.provider) {
+    if (!quiet)
+      log.info(
+        { recorded: env.provider, asked: selectedProvider() },
+        "recorded test environment has another provider",
+      );
     return undefined;
   }
   const health = await checkHealth(env);

@@ -19,10 +19,19 @@ export const SERVER_NAMES = [
   "kwok",
 ] as const;
 
+/** The testcontainers provider's Docker API (`podman system service`), recorded under this name. */
+export const PODMAN_SERVICE = "podman";
+
+/** Names of the processes env.json must record for `provider`: with testcontainers, NATS and MinIO are containers. */
+export function recordedProcessNames(provider: TestEnv["provider"]): readonly string[] {
+  if (provider === "binaries") return SERVER_NAMES;
+  return [PODMAN_SERVICE, ...SERVER_NAMES.filter((n) => n !== "nats-server" && n !== "minio")];
+}
+
 export type Health = { healthy: true } | { healthy: false; reason: string };
 
 export async function checkHealth(env: TestEnv): Promise<Health> {
-  for (const name of SERVER_NAMES) {
+  for (const name of recordedProcessNames(env.provider)) {
     const pid = env.pids[name];
     if (pid === undefined) return { healthy: false, reason: `no pid recorded for ${name}` };
     if (!isRunning(pid, name)) return { healthy: false, reason: `${name} (pid ${pid}) is not running` };

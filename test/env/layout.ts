@@ -17,6 +17,8 @@ export const LAYOUT = {
   pkiDir: join(ENV_DIR, "pki"),
   /** Config files written for the servers. */
   configDir: join(ENV_DIR, "config"),
+  /** Sockets (the testcontainers provider's podman API). */
+  runDir: join(ENV_DIR, "run"),
   /** Server data (etcd, MinIO, NATS). */
   dataDir: join(ENV_DIR, "data"),
 } as const;
@@ -26,6 +28,7 @@ export const EPHEMERAL_DIRS = [
   LAYOUT.pkiDir,
   LAYOUT.configDir,
   LAYOUT.dataDir,
+  LAYOUT.runDir,
   LAYOUT.logsDir,
   LAYOUT.binDir,
 ];

@@ -65,7 +65,8 @@ export function minioHealthy(endpoint: string): Promise<boolean> {
   return isOk(`${endpoint}/minio/health/ready`);
 }
 
-async function createBucket(s3: TestEnv["s3"]): Promise<void> {
+/** Creates the bucket `s3` names (and checks it is there). */
+export async function createBucket(s3: TestEnv["s3"]): Promise<void> {
   // Imported here so that health checks (which import this module) stay fast.
   const { CreateBucketCommand, HeadBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
   const client = new S3Client({

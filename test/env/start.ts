@@ -1,10 +1,10 @@
 // Bringing a fresh environment up from locally built binaries: NATS, MinIO,
 // the Kubernetes control plane and kwok, each a detached process; then
 // env.json. Anything started is stopped again if a later step fails.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Logger } from "../../common/log/logger.js";
-import { TestEnvSchema, type TestEnv } from "./env-file.js";
+import { ENV_DIR, selectedProvider, TestEnvSchema, type Provider, type TestEnv } from "./env-file.js";
 import { startControlPlane } from "./kubernetes.js";
 import { startKwok } from "./kwok.js";
 import { EPHEMERAL_DIRS, LAYOUT } from "./layout.js";
@@ -12,11 +12,48 @@ import { startMinio } from "./minio.js";
 import { startNats } from "./nats.js";
 import type { Started } from "./processes.js";
 import { stopProcesses } from "./stop.js";
-import { ensureTools, linkBinDir } from "./tools.js";
+import { ensureTools, linkBinDir, type Tools } from "./tools.js";
 
-function dockerReachable(): boolean {
-  const result = spawnSync("docker", ["info"], { stdio: "ignore", timeout: 10_000 });
-  return result.status === 0;
+/** NATS and MinIO as env.json records them, however they were provided. */
+type Messaging = Pick<TestEnv, "natsUrl" | "natsMonitorUrl" | "s3" | "dockerHost">;
+
+async function startBinaryServers(tools: Tools, onStarted: (p: Started) => void): Promise<Messaging> {
+  const [nats, minio] = await Promise.all([
+    startNats(tools.bin["nats-server"], onStarted),
+    startMinio(tools.bin.minio, onStarted),
+  ]);
+  return { natsUrl: nats.url, natsMonitorUrl: nats.monitorUrl, s3: minio.s3 };
+}
+
+/**
+ * podman's Docker API on a socket under the environment, the servers' images
+ * (built once from the same binaries), then NATS and MinIO through
+ * testcontainers, labelled with the environment's directory for env:down.
+ */
+async function startContainerProvider(tools: Tools, onStarted: (p: Started) => void): Promise<Messaging> {
+  const { PODMAN_SERVICE } = await import("./health.js");
+  const { startPodmanService } = await import("./containers/podman-service.js");
+  const { ensureServerImages } = await import("./containers/images.js");
+  const { startContainerServers } = await import("./containers/servers.js");
+  const service = await startPodmanService(PODMAN_SERVICE, join(LAYOUT.runDir, "podman.sock"));
+  onStarted(service.process);
+  const servers = await startContainerServers(service.dockerHost, ensureServerImages(tools), ENV_DIR);
+  return {
+    natsUrl: servers.natsUrl,
+    natsMonitorUrl: servers.natsMonitorUrl,
+    s3: servers.s3,
+    dockerHost: service.dockerHost,
+  };
+}
+
+function startMessaging(
+  provider: Provider,
+  tools: Tools,
+  onStarted: (p: Started) => void,
+): Promise<Messaging> {
+  return provider === "testcontainers"
+    ? startContainerProvider(tools, onStarted)
+    : startBinaryServers(tools, onStarted);
 }
 
 function valueOf<T>(result: PromiseSettledResult<T>): T {
@@ -33,10 +70,12 @@ function writeEnvFile(env: TestEnv): void {
 export async function startTestEnv(log: Logger): Promise<TestEnv> {
   const started = Date.now();
   const seconds = (): number => Math.round((Date.now() - started) / 100) / 10;
+  const provider = selectedProvider();
   log.info(
-    dockerReachable()
-      ? "Docker engine reachable, but only the binaries provider is implemented: using locally built binaries"
-      : "no Docker engine: using locally built binaries",
+    { provider },
+    provider === "testcontainers"
+      ? "NATS and MinIO as containers through testcontainers and podman's Docker API; the control plane from local binaries"
+      : "using locally built binaries",
   );
   const tools = await ensureTools(log);
 
@@ -53,20 +92,17 @@ export async function startTestEnv(log: Logger): Promise<TestEnv> {
     // NATS and MinIO come up while the control plane does. allSettled: on a
     // failure, nothing may still be starting when the cleanup runs.
     const results = await Promise.allSettled([
-      startNats(tools.bin["nats-server"], onStarted),
-      startMinio(tools.bin.minio, onStarted),
+      startMessaging(provider, tools, onStarted),
       startControlPlane(tools, onStarted),
     ]);
-    const [nats, minio, controlPlane] = [valueOf(results[0]), valueOf(results[1]), valueOf(results[2])];
+    const [messaging, controlPlane] = [valueOf(results[0]), valueOf(results[1])];
     await startKwok(tools.bin.kwok, onStarted);
 
     const env: TestEnv = {
-      provider: "binaries",
+      provider,
       kubeconfig: controlPlane.kubeconfig,
       kubernetesVersion: tools.kubernetesVersion,
-      natsUrl: nats.url,
-      natsMonitorUrl: nats.monitorUrl,
-      s3: minio.s3,
+      ...messaging,
       binDir: linkBinDir(tools, LAYOUT.binDir),
       logsDir: LAYOUT.logsDir,
       pids,
@@ -78,8 +114,8 @@ export async function startTestEnv(log: Logger): Promise<TestEnv> {
         provider: env.provider,
         envFile: LAYOUT.envFile,
         kubernetes: controlPlane.server,
-        nats: nats.url,
-        s3: minio.s3.endpoint,
+        nats: messaging.natsUrl,
+        s3: messaging.s3.endpoint,
         seconds: seconds(),
       },
       "test environment up",
@@ -91,6 +127,10 @@ export async function startTestEnv(log: Logger): Promise<TestEnv> {
       "bringing the test environment up failed; stopping what was started",
     );
     await stopProcesses(pids, log);
+    if (provider === "testcontainers") {
+      const { removeOwnedContainers } = await import("./containers/owned.js");
+      removeOwnedContainers(ENV_DIR);
+    }
     rmSync(LAYOUT.startingPidsFile, { force: true });
     throw err;
   }

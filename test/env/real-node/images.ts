@@ -5,28 +5,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { REPO_ROOT } from "../env-file.js";
+import { podman } from "../podman.js";
 import { containerdImages, importImages } from "./containerd.js";
-
-const CONTAINERS_CONF = resolve(REPO_ROOT, "images/containers.conf");
-
-function podman(args: string[]): string {
-  return execFileSync("podman", args, {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? CONTAINERS_CONF },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-}
-
-export function podmanHasImage(name: string): boolean {
-  try {
-    podman(["image", "exists", name]);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `FROM scratch` + the pause binary, saved next to it; returns the image name. */
 export function pauseImageArchive(pauseBinary: string, tag: string): { name: string; archive: string } {
