@@ -203,19 +203,35 @@ export function matMul(g: GraphBuilder, a: string, b: string): string {
   return g.op("MatMul", [a, b], {}, [...batch, sa[sa.length - 2] ?? null, sb[sb.length - 1] ?? null]);
 }
 
-/** Slice with unit steps on the given axes. */
+/** Slice on the given axes, with positive steps (unit steps when not given). */
 export function slice(
   g: GraphBuilder,
   x: string,
   axes: readonly number[],
   starts: readonly number[],
   ends: readonly number[],
+  steps?: readonly number[],
 ): string {
   const shape = [...g.shape(x)];
   axes.forEach((a, i) => {
-    shape[a] = (ends[i] ?? 0) - (starts[i] ?? 0);
+    const step = steps?.[i] ?? 1;
+    shape[a] = Math.ceil(((ends[i] ?? 0) - (starts[i] ?? 0)) / step);
   });
-  return g.op("Slice", [x, g.int64s(starts), g.int64s(ends), g.int64s(axes)], {}, shape);
+  const inputs = [x, g.int64s(starts), g.int64s(ends), g.int64s(axes)];
+  if (steps !== undefined && steps.some((s) => s !== 1)) inputs.push(g.int64s(steps));
+  return g.op("Slice", inputs, {}, shape);
+}
+
+/** Concatenation along an axis (all other dimensions static and equal). */
+export function concat(g: GraphBuilder, xs: readonly string[], axis: number): string {
+  const first = g.staticShape(xs[0]!);
+  const total = xs.reduce((sum, x) => sum + g.staticShape(x)[axis]!, 0);
+  return g.op(
+    "Concat",
+    xs,
+    { axis: attr.int(axis) },
+    first.map((d, i) => (i === axis ? total : d)),
+  );
 }
 
 /** Reverses one axis of static size n (Slice with step −1). */

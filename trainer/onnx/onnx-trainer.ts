@@ -6,6 +6,8 @@
 // targets are initialisers inside the session; the network's weights are
 // bound as inputs each step (Adam updates them in JavaScript, bit-exact and
 // checkpointed, see docs/onnx-training.md).
+import { readdir } from "node:fs/promises";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import * as ort from "onnxruntime-node";
 import { createLogger } from "../../common/log/logger.js";
@@ -39,6 +41,8 @@ export interface OnnxTrainerOptions {
   provider: OrtProvider;
   /** Intra-op threads of the CPU EP (and of CPU fallbacks). */
   threads: number;
+  /** Where ONNX Runtime writes its per-node profile (JSON, prefix + timestamp); off when unset. */
+  profileFilePrefix?: string;
 }
 
 /** HWIO [3, 3, in, out] → OIHW [out, in, 3, 3]; `reverseInput` flips the input channels (BGR weights fed RGB). */
@@ -94,6 +98,9 @@ function sessionOptions(options: OnnxTrainerOptions): ort.InferenceSession.Sessi
     intraOpNumThreads: options.threads,
     interOpNumThreads: 1,
     executionMode: "sequential",
+    ...(options.profileFilePrefix !== undefined
+      ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix }
+      : {}),
   };
 }
 
@@ -222,6 +229,22 @@ export class OnnxTrainer {
       rm.assign(tf.add(tf.mul(rm, 1 - m), tf.mul(tf.tensor(mean, rm.shape), m)));
       rv.assign(tf.add(tf.mul(rv, 1 - m), tf.mul(tf.tensor(variance, rv.shape), m * unbiased)));
     });
+  }
+
+  /**
+   * Ends ONNX Runtime's profiling of every session (see profileFilePrefix)
+   * and returns the profile files it wrote, newest last.
+   */
+  async endProfiling(): Promise<string[]> {
+    const prefix = this.options.profileFilePrefix;
+    if (prefix === undefined) return [];
+    for (const entry of this.sessions.values()) (await entry).session.endProfiling();
+    const dir = path.dirname(prefix);
+    const stem = path.basename(prefix);
+    return (await readdir(dir))
+      .filter((f) => f.startsWith(stem) && f.endsWith(".json"))
+      .sort()
+      .map((f) => path.join(dir, f));
   }
 
   async dispose(): Promise<void> {

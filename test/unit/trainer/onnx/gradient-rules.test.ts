@@ -94,6 +94,22 @@ const CASES: Case[] = [
     build: (g, [x, w]) => ops.conv(g, x!, w!, undefined, { strides: [2, 2] }),
   },
   {
+    name: "Conv 3×3 stride 1, asymmetric pads [0, 1, 2, 1] (input gradient as a flipped Conv)",
+    shapes: [
+      [2, 3, 5, 6],
+      [4, 3, 3, 3],
+    ],
+    build: (g, [x, w]) => ops.conv(g, x!, w!, undefined, { pads: [0, 1, 2, 1] }),
+  },
+  {
+    name: "Conv 5×5 stride 2, pads [2, 1, 2, 1] (filter gradient as a dilated Conv)",
+    shapes: [
+      [2, 2, 9, 8],
+      [3, 2, 5, 5],
+    ],
+    build: (g, [x, w]) => ops.conv(g, x!, w!, undefined, { strides: [2, 2], pads: [2, 1, 2, 1] }),
+  },
+  {
     name: "Conv 9×9 stride 1",
     shapes: [
       [1, 2, 10, 11],
