@@ -5,7 +5,7 @@
 //      the first run); only if every source fails, random weights and a banner
 //   3. licensed photos from the scikit-image wheel, packed to s3:// (one held out)
 //   4. The Starry Night (public domain, demo/styles/) as the style image
-//   5. a StyleTraining spec (2 wasm workers)
+//   5. a StyleTraining spec (2 workers on the onnxruntime engine)
 //   6. training with runLocal: 2 `stylekube worker` processes over NATS
 //   7. `stylekube serve` with the model; the held-out photo stylised over HTTP
 //   8. `stylekube controller` with the dashboard, and a StyleServer object
@@ -25,7 +25,7 @@ import sharp from "sharp";
 import { stringify } from "yaml";
 import type { StyleServerInput } from "../common/api/style-server.js";
 import { createLogger } from "../common/log/logger.js";
-import { openStore } from "../common/storage/index.js";
+import { joinUri, openStore } from "../common/storage/index.js";
 import { collectDemoPhotos, DEMO_PHOTOS, SKIMAGE_VERSION } from "../trainer/data/demo-photos.js";
 import { packDataset } from "../trainer/data/pack.js";
 import { runLocal } from "../trainer/local-runner.js";
@@ -251,6 +251,11 @@ async function main(): Promise<void> {
       },
     });
     say(`dataset ${result.indexUri}: ${result.index.samples} samples (${IMAGE_SIZE}×${IMAGE_SIZE})`);
+    // spec.previews reads held-out/ beside the dataset by default: every
+    // checkpoint stylises this photo for the dashboard's slider.
+    const heldOutUri = joinUri(dataset, "held-out/", INPUT_PHOTO);
+    await store.put(heldOutUri, await readFile(join(heldOutDir, INPUT_PHOTO)), { contentType: "image/png" });
+    say(`held-out photo for the dashboard's previews: ${heldOutUri}`);
   });
 
   // 4 ------------------------------------------------------------------
@@ -275,7 +280,7 @@ async function main(): Promise<void> {
         dataset,
         output,
         workers: WORKERS,
-        engine: "wasm",
+        engine: "onnxruntime",
         resources: { gpu: 0, cpu: "1", memory: "2Gi" },
         hyperparameters: { imageSize: IMAGE_SIZE, batchSize: BATCH_SIZE, iterations: ITERATIONS },
         // The workers are processes on this machine, so they read the pulled file directly.
@@ -290,7 +295,7 @@ async function main(): Promise<void> {
         "# network learns no real style. Set lossNetwork.weights to VGG-16 weights for a real one.\n";
     await writeFile(specPath, header + stringify(spec));
     say(
-      `${specPath}: ${WORKERS} workers, engine wasm, ${IMAGE_SIZE}px, batch ${BATCH_SIZE}×${WORKERS}, ` +
+      `${specPath}: ${WORKERS} workers, engine onnxruntime, ${IMAGE_SIZE}px, batch ${BATCH_SIZE}×${WORKERS}, ` +
         `${ITERATIONS} steps, checkpoint every ${CHECKPOINT_EVERY}, ` +
         `lossNetwork: ${realWeights ? "pretrained VGG-16" : "random (!)"}`,
     );
@@ -327,7 +332,7 @@ async function main(): Promise<void> {
         ...s3Env(env),
         STYLEKUBE_HTTP_HOST: "127.0.0.1",
         STYLEKUBE_HTTP_PORT: String(port),
-        STYLEKUBE_ENGINE: "wasm",
+        STYLEKUBE_ENGINE: "onnxruntime",
         STYLEKUBE_STYLES: JSON.stringify({ [STYLE_NAME]: modelURI }),
         // "error": the readiness probe's 503s while the model loads are expected.
         STYLEKUBE_LOG_LEVEL: "error",
@@ -386,7 +391,7 @@ async function main(): Promise<void> {
       metadata: { name: "demo", namespace: NAMESPACE },
       spec: {
         replicas: 1,
-        engine: "wasm",
+        engine: "onnxruntime",
         resources: { cpu: "1", memory: "1Gi" },
         styles: { [STYLE_NAME]: { modelURI } },
       },
