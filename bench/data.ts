@@ -9,7 +9,7 @@
 // A synthetic photo folder is generated and packed to s3://<bucket>/stylekube-bench/data-…/
 // first (pack throughput is reported too), then read as rank 0 of 1.
 // Trainer rate default: 4 images / 744 ms per worker, the WebGPU training
-// step measured on an H200 (DESIGN.md, "Compute engines"); PyTorch on the same
+// step measured on an H200 in an early probe; PyTorch on the same
 // GPU (15.2 ms/step, 263 img/s) is printed as the rate to aim for.
 // The last line is one JSON object for tooling.
 import { randomBytes } from "node:crypto";

@@ -38,7 +38,7 @@ export const OUTPUT_TYPES: Record<string, ImageFormat> = {
  * Request Content-Types taken as a raw image (the bytes are sniffed; the
  * header is not trusted). application/x-www-form-urlencoded is what
  * `curl --data-binary @photo.jpg` sends unless told otherwise — the usage
- * DESIGN.md promises — and "no type" is what many HTTP libraries send for
+ * the usage docs/architecture.md shows — and "no type" is what many HTTP libraries send for
  * raw bytes. Types that cannot be a raw image (JSON, text, multipart forms,
  * other image formats) get 415 before the body is read.
  */

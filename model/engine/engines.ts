@@ -15,7 +15,7 @@ const log = createLogger("model.engine");
 export type EngineName = Engine;
 export type ConcreteEngine = Exclude<EngineName, "auto">;
 
-/** The order "auto" tries, fastest first (DESIGN.md, "Compute engines"). */
+/** The order "auto" tries, fastest first (docs/operator.md, engines). */
 export const AUTO_ORDER: readonly ConcreteEngine[] = ["webgpu", "tensorflow", "wasm", "cpu"];
 
 export interface EngineInfo {

@@ -4,7 +4,7 @@
  * clears a macOS quarantine attribute, nothing is downloaded) under
  * @tensorflow/tfjs-backend-webgpu.
  *
- * Order matters (DESIGN.md, "Compute engines"): navigator.gpu and Dawn's
+ * Order matters (docs/architecture.md, compute engines): navigator.gpu and Dawn's
  * WebGPU globals (GPUBufferUsage, …) must exist before the backend module is
  * imported, because it reads them at import and at backend creation. The
  * adapter is requested here first so that a machine without a usable GPU
