@@ -16,7 +16,7 @@ import type { Vgg16, VggLayer } from "../loss-network/vgg16.js";
 import type { LossLayers, LossValues, LossWeights } from "../losses/perceptual-loss.js";
 import { appendGradients } from "./autodiff.js";
 import { LOSS_OUTPUTS, outputLossTerms, perceptualLoss } from "./loss-graph.js";
-import { vggGraphData, type OnnxTrainerOptions, type OrtProvider } from "./onnx-trainer.js";
+import { sessionOptions, vggGraphData, type OnnxTrainerOptions, type OrtProvider } from "./onnx-trainer.js";
 
 const IMAGE_INPUT = "image";
 const IMAGE_GRADIENT = "grad/image";
@@ -83,13 +83,7 @@ export class OnnxImageLoss {
   }
 
   static async create(spec: ImageLossSpec, options: OnnxTrainerOptions): Promise<OnnxImageLoss> {
-    const session = await ort.InferenceSession.create(await imageLossGraph(spec), {
-      executionProviders: [options.provider],
-      graphOptimizationLevel: "all",
-      intraOpNumThreads: options.threads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-    });
+    const session = await ort.InferenceSession.create(await imageLossGraph(spec), sessionOptions(options));
     return new OnnxImageLoss(session, [1, spec.height, spec.width, 3]);
   }
 

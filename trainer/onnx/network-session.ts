@@ -8,7 +8,7 @@ import type { RgbImage } from "../../common/images/codec.js";
 import { floatToRgb, rgbToFloat } from "../../common/images/codec.js";
 import { ONNX_INPUT, ONNX_OUTPUT, transformerNetOnnx } from "../../model/onnx/export.js";
 import type { TransformerNet } from "../../model/transformer-net.js";
-import type { OnnxTrainerOptions } from "./onnx-trainer.js";
+import { sessionOptions, type OnnxTrainerOptions } from "./onnx-trainer.js";
 
 /** NHWC RGB bytes → NCHW float32 in [0, 255], the exported model's input layout. */
 function toNchw(rgb: RgbImage): Float32Array {
@@ -41,10 +41,7 @@ export class NetworkSession {
       weights,
       producerVersion: "training-snapshot",
     });
-    const session = await ort.InferenceSession.create(bytes, {
-      executionProviders: [options.provider],
-      intraOpNumThreads: options.threads,
-    });
+    const session = await ort.InferenceSession.create(bytes, sessionOptions(options));
     return new NetworkSession(session);
   }
 

@@ -91,7 +91,8 @@ export async function vggGraphData(vgg: Vgg16): Promise<{ convs: VggConvData[]; 
   return { convs, affine };
 }
 
-function sessionOptions(options: OnnxTrainerOptions): ort.InferenceSession.SessionOptions {
+/** The session options of every ONNX Runtime session the onnxruntime engine creates. */
+export function sessionOptions(options: OnnxTrainerOptions): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [options.provider],
     graphOptimizationLevel: "all",

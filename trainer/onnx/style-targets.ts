@@ -11,7 +11,7 @@ import { serializeModel } from "../../model/onnx/serialize.js";
 import type { Vgg16, VggLayer } from "../loss-network/vgg16.js";
 import type { StyleTargets } from "../losses/style-reconstruction.js";
 import { addVggWeights, gramMatrix, vggFeatures } from "./loss-graph.js";
-import { vggGraphData, type OnnxTrainerOptions } from "./onnx-trainer.js";
+import { sessionOptions, vggGraphData, type OnnxTrainerOptions } from "./onnx-trainer.js";
 
 const STYLE_INPUT = "style";
 const targetOutput = (layer: VggLayer): string => `gram/${layer}`;
@@ -40,12 +40,10 @@ export async function computeStyleTargetsOnnx(
   options: OnnxTrainerOptions,
 ): Promise<StyleTargets> {
   const { data, height, width } = styleImage;
-  const session = await ort.InferenceSession.create(await styleTargetGraph(vgg, height, width, layers), {
-    executionProviders: [options.provider],
-    graphOptimizationLevel: "all",
-    intraOpNumThreads: options.threads,
-    interOpNumThreads: 1,
-  });
+  const session = await ort.InferenceSession.create(
+    await styleTargetGraph(vgg, height, width, layers),
+    sessionOptions(options),
+  );
   try {
     const results = await session.run({
       [STYLE_INPUT]: new ort.Tensor("float32", data, [1, height, width, 3]),
