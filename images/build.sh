@@ -68,7 +68,24 @@ NPM_CACHE="$CACHE_DIR/npm"
 if [[ "$ENGINE" == podman ]]; then
   mkdir -p "$NPM_CACHE"
   if [[ -d "$HOME/.npm/_cacache" ]]; then cp -a -n "$HOME/.npm/_cacache" "$NPM_CACHE/"; fi
-  build_args+=(--volume "$NPM_CACHE:/root/.npm")
+  # prefer-offline: npm takes package metadata from that cache without asking
+  # the registry first. Without it every package's metadata request waits for
+  # the registry to fail before the cached copy is used (measured: about
+  # 17 min per `npm ci` on a busy machine behind such a proxy).
+  printf 'prefer-offline=true\n' >"$CACHE_DIR/npmrc"
+  build_args+=(--volume "$NPM_CACHE:/root/.npm" --volume "$CACHE_DIR/npmrc:/root/.npmrc:ro")
+  # Build steps get 1024 open files by default (containers.conf's empty
+  # default_ulimits applies to `podman run` only), too few for `npm ci`
+  # fetching in parallel (EMFILE). Up to the caller's own hard limit.
+  nofile="$(ulimit -Hn)"; [[ "$nofile" == unlimited || "$nofile" -gt 65536 ]] && nofile=65536
+  build_args+=(--ulimit "nofile=$nofile:$nofile")
+  # The host's own CA setting (a proxy with its own CA) applies in build steps
+  # too, so a package the cache lacks is fetched instead of failing with
+  # SELF_SIGNED_CERT_IN_CHAIN.
+  if [[ -n "${NODE_EXTRA_CA_CERTS:-}" && -r "$NODE_EXTRA_CA_CERTS" ]]; then
+    printf 'cafile=/run/stylekube-ca.crt\n' >>"$CACHE_DIR/npmrc"
+    build_args+=(--volume "$NODE_EXTRA_CA_CERTS:/run/stylekube-ca.crt:ro")
+  fi
 fi
 
 for n in "${names[@]}"; do

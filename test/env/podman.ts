@@ -2,7 +2,9 @@
 // no raised ulimits, cgroupfs), shared by the real node and the
 // testcontainers provider. The host's /etc/containers is left alone.
 import { execFileSync } from "node:child_process";
-import { resolve } from "node:path";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { REPO_ROOT } from "./env-file.js";
 import { found } from "./prerequisites.js";
 
@@ -40,5 +42,24 @@ export function podmanUnavailable(): string | undefined {
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim();
     return `podman does not work here: ${stderr || (err as Error).message}`;
+  }
+}
+
+/**
+ * An image of one static binary and nothing else (`FROM scratch`), run as
+ * `user`: nothing can be pulled here, so the environment's own servers and
+ * the real node's pause image are made from the binaries build-tools.sh built.
+ */
+export function buildScratchImage(name: string, binary: string, user: string): void {
+  const ctx = mkdtempSync(join(tmpdir(), "stylekube-scratch-image-"));
+  try {
+    copyFileSync(binary, join(ctx, "entrypoint"));
+    writeFileSync(
+      join(ctx, "Containerfile"),
+      `FROM scratch\nCOPY entrypoint /entrypoint\nUSER ${user}\nENTRYPOINT ["/entrypoint"]\n`,
+    );
+    podman(["build", "--network", "none", "-q", "-t", name, ctx]);
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
   }
 }

@@ -2,10 +2,10 @@
 // made from the static binary build-tools.sh builds, and the project's images
 // from podman's store, moved in with `podman save` → `ctr images import`.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { podman } from "../podman.js";
+import { buildScratchImage, podman } from "../podman.js";
 import { containerdImages, importImages } from "./containerd.js";
 
 /** `FROM scratch` + the pause binary, saved next to it; returns the image name. */
@@ -13,20 +13,10 @@ export function pauseImageArchive(pauseBinary: string, tag: string): { name: str
   const name = `localhost/stylekube/pause:${tag}`;
   const archive = join(resolve(pauseBinary, "../.."), "pause-image.tar");
   if (existsSync(archive)) return { name, archive };
-  const ctx = mkdtempSync(join(tmpdir(), "stylekube-pause-"));
-  try {
-    copyFileSync(pauseBinary, join(ctx, "pause"));
-    writeFileSync(
-      join(ctx, "Containerfile"),
-      'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n',
-    );
-    podman(["build", "--network", "none", "-q", "-t", name, ctx]);
-    podman(["save", "-q", "-o", `${archive}.tmp`, name]);
-    execFileSync("mv", [`${archive}.tmp`, archive]);
-    return { name, archive };
-  } finally {
-    rmSync(ctx, { recursive: true, force: true });
-  }
+  buildScratchImage(name, pauseBinary, "65535:65535");
+  podman(["save", "-q", "-o", `${archive}.tmp`, name]);
+  execFileSync("mv", [`${archive}.tmp`, archive]);
+  return { name, archive };
 }
 
 /**
