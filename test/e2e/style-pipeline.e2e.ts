@@ -1,9 +1,10 @@
 // The user's path on real pods, each step asserted (issue: "a real node"):
 //  1. the operator runs as a pod from its image, with the chart's ServiceAccount,
 //     as uid 1000 on a read-only root filesystem;
-//  2. `kubectl apply` of a StyleTraining (2 workers, 32 px, wasm) gives two
-//     worker pods from the trainer image that average gradients over NATS and
-//     checkpoint to S3;
+//  2. `kubectl apply` of a StyleTraining (2 workers, 32 px, the onnxruntime
+//     engine, pretrained VGG-16 from `stylekube weights pull vgg16`, The
+//     Starry Night) gives two worker pods from the trainer image that average
+//     gradients over NATS and checkpoint to S3;
 //  3. one worker's container is killed (SIGKILL from outside, like the OOM
 //     killer): the gang restarts as attempt 2 from the last checkpoint and
 //     finishes; the model is exported;
@@ -14,7 +15,7 @@
 //  6. the dashboard shows the training and the server (screenshot).
 // Context (cluster, images, NATS, S3): context.ts; run with `npm run test:e2e`.
 import assert from "node:assert/strict";
-import { execSync } from "node:child_process";
+import { execFileSync, execSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -234,6 +235,22 @@ async function writePhotos(dir: string, count: number): Promise<void> {
   }
 }
 
+/**
+ * Pretrained VGG-16 (relu4_3) through the CLI's own weights contract: the
+ * cached file's path is the last line of stdout. The e2e trains with the real
+ * loss network, so a failed pull fails the test with the CLI's reasons.
+ */
+function pullVgg16(): string {
+  const out = execFileSync(
+    process.execPath,
+    ["--import", "tsx", resolve(REPO_ROOT, "cli/main.ts"), "weights", "pull", "vgg16"],
+    { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 15 * 60_000 },
+  );
+  const path = out.trim().split("\n").at(-1);
+  assert.ok(path, "stylekube weights pull vgg16 printed no path");
+  return path;
+}
+
 /** The steps build on each other: once one fails, the later ones fail at once, naming it. */
 let failedStep: string | undefined;
 function step(name: string, fn: () => Promise<void>): void {
@@ -346,8 +363,28 @@ describe("end to end on real pods: operator, training with a killed worker, expo
         logger: createLogger("dataset-pack", "warn"),
       });
       assert.equal(packed.index.samples, 8);
-      const style = await sharp(join(photos, "photo-03.png")).resize(64, 64).jpeg().toBuffer();
+      // One photo the network never trains on, where spec.previews looks by
+      // default (held-out/ beside the dataset): rank 0 stylises it at every
+      // checkpoint for the dashboard's slider.
+      const heldOutDir = join(work, "held-out");
+      mkdirSync(heldOutDir);
+      await writePhotos(heldOutDir, 9);
+      await store.put(
+        `${PREFIX}/photos/held-out/photo-08.png`,
+        readFileSync(join(heldOutDir, "photo-08.png")),
+        {
+          contentType: "image/png",
+        },
+      );
+      // The demo's painting (public domain, demo/styles/README.md), small: the
+      // workers read it at this size for the style targets.
+      const style = await sharp(resolve(REPO_ROOT, "demo/styles/starry_night.jpg"))
+        .resize(128, 128, { fit: "inside" })
+        .jpeg({ quality: 92 })
+        .toBuffer();
       await store.put(`${PREFIX}/style.jpg`, style, { contentType: "image/jpeg" });
+      const weights = `${PREFIX}/vgg16-relu4_3.safetensors`;
+      await store.put(weights, readFileSync(pullVgg16()), { contentType: "application/octet-stream" });
 
       await k.run(["create", "namespace", NS]);
       await k.run([
@@ -369,10 +406,10 @@ describe("end to end on real pods: operator, training with a killed worker, expo
           dataset: `${PREFIX}/photos/`,
           output: `${PREFIX}/models/${TRAINING}/`,
           workers: 2,
-          engine: "wasm",
+          engine: "onnxruntime",
           resources: { gpu: 0, cpu: "500m", memory: "1536Mi" },
           hyperparameters: { imageSize: IMAGE_SIZE, batchSize: 1, iterations: ITERATIONS },
-          lossNetwork: { random: true },
+          lossNetwork: { weights },
           checkpoint: { everySteps: CHECKPOINT_EVERY, keep: 2 },
           backoffLimit: 2,
           storage: { secretName: "stylekube-s3" },
@@ -472,7 +509,7 @@ describe("end to end on real pods: operator, training with a killed worker, expo
         metadata: { name: SERVER, namespace: NS },
         spec: {
           replicas: 1,
-          engine: "wasm",
+          engine: "onnxruntime",
           resources: { gpu: 0, cpu: "250m", memory: "1Gi" },
           styles: { [STYLE]: { modelURI } },
           storage: { secretName: "stylekube-s3" },
@@ -565,20 +602,41 @@ describe("end to end on real pods: operator, training with a killed worker, expo
       // Previews: rank 0 wrote one per checkpoint; the operator reads them
       // from S3 with its own keys (OPERATOR_S3_SECRET).
       const detail = (await (await fetch(`${base}/api/trainings/${NS}/${TRAINING}`)).json()) as {
-        training: { previews: number[] };
+        training: { previews: { step: number; photos: string[] }[] };
       };
-      const steps = detail.training.previews;
-      assert.ok(steps.length > 0, "the dashboard lists previews of the training");
-      const last = steps[steps.length - 1]!;
-      const preview = await fetch(`${base}/api/trainings/${NS}/${TRAINING}/previews/${last}`);
-      const previewBody = Buffer.from(await preview.arrayBuffer());
-      assert.equal(preview.status, 200, `preview at step ${last}: ${previewBody.toString().slice(0, 200)}`);
+      const checkpoints = detail.training.previews;
+      assert.ok(
+        checkpoints.length >= 2,
+        `the dashboard lists previews of the checkpoints: ${JSON.stringify(checkpoints)}`,
+      );
+      const previewAt = async (checkpoint: { step: number; photos: string[] }): Promise<Buffer> => {
+        const photo = checkpoint.photos[0];
+        assert.ok(photo, `checkpoint ${checkpoint.step} has a held-out photo`);
+        const url = `${base}/api/trainings/${NS}/${TRAINING}/previews/${checkpoint.step}/${encodeURIComponent(photo)}`;
+        const res = await fetch(url);
+        const body = Buffer.from(await res.arrayBuffer());
+        assert.equal(
+          res.status,
+          200,
+          `preview ${photo} at step ${checkpoint.step}: ${body.toString().slice(0, 200)}`,
+        );
+        return body;
+      };
+      const first = await previewAt(checkpoints[0]!);
+      const previewBody = await previewAt(checkpoints[checkpoints.length - 1]!);
       const previewMeta = await sharp(previewBody).metadata();
       assert.equal(previewMeta.format, "jpeg");
       assert.ok((previewMeta.width ?? 0) > 0, "the preview has pixels");
+      // Training changed the network between the first and the last checkpoint.
+      assert.notDeepEqual(
+        await sharp(first).raw().toBuffer(),
+        await sharp(previewBody).raw().toBuffer(),
+        "the first and last checkpoints' previews are the same picture",
+      );
       writeFileSync(join(ctx.artifactsDir, "preview.jpg"), previewBody);
       await page.getByText(TRAINING).first().click();
-      const img = page.locator("#preview-img");
+      // The slider's newest checkpoint: the held-out photo stylised by it.
+      const img = page.locator("#previews figure .preview-stylised").first();
       await img.waitFor({ timeout: 30_000 });
       await until("the preview image loaded in the page", 30_000, async () => {
         const loaded = await img.evaluate((el) => {
