@@ -11,7 +11,7 @@ import {
 } from "../../../trainer/engine/engines.js";
 import { MIRROR_PAD_GRAD } from "../../../trainer/engine/mirror-pad-grad.js";
 import { mirrorPadGrad } from "../../../trainer/engine/tfjs.js";
-import { probeProvider } from "../../../trainer/onnx/providers.js";
+import { probeProvider } from "../../../model/onnx/providers.js";
 import { describeAdapter, installWebGpu } from "../../../model/engine/webgpu.js";
 import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets } from "../../../trainer/losses/index.js";
