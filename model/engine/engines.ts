@@ -45,6 +45,12 @@ export interface InitEngineOptions {
    */
   wasmThreads?: number;
   hooks?: EngineHooks;
+  /**
+   * webgpu named: accept a software (CPU-emulated) adapter. Default true (a
+   * name is a request); false for a caller that tries webgpu first on its
+   * own "auto" (the model server), which must skip such adapters like "auto" does.
+   */
+  allowSoftwareAdapter?: boolean;
 }
 
 interface WasmModule {
@@ -212,7 +218,7 @@ export async function initInferenceEngine(
   // which engine runs).
   tf.enableProdMode();
   if (name !== "auto") {
-    const info = await tryEngine(name, options, true);
+    const info = await tryEngine(name, options, options.allowSoftwareAdapter ?? true);
     log.info(
       { engine: info.engine, backend: info.backend, threads: info.threads },
       "compute engine selected",

@@ -64,7 +64,8 @@ export function adapterDescription(adapter: GpuAdapterLike): GpuAdapterDescripti
     const value = info?.[key];
     if (typeof value === "string") description[key] = value;
   }
-  if (info?.isFallbackAdapter === true || adapter.isFallbackAdapter === true) description.isFallbackAdapter = true;
+  if (info?.isFallbackAdapter === true || adapter.isFallbackAdapter === true)
+    description.isFallbackAdapter = true;
   return description;
 }
 
