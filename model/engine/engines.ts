@@ -60,6 +60,7 @@ interface WasmModule {
 
 let wasmModule: WasmModule | undefined;
 let wasmRegistered = false;
+let warnedSoftwareAdapter = false;
 /** Undoes what prepareWasmThreads changed for the backend's initialisation. */
 let afterWasmInit: (() => void) | undefined;
 
@@ -150,7 +151,9 @@ async function register(
       // the backend module is imported; throws a clear error otherwise.
       try {
         const adapter = await installWebGpu(importOptional, { allowSoftware });
-        if (adapter.software) {
+        if (adapter.software && !warnedSoftwareAdapter) {
+          // Once per process: tests switch engines back and forth.
+          warnedSoftwareAdapter = true;
           log.warn(
             { adapter: adapter.name },
             "webgpu runs on a software (CPU-emulated) adapter, asked by name",

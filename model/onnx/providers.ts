@@ -31,8 +31,16 @@ function tinyConvModel(): Uint8Array {
   return probeModel;
 }
 
+/** ONNX Runtime's error in one line, and its WebGPU "no adapter" error in words that say what to install. */
 function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
+  const noAdapter = /Failed to get a WebGPU adapter: ?(.*)/.exec(text);
+  if (noAdapter !== null) {
+    return (
+      `Dawn found no WebGPU adapter (${noAdapter[1]?.trim() || "none"}): it needs a Vulkan driver, ` +
+      "a GPU's or on a CPU machine Mesa's lavapipe ≥ 25 (mesa-vulkan-drivers), and libvulkan1"
+    );
+  }
   return (
     text
       .split("\n")

@@ -52,20 +52,19 @@ function maxPoolWindowGradient(g: GraphBuilder, x: string, dy: string): string {
   // int64 [N, C, Ho, Wo, 1] and its one-hot bool mask (left undeclared, like Relu's Greater).
   const argmax = g.op("ArgMax", [windows], { axis: attr.int(4), keepdims: attr.int(1) });
   const taken = g.op("Equal", [argmax, g.int64s([0, 1, 2, 3])]);
-  const spread = g.op(
-    "Where",
-    [taken, ops.reshape(g, dy, [n, c, ho, wo, 1]), g.scalar(0)],
-    {},
-    [n, c, ho, wo, 4],
-  );
+  const spread = g.op("Where", [taken, ops.reshape(g, dy, [n, c, ho, wo, 1]), g.scalar(0)], {}, [
+    n,
+    c,
+    ho,
+    wo,
+    4,
+  ]);
   const dx = ops.reshape(
     g,
     ops.transpose(g, ops.reshape(g, spread, [n, c, ho, wo, 2, 2]), [0, 1, 2, 4, 3, 5]),
     [n, c, 2 * ho, 2 * wo],
   );
-  return even
-    ? dx
-    : ops.padZeros(g, dx, [0, 0, 0, 0], [0, 0, h - 2 * ho, w - 2 * wo]);
+  return even ? dx : ops.padZeros(g, dx, [0, 0, 0, 0], [0, 0, h - 2 * ho, w - 2 * wo]);
 }
 
 export interface RuleContext {
