@@ -29,8 +29,11 @@ const models = new Map<number, Runner>();
 const store = openStore();
 let loadRunner: (uri: string) => Promise<{ runner: Runner; description: ModelDescription }>;
 
-async function startTfjs(engine: Exclude<WorkerInit["engine"], "onnxruntime">): Promise<WorkerEngine> {
-  const info = await initInferenceEngine(engine);
+async function startTfjs(
+  engine: Exclude<WorkerInit["engine"], "onnxruntime">,
+  allowSoftwareAdapter = true,
+): Promise<WorkerEngine> {
+  const info = await initInferenceEngine(engine, { allowSoftwareAdapter });
   loadRunner = async (uri) => {
     const { net, description } = await loadModel(store, uri);
     const runner: Runner = {
@@ -88,7 +91,8 @@ async function startEngine(): Promise<WorkerEngine> {
   if (init.engine !== "auto") return startTfjs(init.engine);
   const skipped: string[] = [];
   try {
-    return { ...(await startTfjs("webgpu")), skipped };
+    // A hardware adapter only: never a GPU emulated on this same CPU (lavapipe, SwiftShader).
+    return { ...(await startTfjs("webgpu", false)), skipped };
   } catch (err) {
     skipped.push(`webgpu: ${message(err)}`);
   }

@@ -7,11 +7,10 @@ import * as ort from "onnxruntime-node";
 import type { ObjectStore } from "../common/storage/index.js";
 import { joinUri } from "../common/storage/index.js";
 import { readModelFiles, type ModelDescription } from "../model/model-export.js";
-import { GraphBuilder, attr } from "../model/onnx/graph.js";
-import { serializeModel } from "../model/onnx/serialize.js";
+import { type OrtProvider, probeProvider } from "../model/onnx/providers.js";
 import { onnxRefusal, runInBands } from "./onnx-bands.js";
 
-export type OnnxProvider = "cpu" | "webgpu" | "cuda";
+export type OnnxProvider = OrtProvider;
 
 export interface OnnxOptions {
   providers: OnnxProvider[];
@@ -50,40 +49,20 @@ export async function createSession(
   throw new Error(`ONNX Runtime could not create a session: ${failures.join("; ")}`);
 }
 
-/** A one-Conv ONNX model (3→3 channels, 3×3, padded): what every provider must run to be chosen. */
-function probeModel(): Uint8Array {
-  const g = new GraphBuilder("stylekube_provider_probe");
-  const x = g.input("x", [1, 3, 8, 8]);
-  const w = g.initializer("w", new Float32Array(3 * 3 * 3 * 3).fill(1 / 27), [3, 3, 3, 3]);
-  g.namedOutput(g.op("Conv", [x, w], { pads: attr.ints([1, 1, 1, 1]) }, [1, 3, 8, 8]), "y", [1, 3, 8, 8]);
-  return serializeModel(g, { producer: "stylekube", producerVersion: "probe" });
-}
-
 /**
  * The first of `options.providers` on which ONNX Runtime creates a session
- * and runs a small convolution: the provider the server reports and gives
- * every model's session, so what it reports is what runs. The error names
- * each provider's failure.
+ * and runs a small convolution (the probe shared with the trainer,
+ * model/onnx/providers.ts, which checks for the CUDA provider's library
+ * before ONNX Runtime would print its own error): the provider the server
+ * reports and gives every model's session, so what it reports is what runs.
+ * The error names each provider's failure, one line each.
  */
 export async function chooseProvider(options: OnnxOptions): Promise<OnnxProvider> {
   const failures: string[] = [];
-  const bytes = probeModel();
   for (const provider of options.providers) {
-    try {
-      const { session } = await createSession(bytes, { ...options, providers: [provider] });
-      try {
-        const x = new ort.Tensor("float32", new Float32Array(3 * 8 * 8).fill(1), [1, 3, 8, 8]);
-        const y = (await session.run({ x })).y;
-        if (y === undefined || !Number.isFinite((y.data as Float32Array)[0])) {
-          throw new Error("the probe convolution gave no finite output");
-        }
-      } finally {
-        await session.release();
-      }
-      return provider;
-    } catch (err) {
-      failures.push(`${provider}: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    const failure = await probeProvider(provider);
+    if (failure === undefined) return provider;
+    failures.push(failure);
   }
   throw new Error(
     `ONNX Runtime initialised none of the providers ${options.providers.join(", ")}: ${failures.join("; ")}`,

@@ -45,6 +45,12 @@ export interface InitEngineOptions {
    */
   wasmThreads?: number;
   hooks?: EngineHooks;
+  /**
+   * webgpu named: accept a software (CPU-emulated) adapter. Default true (a
+   * name is a request); false for a caller that tries webgpu first on its
+   * own "auto" (the model server), which must skip such adapters like "auto" does.
+   */
+  allowSoftwareAdapter?: boolean;
 }
 
 interface WasmModule {
@@ -54,6 +60,7 @@ interface WasmModule {
 
 let wasmModule: WasmModule | undefined;
 let wasmRegistered = false;
+let warnedSoftwareAdapter = false;
 /** Undoes what prepareWasmThreads changed for the backend's initialisation. */
 let afterWasmInit: (() => void) | undefined;
 
@@ -144,7 +151,9 @@ async function register(
       // the backend module is imported; throws a clear error otherwise.
       try {
         const adapter = await installWebGpu(importOptional, { allowSoftware });
-        if (adapter.software) {
+        if (adapter.software && !warnedSoftwareAdapter) {
+          // Once per process: tests switch engines back and forth.
+          warnedSoftwareAdapter = true;
           log.warn(
             { adapter: adapter.name },
             "webgpu runs on a software (CPU-emulated) adapter, asked by name",
@@ -212,7 +221,7 @@ export async function initInferenceEngine(
   // which engine runs).
   tf.enableProdMode();
   if (name !== "auto") {
-    const info = await tryEngine(name, options, true);
+    const info = await tryEngine(name, options, options.allowSoftwareAdapter ?? true);
     log.info(
       { engine: info.engine, backend: info.backend, threads: info.threads },
       "compute engine selected",

@@ -50,6 +50,25 @@ export function describeAdapter(info: GpuAdapterDescription): { name: string; so
   return { name, software: info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(name) };
 }
 
+/**
+ * What the adapter tells about itself. Dawn's GPUAdapterInfo holds its fields
+ * as getters on the prototype, so they are read one by one: spreading the
+ * object copies nothing, and every adapter (lavapipe included) then looked
+ * like an unnamed hardware one. isFallbackAdapter is on the info in current
+ * WebGPU, on the adapter in older Dawn.
+ */
+export function adapterDescription(adapter: GpuAdapterLike): GpuAdapterDescription {
+  const info = adapter.info;
+  const description: GpuAdapterDescription = {};
+  for (const key of ["vendor", "architecture", "device", "description"] as const) {
+    const value = info?.[key];
+    if (typeof value === "string") description[key] = value;
+  }
+  if (info?.isFallbackAdapter === true || adapter.isFallbackAdapter === true)
+    description.isFallbackAdapter = true;
+  return description;
+}
+
 let installed: Promise<{ name: string; software: boolean }> | undefined;
 let probed: Promise<{ name: string; software: boolean }> | undefined;
 
@@ -63,10 +82,7 @@ export function dawnAdapter(importOptional: Importer): Promise<{ name: string; s
     const pkg = (await importOptional("webgpu")) as WebGpuPackage;
     const adapter = await pkg.create([]).requestAdapter();
     if (adapter === null) throw new Error("no WebGPU adapter found (Dawn found no Vulkan device)");
-    return describeAdapter({
-      ...(adapter.info ?? {}),
-      ...(adapter.isFallbackAdapter === true ? { isFallbackAdapter: true } : {}),
-    });
+    return describeAdapter(adapterDescription(adapter));
   })();
   return probed;
 }
@@ -90,10 +106,7 @@ async function install(importOptional: Importer): Promise<{ name: string; softwa
         "(e.g. /usr/share/vulkan/icd.d/nvidia_icd.json). Use engine wasm or cpu on machines without one.",
     );
   }
-  const adapterInfo = describeAdapter({
-    ...(adapter.info ?? {}),
-    ...(adapter.isFallbackAdapter === true ? { isFallbackAdapter: true } : {}),
-  });
+  const adapterInfo = describeAdapter(adapterDescription(adapter));
   Object.assign(globalThis, pkg.globals);
   const g = globalThis as { navigator?: object };
   if (g.navigator === undefined) {

@@ -16,8 +16,7 @@ import {
   tryEngine,
 } from "../../model/engine/engines.js";
 import { dawnAdapter } from "../../model/engine/webgpu.js";
-import type { OrtProvider } from "../onnx/onnx-trainer.js";
-import { ORT_PROVIDERS, probeProvider } from "../onnx/providers.js";
+import { ORT_PROVIDERS, type OrtProvider, probeProvider } from "../../model/onnx/providers.js";
 import { registerFastCpuKernels } from "./cpu-kernels.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 import { useWebGpuKernels, type WebGpuKernels, webGpuKernelsFromEnv } from "./webgpu-kernels.js";

@@ -25,9 +25,47 @@
 //                reversed and added back onto the pixels it copied
 //   Resize ×2    (nearest) dx = Σ of each 2×2 block: reshape + ReduceSum
 //   MaxPool      dx = MaxUnpool(dy, argmax indices): each window's gradient
-//                goes to its first maximum, as in tfjs
+//                goes to its first maximum, as in tfjs. Without the indices
+//                output (WebGPU EP): ArgMax over each 2×2 window, the same
+//                first maximum, and dy placed there with Equal + Where
 import { attr, type GraphBuilder, type GraphNode, type Shape } from "../../model/onnx/graph.js";
 import * as ops from "../../model/onnx/ops.js";
+
+/**
+ * The 2×2 stride-2 MaxPool's input gradient without the pool's indices
+ * output, which ONNX Runtime's WebGPU provider does not compute (it fails
+ * at run time: "The Indices output is not supported yet"). Each window's
+ * four pixels are laid out on a last axis of 4 in row-major order, ArgMax
+ * (first index on ties, select_last_index 0) picks the pixel MaxPool took,
+ * and dy goes there; rows and columns the pool never read (odd sizes) get 0.
+ */
+function maxPoolWindowGradient(g: GraphBuilder, x: string, dy: string): string {
+  const [n, c, h, w] = g.staticShape(x) as [number, number, number, number];
+  const [ho, wo] = [Math.floor(h / 2), Math.floor(w / 2)];
+  const even = h === 2 * ho && w === 2 * wo;
+  const read = even ? x : ops.slice(g, x, [2, 3], [0, 0], [2 * ho, 2 * wo]);
+  const windows = ops.reshape(
+    g,
+    ops.transpose(g, ops.reshape(g, read, [n, c, ho, 2, wo, 2]), [0, 1, 2, 4, 3, 5]),
+    [n, c, ho, wo, 4],
+  );
+  // int64 [N, C, Ho, Wo, 1] and its one-hot bool mask (left undeclared, like Relu's Greater).
+  const argmax = g.op("ArgMax", [windows], { axis: attr.int(4), keepdims: attr.int(1) });
+  const taken = g.op("Equal", [argmax, g.int64s([0, 1, 2, 3])]);
+  const spread = g.op("Where", [taken, ops.reshape(g, dy, [n, c, ho, wo, 1]), g.scalar(0)], {}, [
+    n,
+    c,
+    ho,
+    wo,
+    4,
+  ]);
+  const dx = ops.reshape(
+    g,
+    ops.transpose(g, ops.reshape(g, spread, [n, c, ho, wo, 2, 2]), [0, 1, 2, 4, 3, 5]),
+    [n, c, 2 * ho, 2 * wo],
+  );
+  return even ? dx : ops.padZeros(g, dx, [0, 0, 0, 0], [0, 0, h - 2 * ho, w - 2 * wo]);
+}
 
 export interface RuleContext {
   g: GraphBuilder;
@@ -385,8 +423,8 @@ export const RULES: Record<string, Rule> = {
 
   MaxPool: ({ g, node, dy }) => {
     const indices = node.outputs[1];
-    if (indices === undefined) throw new Error("MaxPool gradient: build the forward MaxPool with indices");
     const x = input(node, 0);
+    if (indices === undefined) return [maxPoolWindowGradient(g, x, dy)];
     const shape = g.staticShape(x);
     return [
       g.op(

@@ -15,8 +15,14 @@ import type { LossProblem } from "../gatys/loss-problem.js";
 import type { Vgg16, VggLayer } from "../loss-network/vgg16.js";
 import type { LossLayers, LossValues, LossWeights } from "../losses/perceptual-loss.js";
 import { appendGradients } from "./autodiff.js";
-import { LOSS_OUTPUTS, outputLossTerms, perceptualLoss } from "./loss-graph.js";
-import { sessionOptions, vggGraphData, type OnnxTrainerOptions, type OrtProvider } from "./onnx-trainer.js";
+import { LOSS_OUTPUTS, outputLossTerms, perceptualLoss, type PoolIndices } from "./loss-graph.js";
+import {
+  poolIndicesFor,
+  sessionOptions,
+  vggGraphData,
+  type OnnxTrainerOptions,
+  type OrtProvider,
+} from "./onnx-trainer.js";
 
 const IMAGE_INPUT = "image";
 const IMAGE_GRADIENT = "grad/image";
@@ -33,13 +39,13 @@ export interface ImageLossSpec {
   weights: LossWeights;
 }
 
-async function imageLossGraph(spec: ImageLossSpec): Promise<Uint8Array> {
+async function imageLossGraph(spec: ImageLossSpec, pools: PoolIndices): Promise<Uint8Array> {
   const g = new GraphBuilder("stylekube_image_loss");
   const { height: h, width: w } = spec;
   const image = g.input(IMAGE_INPUT, [1, h, w, 3]);
   const yHat = ops.transpose(g, image, [0, 3, 1, 2]);
   const content = ops.transpose(g, g.initializer("content", spec.content, [1, h, w, 3]), [0, 3, 1, 2]);
-  const loss = perceptualLoss(g, yHat, content, { ...spec, vgg: await vggGraphData(spec.vgg) });
+  const loss = perceptualLoss(g, yHat, content, { ...spec, vgg: await vggGraphData(spec.vgg), pools });
   g.namedOutput(appendGradients(g, loss.total, [image]).get(image)!, IMAGE_GRADIENT);
   outputLossTerms(g, loss);
   return serializeModel(g, { producer: "stylekube-trainer", producerVersion: "1" });
@@ -83,7 +89,10 @@ export class OnnxImageLoss {
   }
 
   static async create(spec: ImageLossSpec, options: OnnxTrainerOptions): Promise<OnnxImageLoss> {
-    const session = await ort.InferenceSession.create(await imageLossGraph(spec), sessionOptions(options));
+    const session = await ort.InferenceSession.create(
+      await imageLossGraph(spec, poolIndicesFor(options.provider)),
+      sessionOptions(options),
+    );
     return new OnnxImageLoss(session, [1, spec.height, spec.width, 3]);
   }
 

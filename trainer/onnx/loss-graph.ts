@@ -44,9 +44,18 @@ export function addVggWeights(
 }
 
 /**
+ * How the backward pass finds each max-pool window's maximum: from the
+ * forward MaxPool's indices output (MaxUnpool; the CPU and CUDA providers),
+ * or by an ArgMax over each window (ONNX Runtime's WebGPU provider, whose
+ * MaxPool has no indices output), or not at all (no backward pass).
+ */
+export type PoolIndices = "indices" | "window-argmax" | "none";
+
+/**
  * Activations at `layers` for RGB in [0, 255], stopping after the deepest
  * one: preprocessing, 3×3 convs with zero padding and ReLU, 2×2 max-pools
- * between blocks. The pools keep their argmax for the backward pass.
+ * between blocks. With pools "indices" they keep their argmax for the
+ * backward pass.
  */
 export function vggFeatures(
   g: GraphBuilder,
@@ -55,6 +64,7 @@ export function vggFeatures(
   weights: ReadonlyMap<string, { w: string; b: string }>,
   affine: VggInputAffine,
   layers: readonly VggLayer[],
+  pools: PoolIndices,
 ): Map<VggLayer, string> {
   const wanted = new Set(layers);
   const out = new Map<VggLayer, string>();
@@ -65,7 +75,7 @@ export function vggFeatures(
   for (const conv of convs) {
     if (out.size === wanted.size) break;
     if (conv.block !== block) {
-      x = ops.maxPool2x2(g, x, true).y;
+      x = ops.maxPool2x2(g, x, pools === "indices").y;
       block = conv.block;
     }
     const w = weights.get(conv.name)!;
@@ -125,6 +135,8 @@ export interface PerceptualLossSpec {
   styleTargets: ReadonlyMap<VggLayer, { data: Float32Array; channels: number }>;
   layers: { content: VggLayer; style: readonly VggLayer[] };
   weights: { content: number; style: number; tv: number };
+  /** See PoolIndices; default "indices". */
+  pools?: PoolIndices;
 }
 
 /** The values of the loss terms: the λ-weighted total and each unweighted term. */
@@ -150,8 +162,10 @@ export function perceptualLoss(
   const deepest = Math.max(...outputLayers.map((l) => spec.vgg.convs.findIndex((c) => c.relu === l)));
   const convs = spec.vgg.convs.slice(0, deepest + 1);
   const vggWeights = addVggWeights(g, convs);
-  const phiYHat = vggFeatures(g, yHat, convs, vggWeights, spec.vgg.affine, outputLayers);
-  const phiY = vggFeatures(g, content, convs, vggWeights, spec.vgg.affine, [spec.layers.content]);
+  const pools = spec.pools ?? "indices";
+  const phiYHat = vggFeatures(g, yHat, convs, vggWeights, spec.vgg.affine, outputLayers, pools);
+  // φ(y) of the content images needs no gradient.
+  const phiY = vggFeatures(g, content, convs, vggWeights, spec.vgg.affine, [spec.layers.content], "none");
   const targets = new Map<VggLayer, string>();
   for (const [layer, t] of spec.styleTargets) {
     targets.set(layer, g.initializer(`style_target/${layer}`, t.data, [1, t.channels, t.channels]));

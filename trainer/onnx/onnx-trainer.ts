@@ -21,8 +21,9 @@ import {
 import type { LossValues } from "../losses/index.js";
 import { BATCH_NORM_MOMENTUM } from "../../model/layers.js";
 import { countParameters } from "../../model/parameters.js";
+import type { OrtProvider } from "../../model/onnx/providers.js";
 import type { TrainStepSetup } from "../train-step.js";
-import type { VggConvData, VggInputAffine } from "./loss-graph.js";
+import type { PoolIndices, VggConvData, VggInputAffine } from "./loss-graph.js";
 import {
   batchMeanOutput,
   batchVarianceOutput,
@@ -35,7 +36,7 @@ import {
 
 const log = createLogger("trainer.onnx");
 
-export type OrtProvider = "cpu" | "webgpu" | "cuda";
+export type { OrtProvider } from "../../model/onnx/providers.js";
 
 export interface OnnxTrainerOptions {
   provider: OrtProvider;
@@ -89,6 +90,16 @@ export async function vggGraphData(vgg: Vgg16): Promise<{ convs: VggConvData[]; 
         shift: [0, 1, 2].map((c) => -TORCH_MEAN_RGB[c]! / TORCH_STD_RGB[c]!) as [number, number, number],
       };
   return { convs, affine };
+}
+
+/**
+ * How a graph for `provider` takes max-pool gradients: ONNX Runtime's WebGPU
+ * provider claims MaxPool with an indices output but fails when running it
+ * ("The Indices output is not supported yet", onnxruntime-node 1.30), so
+ * its graphs find each window's maximum with ArgMax instead.
+ */
+export function poolIndicesFor(provider: OrtProvider): PoolIndices {
+  return provider === "webgpu" ? "window-argmax" : "indices";
 }
 
 /** The session options of every ONNX Runtime session the onnxruntime engine creates. */
@@ -153,6 +164,7 @@ export class OnnxTrainer {
       styleTargets: targets,
       layers,
       weights,
+      pools: poolIndicesFor(this.options.provider),
     });
     const session = await ort.InferenceSession.create(graph.bytes, sessionOptions(this.options));
     log.info(

@@ -24,7 +24,7 @@ async function styleTargetGraph(vgg: Vgg16, height: number, width: number, layer
   const { convs, affine } = await vggGraphData(vgg);
   const deepest = Math.max(...layers.map((l) => convs.findIndex((c) => c.relu === l)));
   const used = convs.slice(0, deepest + 1);
-  const phi = vggFeatures(g, rgb, used, addVggWeights(g, used), affine, layers);
+  const phi = vggFeatures(g, rgb, used, addVggWeights(g, used), affine, layers, "none");
   for (const layer of layers) g.namedOutput(gramMatrix(g, phi.get(layer)!), targetOutput(layer));
   return serializeModel(g, { producer: "stylekube-trainer", producerVersion: "1" });
 }

@@ -27,13 +27,15 @@ export const ArgsSchema = z.object({
   size: z.int().min(8),
   learningRate: z.number(),
   out: z.string(),
-  /** cpu: the tfjs step; onnxruntime: the whole step as one ONNX Runtime session run (CPU provider). */
+  /** cpu: the tfjs step; onnxruntime: the whole step as one ONNX Runtime session run. */
   engine: z.enum(["cpu", "onnxruntime"]).default("cpu"),
+  /** onnxruntime only: ONNX Runtime's execution provider. */
+  provider: z.enum(["cpu", "webgpu"]).default("cpu"),
 });
 export type Args = z.infer<typeof ArgsSchema>;
 
 async function main(args: Args): Promise<void> {
-  await initEngine(args.engine, args.engine === "onnxruntime" ? { ortProvider: "cpu" } : {});
+  await initEngine(args.engine, args.engine === "onnxruntime" ? { ortProvider: args.provider } : {});
   const vgg = await loadVgg16({ random: true, seed: 1 });
   const style = tf.tensor4d(syntheticImage(1_000_000, args.size), [1, args.size, args.size, 3]);
   const layers = { content: "relu1_2" as const, style: ["relu1_2", "relu2_2"] as const };
@@ -59,7 +61,9 @@ async function main(args: Args): Promise<void> {
         })
       : undefined;
   const onnx =
-    args.engine === "onnxruntime" ? new OnnxTrainer(setup, { provider: "cpu", threads: 1 }) : undefined;
+    args.engine === "onnxruntime"
+      ? new OnnxTrainer(setup, { provider: args.provider, threads: 1 })
+      : undefined;
   const perWorker = args.globalBatch / args.worldSize;
   const pixels = args.size * args.size * 3;
   for (let step = 0; step < args.steps; step++) {

@@ -2,7 +2,9 @@
 // averaging gradients over the real NATS server, end with bit-identical
 // weights, equal (to float tolerance) to 1 worker trained on the union of
 // their batches. The real transformation network, at 16×16, on the cpu engine
-// and on the onnxruntime engine (the whole step as one ONNX graph, CPU provider).
+// and on the onnxruntime engine (the whole step as one ONNX graph) with ONNX
+// Runtime's CPU provider, and its WebGPU provider where that starts (in CI
+// on Mesa's lavapipe).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -11,6 +13,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { readTestEnv } from "../../env/env-file.js";
 import type { Args } from "./equivalence-worker.js";
+import { ortTestProviders } from "../../support/ort-providers.js";
 
 const WORKER = join(import.meta.dirname, "equivalence-worker.ts");
 const dir = mkdtempSync(join(tmpdir(), "stylekube-equiv-"));
@@ -38,8 +41,9 @@ async function train(
   worldSize: number,
   globalBatch: number,
   engine: Args["engine"],
+  provider: Args["provider"],
 ): Promise<Float32Array[]> {
-  const jobId = `equiv-${engine}-${worldSize}-${Date.now()}`;
+  const jobId = `equiv-${engine}-${provider}-${worldSize}-${Date.now()}`;
   return Promise.all(
     Array.from({ length: worldSize }, (_, rank) =>
       run({
@@ -50,6 +54,7 @@ async function train(
         worldSize,
         globalBatch,
         engine,
+        provider,
         out: join(dir, `${jobId}-${rank}.bin`),
       }),
     ),
@@ -73,15 +78,20 @@ function updateNorm(a: Float32Array, init: Float32Array): number {
   return Math.sqrt(norm);
 }
 
+const webgpu = (await ortTestProviders()).find((p) => p.provider === "webgpu")!;
+
 describe("data-parallel equivalence over NATS", () => {
-  for (const [workers, engine] of [
-    [2, "cpu"],
-    [3, "cpu"],
-    [2, "onnxruntime"],
+  for (const [workers, engine, provider, skip] of [
+    [2, "cpu", "cpu", undefined],
+    [3, "cpu", "cpu", undefined],
+    [2, "onnxruntime", "cpu", undefined],
+    [2, "onnxruntime", "webgpu", webgpu.skip],
   ] as const) {
-    it(`${workers} workers × batch 1 = 1 worker × batch ${workers} (${engine})`, async () => {
+    const label = engine === "onnxruntime" ? `${engine} ${provider}` : engine;
+    it(`${workers} workers × batch 1 = 1 worker × batch ${workers} (${label})`, { skip }, async () => {
       const [single, initial] = await Promise.all([
-        train(1, workers, engine).then((w) => w[0]!),
+        train(1, workers, engine, provider).then((w) => w[0]!),
+        // The initial weights (learning rate 0), whatever the engine: the cheap tfjs one.
         run({
           ...base,
           steps: 1,
@@ -91,11 +101,12 @@ describe("data-parallel equivalence over NATS", () => {
           rank: 0,
           worldSize: 1,
           globalBatch: 1,
-          engine,
-          out: join(dir, `init-${engine}-${workers}.bin`),
+          engine: "cpu",
+          provider: "cpu",
+          out: join(dir, `init-${engine}-${provider}-${workers}.bin`),
         }),
       ]);
-      const parallel = await train(workers, workers, engine);
+      const parallel = await train(workers, workers, engine, provider);
       for (let r = 1; r < workers; r++) {
         assert.ok(
           Buffer.from(parallel[r]!.buffer).equals(Buffer.from(parallel[0]!.buffer)),
@@ -111,7 +122,7 @@ describe("data-parallel equivalence over NATS", () => {
       // orders (mean of per-worker means vs mean over the union) — float32 rounding.
       const diff = updateDifference(parallel[0]!, single, initial);
       assert.ok(diff < 1e-4, `the N-worker update differs from the 1-worker update by ${diff} (relative)`);
-      console.log(`# ${workers} workers: relative update difference ${diff.toExponential(2)}`);
+      console.log(`# ${workers} workers (${label}): relative update difference ${diff.toExponential(2)}`);
     });
   }
 });

@@ -1,7 +1,8 @@
 // Train k steps, checkpoint, resume in fresh objects, train k more: bit for
 // bit the same weights as 2k steps without stopping. The real transformation
 // network and losses, at 16×16 with a random VGG-16, on the cpu, wasm and
-// onnxruntime (CPU provider) engines.
+// onnxruntime engines (ONNX Runtime's CPU provider, and its WebGPU provider
+// where that starts: in CI on Mesa's lavapipe).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,8 +22,11 @@ import { Adam } from "../../../trainer/optimizer/adam.js";
 import { OnnxTrainer } from "../../../trainer/onnx/onnx-trainer.js";
 import { applyGradients, trainStep, type TrainStepSetup } from "../../../trainer/train-step.js";
 import { syntheticImage } from "../../integration/distributed/synthetic-images.js";
+import type { OrtProvider } from "../../../model/onnx/providers.js";
+import { ortTestProviders } from "../../support/ort-providers.js";
 
 const SIZE = 16;
+const ORT_TEST_PROVIDERS = await ortTestProviders();
 const K = 2;
 
 describe("resume is exact", () => {
@@ -35,8 +39,8 @@ describe("resume is exact", () => {
   });
 
   /** Engine, loss network and style targets on that engine. */
-  async function onEngine(engine: "cpu" | "wasm" | "onnxruntime"): Promise<void> {
-    await initEngine(engine);
+  async function onEngine(engine: "cpu" | "wasm" | "onnxruntime", provider?: OrtProvider): Promise<void> {
+    await initEngine(engine, provider === undefined ? {} : { ortProvider: provider });
     vgg = await loadVgg16({ random: true, seed: 1 });
     targets = computeStyleTargets(vgg, tf.tensor4d(syntheticImage(999, SIZE), [1, SIZE, SIZE, 3]), [
       "relu1_2",
@@ -60,14 +64,20 @@ describe("resume is exact", () => {
    * per network, as a resumed worker has) and Adam on the flat gradient.
    */
   const trainers = new Map<TransformerNet, OnnxTrainer>();
-  async function step(engine: string, net: TransformerNet, opt: Adam, s: number): Promise<void> {
-    if (engine !== "onnxruntime") {
+  async function step(
+    engine: string,
+    provider: OrtProvider | undefined,
+    net: TransformerNet,
+    opt: Adam,
+    s: number,
+  ): Promise<void> {
+    if (engine !== "onnxruntime" || provider === undefined) {
       await trainStep(setupFor(net), opt, batch(s));
       return;
     }
     let trainer = trainers.get(net);
     if (trainer === undefined) {
-      trainer = new OnnxTrainer(setupFor(net), { provider: "cpu", threads: 2 });
+      trainer = new OnnxTrainer(setupFor(net), { provider, threads: 2 });
       trainers.set(net, trainer);
     }
     const { flat } = await trainer.computeGradients(syntheticImage(s, SIZE), [1, SIZE, SIZE, 3]);
@@ -77,18 +87,28 @@ describe("resume is exact", () => {
     for (const t of trainers.values()) await t.dispose();
   });
 
-  for (const engine of ["cpu", "wasm", "onnxruntime"] as const) {
-    it(`${K} + ${K} steps across a checkpoint = ${2 * K} steps straight (${engine})`, async () => {
-      await onEngine(engine);
+  const engines: { engine: "cpu" | "wasm" | "onnxruntime"; provider?: OrtProvider; skip?: string }[] = [
+    { engine: "cpu" },
+    { engine: "wasm" },
+    ...ORT_TEST_PROVIDERS.map(({ provider, skip }) => ({
+      engine: "onnxruntime" as const,
+      provider,
+      ...(skip === undefined ? {} : { skip }),
+    })),
+  ];
+  for (const { engine, provider, skip } of engines) {
+    const label = provider === undefined ? engine : `${engine} ${provider}`;
+    it(`${K} + ${K} steps across a checkpoint = ${2 * K} steps straight (${label})`, { skip }, async () => {
+      await onEngine(engine, provider);
       const straight = new TransformerNet({ seed: 5 });
       const straightOpt = new Adam(1e-3);
-      for (let s = 0; s < 2 * K; s++) await step(engine, straight, straightOpt, s);
+      for (let s = 0; s < 2 * K; s++) await step(engine, provider, straight, straightOpt, s);
 
       const first = new TransformerNet({ seed: 5 });
       const firstOpt = new Adam(1e-3);
-      for (let s = 0; s < K; s++) await step(engine, first, firstOpt, s);
+      for (let s = 0; s < K; s++) await step(engine, provider, first, firstOpt, s);
       const store = new FileStore({ durable: false });
-      const output = `${pathToFileURL(dir).href}/${engine}/`;
+      const output = `${pathToFileURL(dir).href}/${label.replace(" ", "-")}/`;
       const uri = await saveCheckpoint(store, output, {
         step: K,
         attempt: 1,
@@ -102,7 +122,7 @@ describe("resume is exact", () => {
       const resumedOpt = new Adam(1e-3);
       const state = await loadCheckpoint(store, uri, resumed.params, resumedOpt);
       assert.equal(state.step, K);
-      for (let s = K; s < 2 * K; s++) await step(engine, resumed, resumedOpt, s);
+      for (let s = K; s < 2 * K; s++) await step(engine, provider, resumed, resumedOpt, s);
 
       const a = await flattenTensors(straight.params);
       const b = await flattenTensors(resumed.params);

@@ -11,8 +11,13 @@ import {
 } from "../../../trainer/engine/engines.js";
 import { MIRROR_PAD_GRAD } from "../../../trainer/engine/mirror-pad-grad.js";
 import { mirrorPadGrad } from "../../../trainer/engine/tfjs.js";
-import { probeProvider } from "../../../trainer/onnx/providers.js";
-import { describeAdapter, installWebGpu } from "../../../model/engine/webgpu.js";
+import { probeProvider } from "../../../model/onnx/providers.js";
+import {
+  adapterDescription,
+  dawnAdapter,
+  describeAdapter,
+  installWebGpu,
+} from "../../../model/engine/webgpu.js";
 import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets } from "../../../trainer/losses/index.js";
 import { TransformerNet } from "../../../model/transformer-net.js";
@@ -79,6 +84,36 @@ describe("compute engines", () => {
     assert.equal(describeAdapter({}).name, "unnamed adapter");
   });
 
+  it("an adapter's description is read from Dawn's GPUAdapterInfo, whose fields are getters", async (t) => {
+    // Like Dawn's object: nothing of its own to spread.
+    class Info {
+      get vendor() {
+        return "mesa";
+      }
+      get description() {
+        return "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)";
+      }
+      get isFallbackAdapter() {
+        return false;
+      }
+    }
+    assert.deepEqual(adapterDescription({ info: new Info() }), {
+      vendor: "mesa",
+      description: "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)",
+    });
+    assert.equal(describeAdapter(adapterDescription({ info: new Info() })).software, true);
+    assert.deepEqual(adapterDescription({ isFallbackAdapter: true }), { isFallbackAdapter: true });
+    // And on this machine's Dawn, where it finds an adapter.
+    const adapter = await dawnAdapter((s) => import(s) as Promise<unknown>).catch(() => undefined);
+    if (adapter === undefined) {
+      t.diagnostic("Dawn finds no adapter here");
+      return;
+    }
+    assert.notEqual(adapter.name, "unnamed adapter");
+    if (/llvmpipe|swiftshader/i.test(adapter.name)) assert.equal(adapter.software, true, adapter.name);
+    t.diagnostic(`Dawn's adapter: ${adapter.name} (${adapter.software ? "software" : "hardware"})`);
+  });
+
   it("auto picks the fastest engine that can train here, never a software WebGPU adapter", async () => {
     const adapter = await installWebGpu((s) => import(s) as Promise<unknown>).catch(() => undefined);
     const cuda = await probeProvider("cuda");
@@ -111,6 +146,13 @@ describe("compute engines", () => {
         });
       }
     }
+    // Its own "auto": cuda, then webgpu on a hardware adapter only, then cpu.
+    const adapter = await dawnAdapter((s) => import(s) as Promise<unknown>).catch(() => undefined);
+    const chosen = (await initEngine("onnxruntime", { ortProvider: "auto" })).provider;
+    if ((await probeProvider("cuda")) === undefined) assert.equal(chosen, "cuda");
+    else if (adapter !== undefined && !adapter.software && (await probeProvider("webgpu")) === undefined)
+      assert.equal(chosen, "webgpu");
+    else assert.equal(chosen, "cpu", `Dawn's adapter: ${adapter?.name ?? "none"}`);
     assert.throws(
       () => ortProviderFromEnv({ STYLEKUBE_ORT_PROVIDER: "tpu" }),
       /STYLEKUBE_ORT_PROVIDER=tpu: use one of auto, cpu, webgpu, cuda/,

@@ -1,15 +1,17 @@
-// Which ONNX Runtime execution providers work on this machine. Each is
-// probed by creating a session for a one-conv graph and running it once:
-// that is what fails when a provider's libraries, driver or device are
-// missing, and the error says why in one line.
+// Which ONNX Runtime execution providers work on this machine, for every
+// process that runs ONNX Runtime (the trainer's onnxruntime engine and the
+// model server). Each is probed by creating a session for a one-conv graph
+// and running it once: that is what fails when a provider's libraries,
+// driver or device are missing, and the error says why in one line.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { GraphBuilder } from "../../model/onnx/graph.js";
-import * as ops from "../../model/onnx/ops.js";
-import { serializeModel } from "../../model/onnx/serialize.js";
-import type { OrtProvider } from "./onnx-trainer.js";
+import { GraphBuilder } from "./graph.js";
+import * as ops from "./ops.js";
+import { serializeModel } from "./serialize.js";
+
+export type OrtProvider = "cpu" | "webgpu" | "cuda";
 
 export const ORT_PROVIDERS: readonly OrtProvider[] = ["cpu", "webgpu", "cuda"];
 
@@ -29,8 +31,16 @@ function tinyConvModel(): Uint8Array {
   return probeModel;
 }
 
+/** ONNX Runtime's error in one line, and its WebGPU "no adapter" error in words that say what to install. */
 function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
+  const noAdapter = /Failed to get a WebGPU adapter: ?(.*)/.exec(text);
+  if (noAdapter !== null) {
+    return (
+      `Dawn found no WebGPU adapter (${noAdapter[1]?.trim() || "none"}): it needs a Vulkan driver, ` +
+      "a GPU's or on a CPU machine Mesa's lavapipe ≥ 25 (mesa-vulkan-drivers), and libvulkan1"
+    );
+  }
   return (
     text
       .split("\n")
@@ -57,7 +67,26 @@ function missingCudaLibrary(): string | undefined {
   );
 }
 
-/** undefined when the provider runs a conv here; else why not, in one line. */
+/** Runs the one-conv graph on `provider`; throws when it cannot or gives no finite output. */
+async function runProbe(provider: OrtProvider): Promise<void> {
+  const session = await ort.InferenceSession.create(tinyConvModel(), { executionProviders: [provider] });
+  try {
+    const x = new ort.Tensor("float32", new Float32Array(32).fill(1), [1, 2, 4, 4]);
+    const y = (await session.run({ x })).y?.data as Float32Array | undefined;
+    // y[5] (row 1, column 1) sees the whole 3×3 window: Σ w = 17·18/2/18 = 8.5.
+    if (y === undefined || !(Math.abs((y[5] ?? NaN) - 8.5) < 1e-3)) {
+      throw new Error(`the probe convolution gave ${String(y?.[5])}, not 8.5`);
+    }
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * undefined when the provider runs a conv here (and gets it right); else
+ * why not, in one line that starts with "onnxruntime <provider>:". Once
+ * per process and provider: the answer does not change.
+ */
 export function probeProvider(provider: OrtProvider): Promise<string | undefined> {
   let probe = probes.get(provider);
   if (probe === undefined) {
@@ -67,14 +96,7 @@ export function probeProvider(provider: OrtProvider): Promise<string | undefined
         if (missing !== undefined) return missing;
       }
       try {
-        const session = await ort.InferenceSession.create(tinyConvModel(), {
-          executionProviders: [provider],
-        });
-        try {
-          await session.run({ x: new ort.Tensor("float32", new Float32Array(32).fill(1), [1, 2, 4, 4]) });
-        } finally {
-          await session.release();
-        }
+        await runProbe(provider);
         return undefined;
       } catch (err) {
         return `onnxruntime ${provider}: ${oneLine(err)}`;

@@ -1,0 +1,20 @@
+// The ONNX Runtime execution providers the onnxruntime engine's correctness
+// suites run on: the CPU provider everywhere, and the WebGPU provider where
+// ONNX Runtime's Dawn finds a Vulkan device (a GPU, or Mesa's lavapipe on a
+// CPU machine, which CI installs); where it cannot start, its suites are
+// skipped with ONNX Runtime's one-line reason.
+import { probeProvider, type OrtProvider } from "../../model/onnx/providers.js";
+
+export interface OrtTestProvider {
+  provider: OrtProvider;
+  /** Why the provider cannot run here (node:test's skip reason); undefined when it can. */
+  skip: string | undefined;
+}
+
+export async function ortTestProviders(): Promise<OrtTestProvider[]> {
+  return [
+    // The CPU provider runs everywhere: a failure to start is a failure, not a skip.
+    { provider: "cpu", skip: undefined },
+    { provider: "webgpu", skip: await probeProvider("webgpu") },
+  ];
+}
