@@ -72,6 +72,17 @@ function readSysctl(name: string): string | null {
   }
 }
 
+/**
+ * Whether two `nft -s list table` texts hold the same rules. Rules that
+ * iptables-nft made print with an extra space where an empty match sits
+ * ("\t\t counter jump CNI-ADMIN"); the same table restored with `nft -f`
+ * prints without it. Whitespace is not part of the rules.
+ */
+export function sameNftTable(a: string, b: string): boolean {
+  const words = (text: string): string => text.split(/\s+/).filter(Boolean).join(" ");
+  return words(a) === words(b);
+}
+
 function nftTables(): Record<string, string> {
   const tables: Record<string, string> = {};
   for (const line of run("nft", ["list", "tables"]).split("\n")) {
@@ -140,7 +151,7 @@ export function diffHost(before: HostSnapshot, after: HostSnapshot): string[] {
   for (const t of tables) {
     if (!(t in before.nftTables)) out.push(`nft table ${t}: added`);
     else if (!(t in after.nftTables)) out.push(`nft table ${t}: removed`);
-    else if (before.nftTables[t] !== after.nftTables[t]) out.push(`nft table ${t}: changed`);
+    else if (!sameNftTable(before.nftTables[t]!, after.nftTables[t]!)) out.push(`nft table ${t}: changed`);
   }
   for (const [h, kids] of Object.entries(after.cgroups)) {
     const was = new Set(before.cgroups[h] ?? []);
@@ -255,7 +266,7 @@ export function restoreHost(before: HostSnapshot, log: Logger): string[] {
   for (const [table, text] of Object.entries(now)) {
     const [family, name] = table.split(" ") as [string, string];
     if (!(table in before.nftTables)) run("nft", ["delete", "table", family, name]);
-    else if (before.nftTables[table] !== text) {
+    else if (!sameNftTable(before.nftTables[table]!, text)) {
       run("nft", ["delete", "table", family, name]);
       execFileSync("nft", ["-f", "-"], { input: before.nftTables[table], stdio: ["pipe", "ignore", "pipe"] });
     }

@@ -17,6 +17,23 @@ describe("real node: host snapshot differences", () => {
     assert.deepEqual(diffHost(before, structuredClone(before)), []);
   });
 
+  it("a table restored with nft -f equals the iptables-nft original (whitespace is not a rule)", () => {
+    // As printed on this machine: CNI's chains made by iptables-nft, then
+    // the same table after env:down deleted and restored it.
+    const original = "table ip filter {\n\tchain CNI-FORWARD {\n\t\t counter jump CNI-ADMIN\n\t}\n}\n";
+    const restored = "table ip filter {\n\tchain CNI-FORWARD {\n\t\tcounter jump CNI-ADMIN\n\t}\n}\n";
+    const after = { ...structuredClone(before), nftTables: { "ip filter": restored } };
+    assert.deepEqual(diffHost({ ...before, nftTables: { "ip filter": original } }, after), []);
+    const dropped = "table ip filter {\n\tchain CNI-FORWARD {\n\t\tcounter drop\n\t}\n}\n";
+    assert.deepEqual(
+      diffHost(
+        { ...before, nftTables: { "ip filter": original } },
+        { ...after, nftTables: { "ip filter": dropped } },
+      ),
+      ["nft table ip filter: changed"],
+    );
+  });
+
   it("names every kind of leftover the kubelet and containerd make", () => {
     const after: HostSnapshot = {
       sysctls: { ...before.sysctls, "kernel.panic": "10", "vm.overcommit_memory": "1" },
