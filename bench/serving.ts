@@ -4,7 +4,8 @@
 // (model.json/weights.bin for tfjs, model.onnx for ONNX Runtime):
 //   1. throughput and latency: a JPEG body at 256×256 and 512×512 under
 //      autocannon with one connection (nothing queued: latency = service
-//      time); rows {engine, size, p50Ms, p99Ms, reqPerSec, serverInferenceMs};
+//      time); rows {engine, size, p50Ms, p99Ms, reqPerSec, peakRssMiB,
+//      serverInferenceMs};
 //   2. memory: one request each at 512², 1024² and 2048² (the default
 //      maxSide), in that order, and the server process's peak RSS (VmHWM)
 //      and RSS now (VmRSS) after each, against a StyleServer replica's
