@@ -9,6 +9,8 @@
 //   2. the CPU memory arena: what does turning it off (so a session returns
 //      its memory after each run, instead of keeping its high-water mark per
 //      model) cost per image?
+//   3. the memory pattern: what does turning it off (as the server does,
+//      serving/onnx-session.ts) cost per image?
 // Prints per-image milliseconds (median of rounds) and one JSON line.
 import * as ort from "onnxruntime-node";
 import { initInferenceEngine } from "../model/engine/engines.js";
@@ -42,6 +44,10 @@ const noArena = await ort.InferenceSession.create(bytes, {
   graphOptimizationLevel: "all",
   enableCpuMemArena: false,
 });
+const noPattern = await ort.InferenceSession.create(bytes, {
+  graphOptimizationLevel: "all",
+  enableMemPattern: false,
+});
 
 const images = (n: number, size: number) =>
   new ort.Tensor("float32", new Float32Array(n * 3 * size * size).fill(128), [n, 3, size, size]);
@@ -61,25 +67,30 @@ for (const size of sizes) {
   await timed(withArena, 1, size);
   await timed(withArena, 2, size);
   await timed(noArena, 1, size);
+  await timed(noPattern, 1, size);
   const single: number[] = [];
   const batch2: number[] = [];
   const arenaOff: number[] = [];
+  const patternOff: number[] = [];
   for (let r = 0; r < rounds; r++) {
     single.push(((await timed(withArena, 1, size)) + (await timed(withArena, 1, size))) / 2);
     batch2.push((await timed(withArena, 2, size)) / 2);
     arenaOff.push(((await timed(noArena, 1, size)) + (await timed(noArena, 1, size))) / 2);
+    patternOff.push(((await timed(noPattern, 1, size)) + (await timed(noPattern, 1, size))) / 2);
   }
   const row = {
     size,
     singleMsPerImage: Math.round(percentile(single, 50)),
     batch2MsPerImage: Math.round(percentile(batch2, 50)),
     arenaOffMsPerImage: Math.round(percentile(arenaOff, 50)),
+    patternOffMsPerImage: Math.round(percentile(patternOff, 50)),
   };
   rows.push(row);
   console.error(
-    `${size}²: one at a time ${row.singleMsPerImage} ms/image, batch of 2 ${row.batch2MsPerImage} ms/image, arena off ${row.arenaOffMsPerImage} ms/image`,
+    `${size}²: one at a time ${row.singleMsPerImage} ms/image, batch of 2 ${row.batch2MsPerImage} ms/image, arena off ${row.arenaOffMsPerImage} ms/image, memory pattern off ${row.patternOffMsPerImage} ms/image`,
   );
 }
 await withArena.release();
 await noArena.release();
+await noPattern.release();
 console.log(JSON.stringify({ bench: "onnx-batching", rounds, rows }));

@@ -4,17 +4,22 @@
 // (model.json/weights.bin for tfjs, model.onnx for ONNX Runtime):
 //   1. throughput and latency: a JPEG body at 256×256 and 512×512 under
 //      autocannon with one connection (nothing queued: latency = service
-//      time); rows {engine, size, p50Ms, p99Ms, reqPerSec, serverInferenceMs};
+//      time); rows {engine, size, p50Ms, p99Ms, reqPerSec, peakRssMiB,
+//      serverInferenceMs};
 //   2. memory: one request each at 512², 1024² and 2048² (the default
 //      maxSide), in that order, and the server process's peak RSS (VmHWM)
-//      after each, against a StyleServer replica's default 2Gi limit; then
-//      2048² once more on a batch-norm model (style bench-bn, loaded beside
-//      the first: onnxruntime runs it in bands, serving/onnx-bands.ts).
+//      and RSS now (VmRSS) after each, against a StyleServer replica's
+//      default 2Gi limit; then 1024² on two more styles (bench-2, bench-3:
+//      three styles that each ran 1024², which onnxruntime's per-session
+//      memory arenas would each keep, serving/onnx-arena-budget.ts); then
+//      2048² on a batch-norm model (style bench-bn, loaded beside the
+//      others: onnxruntime runs it in bands, serving/onnx-bands.ts).
+//      `--memory-sizes 512,1024` runs fewer sizes (the slow tfjs cpu engine).
 // Ratios (onnxruntime / wasm req/s per size) come from the same run. Ends
 // with one JSON line {"bench":"serving",...}.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
@@ -31,7 +36,7 @@ const quick = argv.includes("--quick");
 const flag = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const ENGINES = (flag("--engines") ?? flag("--engine") ?? "wasm,onnxruntime").split(",") as ServingEngine[];
 const SIZES = [256, 512];
-const MEMORY_SIZES = [512, 1024, 2048];
+const MEMORY_SIZES = (flag("--memory-sizes") ?? "512,1024,2048").split(",").map(Number);
 const DURATION_S: Record<number, number> = quick ? { 256: 10, 512: 20 } : { 256: 30, 512: 60 };
 const CONCURRENCY = 1;
 const QUEUE = 4;
@@ -39,10 +44,12 @@ const LIMIT_MIB = 2048; // StyleServer.spec.resources.memory default
 
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-/** Peak resident memory of a process so far (Linux VmHWM), MiB. */
-function peakRssMiB(pid: number): number {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-  return round(Number(kb ?? NaN) / 1024);
+/** Resident memory of a process (Linux): peak so far (VmHWM) and now (VmRSS), MiB. */
+function rssMiB(pid: number): { peakRssMiB: number; rssMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const mib = (field: string) =>
+    round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024);
+  return { peakRssMiB: mib("VmHWM"), rssMiB: mib("VmRSS") };
 }
 
 async function photo(size: number): Promise<Buffer> {
@@ -59,8 +66,7 @@ async function photo(size: number): Promise<Buffer> {
 
 async function startServer(
   engine: ServingEngine,
-  modelURI: string,
-  batchNormURI: string,
+  styles: Record<string, string>,
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(
@@ -74,7 +80,7 @@ async function startServer(
         STYLEKUBE_ENGINE: engine,
         STYLEKUBE_HTTP_HOST: "127.0.0.1",
         STYLEKUBE_HTTP_PORT: String(port),
-        STYLEKUBE_STYLES: JSON.stringify({ bench: modelURI, "bench-bn": batchNormURI }),
+        STYLEKUBE_STYLES: JSON.stringify(styles),
         STYLEKUBE_CONCURRENCY: String(CONCURRENCY),
         STYLEKUBE_QUEUE_SIZE: String(QUEUE),
         STYLEKUBE_REQUEST_TIMEOUT_MS: "600000",
@@ -150,42 +156,44 @@ async function stylizeOnce(
   return { status: res.status, ms: round(performance.now() - t0) };
 }
 
-async function benchEngine(engine: ServingEngine, modelURI: string, batchNormURI: string) {
-  const { url, child } = await startServer(engine, modelURI, batchNormURI);
+interface MemoryRow {
+  engine: ServingEngine;
+  size: number;
+  style: string;
+  status: number;
+  ms: number;
+  peakRssMiB: number;
+  rssMiB: number;
+  withinLimit: boolean;
+}
+
+async function benchEngine(engine: ServingEngine, styles: Record<string, string>) {
+  const { url, child } = await startServer(engine, styles);
   const rows = [];
-  const memory = [];
+  const memory: MemoryRow[] = [];
   try {
     const chosen = ((await (await fetch(`${url}/`)).json()) as { engine: Record<string, unknown> }).engine;
     for (const size of SIZES) {
       const body = await photo(size);
       await stylizeOnce(url, body); // warm this shape
       const r = await load(url, body, CONCURRENCY, DURATION_S[size]!);
-      const row = { engine, chosen, size, ...r };
+      const row = { engine, chosen, size, ...r, peakRssMiB: rssMiB(child.pid!).peakRssMiB };
       rows.push(row);
       console.error(
         `${engine} ${size}×${size}: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.reqPerSec} req/s (its inference ${r.serverInferenceMs} ms, ${r.requests} requests)`,
       );
     }
-    for (const size of MEMORY_SIZES) {
-      const { status, ms } = await stylizeOnce(url, await photo(size));
-      const peak = peakRssMiB(child.pid!);
-      memory.push({ engine, size, status, ms, peakRssMiB: peak, withinLimit: peak < LIMIT_MIB });
-      console.error(`${engine} ${size}×${size}: HTTP ${status} in ${ms} ms; server peak RSS ${peak} MiB`);
-    }
-    const bn = await stylizeOnce(url, await photo(2048), "bench-bn");
-    const bnPeak = peakRssMiB(child.pid!);
-    memory.push({
-      engine,
-      size: 2048,
-      normalization: "batch",
-      status: bn.status,
-      ms: bn.ms,
-      peakRssMiB: bnPeak,
-      withinLimit: bnPeak < LIMIT_MIB,
-    });
-    console.error(
-      `${engine} 2048×2048, batch-norm model: HTTP ${bn.status} in ${bn.ms} ms; server peak RSS ${bnPeak} MiB`,
-    );
+    const measure = async (size: number, style: string) => {
+      const { status, ms } = await stylizeOnce(url, await photo(size), style);
+      const rss = rssMiB(child.pid!);
+      memory.push({ engine, size, style, status, ms, ...rss, withinLimit: rss.peakRssMiB < LIMIT_MIB });
+      console.error(
+        `${engine} ${size}×${size} on ${style}: HTTP ${status} in ${ms} ms; server peak RSS ${rss.peakRssMiB} MiB, now ${rss.rssMiB} MiB`,
+      );
+    };
+    for (const size of MEMORY_SIZES) await measure(size, "bench");
+    if (MEMORY_SIZES.includes(1024)) for (const style of ["bench-2", "bench-3"]) await measure(1024, style);
+    if (MEMORY_SIZES.includes(2048)) await measure(2048, "bench-bn");
   } finally {
     child.kill("SIGTERM");
   }
@@ -211,11 +219,22 @@ async function main(): Promise<void> {
     new TransformerNet({ seed: 2, normalization: "batch" }),
     { trainedSteps: 0, style: "bench-bn", imageSize: 256 },
   );
+  const more = await Promise.all(
+    [3, 4].map((seed, i) =>
+      exportModel(store, `${pathToFileURL(dir).href}/bench-${i + 2}/`, new TransformerNet({ seed }), {
+        trainedSteps: 0,
+        style: `bench-${i + 2}`,
+        imageSize: 256,
+      }),
+    ),
+  );
+  const styles = { bench: modelURI, "bench-2": more[0]!, "bench-3": more[1]!, "bench-bn": batchNormURI };
+  const loadBefore = loadavg();
   const rows: Awaited<ReturnType<typeof benchEngine>>["rows"] = [];
   const memory: Awaited<ReturnType<typeof benchEngine>>["memory"] = [];
   try {
     for (const engine of ENGINES) {
-      const r = await benchEngine(engine, modelURI, batchNormURI);
+      const r = await benchEngine(engine, styles);
       rows.push(...r.rows);
       memory.push(...r.memory);
     }
@@ -238,18 +257,22 @@ async function main(): Promise<void> {
       quick,
       engines: ENGINES,
       concurrency: CONCURRENCY,
-      rows: rows.map(({ engine, size, p50Ms, p99Ms, reqPerSec, serverInferenceMs, requests, chosen }) => ({
-        engine,
-        size,
-        p50Ms,
-        p99Ms,
-        reqPerSec,
-        serverInferenceMs,
-        requests,
-        chosen,
-      })),
+      rows: rows.map(
+        ({ engine, size, p50Ms, p99Ms, reqPerSec, peakRssMiB, serverInferenceMs, requests, chosen }) => ({
+          engine,
+          size,
+          p50Ms,
+          p99Ms,
+          reqPerSec,
+          peakRssMiB,
+          serverInferenceMs,
+          requests,
+          chosen,
+        }),
+      ),
       memory,
       memoryLimitMiB: LIMIT_MIB,
+      loadAverage: { before: loadBefore.map((v) => round(v, 2)), after: loadavg().map((v) => round(v, 2)) },
       onnxruntimeOverWasm: speedup,
       target: { onnxruntimeOverWasm: 5 },
     }),

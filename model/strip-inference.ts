@@ -49,8 +49,14 @@ export interface FeatureMap {
   channels: number;
 }
 
-/** Default strip size: ≈ 200 MB of engine memory at the widest layer (up2: 64 channels upsampled, padded, convolved). */
-export const DEFAULT_MAX_STRIP_PIXELS = 1 << 18;
+/**
+ * Default strip size, 2^16 output pixels. The engine's memory grows with a
+ * strip's pixels times its channels (128 at quarter resolution), and the
+ * wasm heap keeps its high-water mark: at 2^18 a 2048² image grew it to
+ * 1478 MiB (the process to 2005 MiB), at 2^16 to 375 MiB (1012 MiB), with
+ * no loss of speed measured (docs/benchmarks.md).
+ */
+export const DEFAULT_MAX_STRIP_PIXELS = 1 << 16;
 
 /** Default largest activation map held in JavaScript memory: 128 MiB (32 channels at 1024², float32). */
 export const DEFAULT_LARGEST_MAP_BYTES = 1 << 27;

@@ -54,6 +54,8 @@ class InferenceThread {
   /** Set once its engine started: only such a thread is replaced when it dies (else a broken engine would respawn forever). */
   engine: WorkerEngine | undefined;
   readonly started: Promise<WorkerEngine>;
+  /** Resolves when the thread answered "close" or exited. */
+  readonly closed: Promise<void>;
 
   constructor(
     init: WorkerInit,
@@ -63,6 +65,8 @@ class InferenceThread {
       ? new Worker(TSX_BOOTSTRAP, { eval: true, workerData: init satisfies WorkerInit })
       : new Worker(WORKER_URL, { workerData: init satisfies WorkerInit });
     let settle: Pending<WorkerEngine> | undefined;
+    let closed: () => void = () => undefined;
+    this.closed = new Promise<void>((resolve) => (closed = resolve));
     this.started = new Promise<WorkerEngine>((resolve, reject) => (settle = { resolve, reject }));
     this.worker.on("message", (msg: FromWorker) => {
       switch (msg.type) {
@@ -96,6 +100,9 @@ class InferenceThread {
           this.runs.get(msg.jobId)?.reject(new InferenceError(msg.message));
           this.runs.delete(msg.jobId);
           return;
+        case "closed":
+          closed();
+          return;
       }
     });
     let failure: Error | undefined;
@@ -107,6 +114,7 @@ class InferenceThread {
         p.reject(new InferenceError(error.message));
       this.loads.clear();
       this.runs.clear();
+      closed();
       this.onExit(this, error);
     });
   }
@@ -297,8 +305,27 @@ export class InferencePool implements ModelHost {
     else thread.busy = false;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Asks every thread to finish what it is doing and release its models
+   * (terminating one while ONNX Runtime works natively aborts the process),
+   * then ends it; a thread that has not answered within closeTimeoutMs is
+   * ended anyway.
+   */
+  async close(closeTimeoutMs = 10_000): Promise<void> {
     this.#closing = true;
-    await Promise.all(this.#threads.map((t) => t.worker.terminate()));
+    await Promise.all(
+      this.#threads.map(async (t) => {
+        if (t.worker.threadId !== -1 && !t.retiring) {
+          t.send({ type: "close" });
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            t.closed,
+            new Promise<void>((resolve) => (timer = setTimeout(resolve, closeTimeoutMs))),
+          ]);
+          clearTimeout(timer);
+        }
+        await t.worker.terminate();
+      }),
+    );
   }
 }

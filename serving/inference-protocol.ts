@@ -26,6 +26,8 @@ export interface WorkerEngine {
 export type ToWorker =
   | { type: "load"; modelId: number; uri: string }
   | { type: "unload"; modelId: number }
+  /** Shutting down: finish what is under way, release the models, answer "closed". */
+  | { type: "close" }
   | { type: "run"; jobId: number; modelId: number; rgb: Uint8Array; width: number; height: number };
 
 export type FromWorker =
@@ -34,4 +36,5 @@ export type FromWorker =
   | { type: "loaded"; modelId: number; description: ModelDescription }
   | { type: "load-failed"; modelId: number; message: string }
   | { type: "result"; jobId: number; rgb: Uint8Array; width: number; height: number; inferenceMs: number }
-  | { type: "run-failed"; jobId: number; message: string };
+  | { type: "run-failed"; jobId: number; message: string }
+  | { type: "closed" };

@@ -8,8 +8,9 @@ import { initInferenceEngine } from "../model/engine/engines.js";
 import { loadModel, type ModelDescription } from "../model/model-export.js";
 import { stylizeInStrips } from "../model/strip-inference.js";
 import type { FromWorker, ToWorker, WorkerEngine, WorkerInit } from "./inference-protocol.js";
+import { ArenaBudget } from "./onnx-arena-budget.js";
 import type * as OnnxSession from "./onnx-session.js";
-import type { OnnxOptions } from "./onnx-session.js";
+import type { OnnxModel, OnnxOptions } from "./onnx-session.js";
 import { cropToRgb, padToNetworkInput } from "./padding.js";
 
 const port = parentPort;
@@ -22,12 +23,16 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 interface Runner {
   /** NHWC float32 [0, 255] of h×w (multiples of 4) → the same layout, stylised. */
   run(nhwc: Float32Array, height: number, width: number): Promise<Float32Array>;
-  dispose(): void;
+  dispose(): void | Promise<void>;
 }
 
 const models = new Map<number, Runner>();
 const store = openStore();
 let loadRunner: (uri: string) => Promise<{ runner: Runner; description: ModelDescription }>;
+/** Engine work that outlives a message (onnxruntime: sessions being recycled). */
+let engineSettled: () => Promise<void> = () => Promise.resolve();
+/** Messages being handled (runs, loads): awaited at close. */
+const handling = new Set<Promise<void>>();
 
 async function startTfjs(
   engine: Exclude<WorkerInit["engine"], "onnxruntime">,
@@ -64,10 +69,13 @@ async function startOnnx(options: OnnxOptions): Promise<WorkerEngine> {
   // Every model gets the provider the probe chose, so the one reported is the one that runs.
   const provider = await onnx.chooseProvider(options);
   const chosen = { ...options, providers: [provider] };
+  // One budget for the memory all this worker's sessions keep between requests.
+  const arenas = new ArenaBudget<OnnxModel>();
+  engineSettled = () => arenas.settled();
   loadRunner = async (uri) => {
-    const model = await onnx.loadOnnxModel(store, uri, chosen);
+    const model = await onnx.loadOnnxModel(store, uri, chosen, arenas);
     return {
-      runner: { run: model.run, dispose: () => void model.dispose() },
+      runner: { run: model.run, dispose: () => model.dispose().catch(() => undefined) },
       description: model.description,
     };
   };
@@ -129,8 +137,14 @@ async function handle(msg: ToWorker): Promise<void> {
       }
       return;
     case "unload":
-      models.get(msg.modelId)?.dispose();
+      await models.get(msg.modelId)?.dispose();
       models.delete(msg.modelId);
+      return;
+    case "close":
+      // Ending the thread while ONNX Runtime works natively (a session being
+      // created or released) aborts the whole process, so finish first.
+      await close();
+      post({ type: "closed" });
       return;
     case "run":
       try {
@@ -142,9 +156,22 @@ async function handle(msg: ToWorker): Promise<void> {
   }
 }
 
+/** Called as "close" arrives (before it joins `handling`); the pool sends nothing after it. */
+async function close(): Promise<void> {
+  await Promise.all([...handling]);
+  await engineSettled();
+  for (const [id, model] of models) {
+    await model.dispose();
+    models.delete(id);
+  }
+}
 try {
   const engine = await startEngine();
-  port.on("message", (msg: ToWorker) => void handle(msg));
+  port.on("message", (msg: ToWorker) => {
+    const done = handle(msg);
+    handling.add(done);
+    void done.finally(() => handling.delete(done));
+  });
   post({ type: "ready", engine });
 } catch (err) {
   post({ type: "init-failed", message: message(err) });

@@ -3,9 +3,11 @@
 // bad input still 4xx, an image above the engine's pixel limit 413 naming
 // it (instance norm) or served in bands (batch norm, 413 only when too wide
 // for a band),
-// and a model whose ONNX file is corrupt (checksums intact: a broken
+// a model whose ONNX file is corrupt (checksums intact: a broken
 // export) refused at load with a message naming the style while the other
-// style keeps serving.
+// style keeps serving, and a model ONNX Runtime loads but fails to run:
+// only that request fails (500), the worker is replaced, readiness is 503
+// until the replacement serves, then everything serves again.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +16,8 @@ import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { ServerMetadataSchema } from "../../../common/api/server-metadata.js";
 import { FileStore, joinUri, writeWithManifest } from "../../../common/storage/index.js";
+import { GraphBuilder } from "../../../model/onnx/graph.js";
+import { serializeModel } from "../../../model/onnx/serialize.js";
 import {
   errorCode,
   startServerProcess,
@@ -29,6 +33,32 @@ const dir = mkdtempSync(join(tmpdir(), "stylekube-serving-ort-"));
 const base = pathToFileURL(dir).href;
 const TOKEN = "ort-admin-token";
 
+/**
+ * A valid ONNX model with the served model's input and output that ONNX
+ * Runtime loads and cannot run: it reshapes [1, 3, h, w] to 7 values.
+ */
+function failsAtRunOnnx(): Uint8Array {
+  const g = new GraphBuilder("fails_at_run");
+  const images = g.input("images", ["batch", 3, "height", "width"]);
+  g.namedOutput(g.op("Reshape", [images, g.int64s([7])], {}, [7]), "stylized");
+  return serializeModel(g, { producer: "stylekube-test", producerVersion: "0" });
+}
+
+/** A copy of the model at `from` whose model.onnx is `onnx` (manifest rewritten to match). */
+async function withOnnx(from: string, to: string, onnx: Uint8Array): Promise<string> {
+  await writeWithManifest(
+    store,
+    to,
+    [
+      { name: "model.json", body: await store.getBytes(joinUri(from, "model.json")) },
+      { name: "weights.bin", body: await store.getBytes(joinUri(from, "weights.bin")) },
+      { name: "model.onnx", body: Buffer.from(onnx) },
+    ],
+    { kind: "model" },
+  );
+  return to;
+}
+
 describe("model server on onnxruntime", { timeout: 300_000 }, () => {
   let server: ServerProcess;
   let corruptUri: string;
@@ -37,20 +67,15 @@ describe("model server on onnxruntime", { timeout: 300_000 }, () => {
     const good = await trainAndExport(store, `${base}/good/`, { seed: 7, style: "good" });
     const bn = await trainAndExport(store, `${base}/bn/`, { seed: 8, style: "bn", normalization: "batch" });
     // The same model with garbage in model.onnx, written with a matching manifest.
-    corruptUri = `${base}/corrupt/model/`;
-    await writeWithManifest(
-      store,
-      corruptUri,
-      [
-        { name: "model.json", body: await store.getBytes(joinUri(good, "model.json")) },
-        { name: "weights.bin", body: await store.getBytes(joinUri(good, "weights.bin")) },
-        { name: "model.onnx", body: Buffer.from("this is not an ONNX protobuf".repeat(10)) },
-      ],
-      { kind: "model" },
+    corruptUri = await withOnnx(
+      good,
+      `${base}/corrupt/model/`,
+      Buffer.from("this is not an ONNX protobuf".repeat(10)),
     );
+    const fails = await withOnnx(good, `${base}/fails/model/`, failsAtRunOnnx());
     server = await startServerProcess({
       STYLEKUBE_ENGINE: "onnxruntime",
-      STYLEKUBE_STYLES: JSON.stringify({ good, bn }),
+      STYLEKUBE_STYLES: JSON.stringify({ good, bn, fails }),
       STYLEKUBE_ONNX_MAX_PIXELS: String(128 * 128),
       STYLEKUBE_ADMIN_TOKEN: TOKEN,
     });
@@ -117,5 +142,26 @@ describe("model server on onnxruntime", { timeout: 300_000 }, () => {
     assert.equal((await fetch(`${server.url}/v2/health/ready`)).status, 200);
     const ok = await stylize(server.url, "good", await testImage(32, 32));
     assert.equal(ok.status, 200);
+  });
+
+  // Last: it replaces the server's inference worker.
+  it("fails only the request ONNX Runtime cannot run, is not ready until its worker is replaced, then serves", async () => {
+    const failed = await stylize(server.url, "fails", await testImage(32, 32));
+    assert.equal(failed.status, 500, failed.body.toString().slice(0, 300));
+    assert.equal(errorCode(failed.body), "inference_failed");
+    // The replacement thread needs its engine and all three models (seconds); until then, not ready.
+    const ready = await fetch(`${server.url}/v2/health/ready`);
+    const readiness = (await ready.json()) as { healthyWorkers: number };
+    assert.deepEqual([ready.status, readiness.healthyWorkers], [503, 0]);
+    await waitFor(
+      "ready again",
+      async () => ((await fetch(`${server.url}/v2/health/ready`)).ok ? true : undefined),
+      60_000,
+    );
+    const ok = await stylize(server.url, "good", await testImage(32, 32));
+    assert.equal(ok.status, 200, ok.body.toString().slice(0, 300));
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /stylekube_inference_restarts_total\{reason="engine_failed"\} 1/);
+    assert.match(metrics, /stylekube_healthy_workers 1/);
   });
 });

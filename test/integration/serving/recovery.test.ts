@@ -1,10 +1,12 @@
-// An inference worker whose run fails is recycled (issue #14 item 4): only
-// that request fails, the pool counts no healthy worker (so the server's
-// readiness is false) until the replacement has its engine and models, and
-// a request that arrives meanwhile is served by the replacement. Real
-// worker threads and a real exported model; the failure is a run the
-// worker cannot do (a model it does not hold), which takes the same path as
-// an engine that throws.
+// An inference worker whose run fails is recycled (issue #14 item 4), on
+// every engine that runs here (wasm, cpu, onnxruntime): only that request
+// fails, the pool counts no healthy worker (so the server's readiness is
+// false) until the replacement has its engine and models, and a request
+// that arrives meanwhile is served by the replacement. Real worker threads
+// and a real exported model; the failure is a run the worker cannot do (a
+// model it does not hold), which takes the same path as an engine that
+// throws. (Over HTTP, with ONNX Runtime itself failing a run and readiness
+// answering 503: onnxruntime.test.ts.)
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,27 +28,32 @@ function image(side: number): { data: Uint8Array; width: number; height: number 
 describe("inference worker recovery", { timeout: 300_000 }, () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("recycles a worker whose run failed, fails only that request and is not healthy meanwhile", async () => {
-    const uri = await trainAndExport(store, `${pathToFileURL(dir).href}/m/`, { seed: 2, style: "r" });
-    const restarts: string[] = [];
-    const pool = await InferencePool.start({
-      engine: "wasm",
-      threads: 1,
-      log: createLogger("test"),
-      onRestart: (reason) => restarts.push(reason),
+  for (const engine of ["wasm", "cpu", "onnxruntime"] as const) {
+    it(`${engine}: recycles a worker whose run failed, fails only that request and is not healthy meanwhile`, async () => {
+      const uri = await trainAndExport(store, `${pathToFileURL(dir).href}/${engine}/`, {
+        seed: 2,
+        style: "r",
+      });
+      const restarts: string[] = [];
+      const pool = await InferencePool.start({
+        engine,
+        threads: 1,
+        log: createLogger("test"),
+        onRestart: (reason) => restarts.push(reason),
+      });
+      try {
+        const { modelId } = await pool.load(uri);
+        assert.equal(pool.healthy, 1);
+        await assert.rejects(pool.run(modelId + 1000, image(16)), InferenceError);
+        assert.equal(pool.healthy, 0, "the failed worker takes no more jobs");
+        // Queued while the only worker is being replaced; served by the replacement.
+        const result = await pool.run(modelId, image(16));
+        assert.deepEqual([result.image.width, result.image.height], [16, 16]);
+        assert.equal(pool.healthy, 1);
+        assert.deepEqual(restarts, ["engine_failed"]);
+      } finally {
+        await pool.close();
+      }
     });
-    try {
-      const { modelId } = await pool.load(uri);
-      assert.equal(pool.healthy, 1);
-      await assert.rejects(pool.run(modelId + 1000, image(16)), InferenceError);
-      assert.equal(pool.healthy, 0, "the failed worker takes no more jobs");
-      // Queued while the only worker is being replaced; served by the replacement.
-      const result = await pool.run(modelId, image(16));
-      assert.deepEqual([result.image.width, result.image.height], [16, 16]);
-      assert.equal(pool.healthy, 1);
-      assert.deepEqual(restarts, ["engine_failed"]);
-    } finally {
-      await pool.close();
-    }
-  });
+  }
 });
