@@ -43,10 +43,19 @@ export function addVggWeights(
   return out;
 }
 
+/** VGG-16's convs up to the deepest of `layers` (the rest of the network is never evaluated). */
+export function vggConvsUpTo(convs: readonly VggConvData[], layers: readonly VggLayer[]): VggConvData[] {
+  const deepest = Math.max(...layers.map((l) => convs.findIndex((c) => c.relu === l)));
+  if (deepest < 0) throw new Error(`VGG-16: none of the layers ${layers.join(", ")} is a conv's ReLU`);
+  return convs.slice(0, deepest + 1);
+}
+
 /**
  * Activations at `layers` for RGB in [0, 255], stopping after the deepest
  * one: preprocessing, 3×3 convs with zero padding and ReLU, 2×2 max-pools
- * between blocks. The pools keep their argmax for the backward pass.
+ * between blocks. With `differentiable` the pools also output their argmax,
+ * which the backward pass needs (MaxPool's rule); a pass nothing is
+ * differentiated through (the content images, the style image) skips it.
  */
 export function vggFeatures(
   g: GraphBuilder,
@@ -55,6 +64,7 @@ export function vggFeatures(
   weights: ReadonlyMap<string, { w: string; b: string }>,
   affine: VggInputAffine,
   layers: readonly VggLayer[],
+  differentiable: boolean,
 ): Map<VggLayer, string> {
   const wanted = new Set(layers);
   const out = new Map<VggLayer, string>();
@@ -65,7 +75,7 @@ export function vggFeatures(
   for (const conv of convs) {
     if (out.size === wanted.size) break;
     if (conv.block !== block) {
-      x = ops.maxPool2x2(g, x, true).y;
+      x = ops.maxPool2x2(g, x, differentiable).y;
       block = conv.block;
     }
     const w = weights.get(conv.name)!;
@@ -147,11 +157,11 @@ export function perceptualLoss(
   spec: PerceptualLossSpec,
 ): PerceptualLossValues {
   const outputLayers = [...new Set([spec.layers.content, ...spec.layers.style])];
-  const deepest = Math.max(...outputLayers.map((l) => spec.vgg.convs.findIndex((c) => c.relu === l)));
-  const convs = spec.vgg.convs.slice(0, deepest + 1);
+  const convs = vggConvsUpTo(spec.vgg.convs, outputLayers);
   const vggWeights = addVggWeights(g, convs);
-  const phiYHat = vggFeatures(g, yHat, convs, vggWeights, spec.vgg.affine, outputLayers);
-  const phiY = vggFeatures(g, content, convs, vggWeights, spec.vgg.affine, [spec.layers.content]);
+  const phiYHat = vggFeatures(g, yHat, convs, vggWeights, spec.vgg.affine, outputLayers, true);
+  // Only ŷ is differentiated through: the content images' pass needs no argmax.
+  const phiY = vggFeatures(g, content, convs, vggWeights, spec.vgg.affine, [spec.layers.content], false);
   const targets = new Map<VggLayer, string>();
   for (const [layer, t] of spec.styleTargets) {
     targets.set(layer, g.initializer(`style_target/${layer}`, t.data, [1, t.channels, t.channels]));
