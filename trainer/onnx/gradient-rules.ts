@@ -159,32 +159,49 @@ function im2colFilterGradient(
   [pt, pl, pb, pr]: [number, number, number, number],
 ): string {
   const padded = pt + pl + pb + pr > 0 ? ops.padZeros(g, x, [0, 0, pt, pl], [0, 0, pb, pr]) : x;
-  const [n, c] = g.staticShape(padded);
-  const [, m, h, w] = g.staticShape(dy);
+  const [, c] = g.staticShape(padded);
+  const [n, m, h, w] = g.staticShape(dy);
   const positions = h! * w!;
-  const taps: string[] = [];
-  for (let a = 0; a < kh; a++) {
-    for (let b = 0; b < kw; b++) {
-      // What tap (a, b) multiplies at every output position: x_pad[:, :, a + s·i, b + s·j].
-      const seen = ops.slice(
-        g,
-        padded,
-        [2, 3],
-        [a, b],
-        [a + sh * (h! - 1) + 1, b + sw * (w! - 1) + 1],
-        [sh, sw],
-      );
-      taps.push(ops.reshape(g, seen, [n!, c!, 1, positions]));
-    }
-  }
-  const columns = ops.reshape(g, ops.concat(g, taps, 2), [n!, c! * kh * kw, positions]);
-  const perImage = ops.matMul(
+  // What tap (a, b) multiplies at every output position: x_pad[:, :, a + s·i, b + s·j].
+  const columns = im2col(g, padded, [kh, kw], positions, (a, b) => ({
+    starts: [a, b],
+    ends: [a + sh * (h! - 1) + 1, b + sw * (w! - 1) + 1],
+    steps: [sh, sw],
+  }));
+  const summed = gemmSummedOverBatch(
     g,
     ops.reshape(g, dy, [n!, m!, positions]),
     ops.transpose(g, columns, [0, 2, 1]),
   );
-  const summed = n! > 1 ? ops.reduce(g, "ReduceSum", perImage, [0], false) : perImage;
   return ops.reshape(g, summed, [m!, c!, kh, kw]);
+}
+
+/**
+ * The k² views of `source` [N, C, ·, ·] that the taps (a, b) of a kernel see,
+ * each `positions` pixels, stacked to [N, C·k², positions] (row c·k² + a·kw + b).
+ */
+function im2col(
+  g: GraphBuilder,
+  source: string,
+  [kh, kw]: [number, number],
+  positions: number,
+  view: (a: number, b: number) => { starts: number[]; ends: number[]; steps?: number[] },
+): string {
+  const [n, c] = g.staticShape(source);
+  const taps: string[] = [];
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const { starts, ends, steps } = view(a, b);
+      taps.push(ops.reshape(g, ops.slice(g, source, [2, 3], starts, ends, steps), [n!, c!, 1, positions]));
+    }
+  }
+  return ops.reshape(g, ops.concat(g, taps, 2), [n!, c! * kh * kw, positions]);
+}
+
+/** Σ_n a[n]·b[n]: one GEMM per image, summed over the batch. */
+function gemmSummedOverBatch(g: GraphBuilder, a: string, b: string): string {
+  const perImage = ops.matMul(g, a, b);
+  return g.staticShape(a)[0]! > 1 ? ops.reduce(g, "ReduceSum", perImage, [0], false) : perImage;
 }
 
 /**
@@ -208,20 +225,15 @@ function outputIm2colFilterGradient(
   const positions = h! * w!;
   // Padded so that the view of tap (a, b) starts at row kh − 1 − a, column kw − 1 − b.
   const padded = ops.padZeros(g, dy, [0, 0, kh - 1 - pt, kw - 1 - pl], [0, 0, kh - 1 - pb, kw - 1 - pr]);
-  const taps: string[] = [];
-  for (let a = 0; a < kh; a++) {
-    for (let b = 0; b < kw; b++) {
-      const seen = ops.slice(g, padded, [2, 3], [kh - 1 - a, kw - 1 - b], [kh - 1 - a + h!, kw - 1 - b + w!]);
-      taps.push(ops.reshape(g, seen, [n!, m!, 1, positions]));
-    }
-  }
-  const columns = ops.reshape(g, ops.concat(g, taps, 2), [n!, m! * kh * kw, positions]);
-  const perImage = ops.matMul(
+  const columns = im2col(g, padded, [kh, kw], positions, (a, b) => ({
+    starts: [kh - 1 - a, kw - 1 - b],
+    ends: [kh - 1 - a + h!, kw - 1 - b + w!],
+  }));
+  const summed = gemmSummedOverBatch(
     g,
     columns,
     ops.transpose(g, ops.reshape(g, x, [n!, c!, positions]), [0, 2, 1]),
   );
-  const summed = n! > 1 ? ops.reduce(g, "ReduceSum", perImage, [0], false) : perImage;
   return ops.transpose(g, ops.reshape(g, summed, [m!, kh, kw, c!]), [0, 3, 1, 2]);
 }
 
