@@ -38,6 +38,13 @@ export interface RuleContext {
   dy: string;
   /** Whether input i needs a gradient (lies on a path from a parameter). */
   needs: (i: number) => boolean;
+  /**
+   * A value holding a conv kernel W [O, I, kh, kw] flipped in space with its
+   * channels swapped (the kernel of a stride-1 conv's input gradient), when
+   * the caller supplies one (the training graph feeds the network's, computed
+   * in JavaScript: docs/onnx-training.md); undefined: the rule flips W itself.
+   */
+  flippedKernel: (kernel: string) => string | undefined;
 }
 
 /** Gradient per input (undefined: not needed or not differentiable). */
@@ -251,8 +258,9 @@ function stride1ConvInputGradient(
   w: string,
   [kh, kw]: [number, number],
   [pt, pl, pb, pr]: [number, number, number, number],
+  supplied: string | undefined,
 ): string {
-  const flipped = ops.reverse(g, ops.reverse(g, ops.transpose(g, w, [1, 0, 2, 3]), 2), 3);
+  const flipped = supplied ?? ops.reverse(g, ops.reverse(g, ops.transpose(g, w, [1, 0, 2, 3]), 2), 3);
   return ops.conv(g, dy, flipped, undefined, { pads: [kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr] });
 }
 
@@ -392,7 +400,7 @@ export const RULES: Record<string, Rule> = {
     ];
   },
 
-  Conv: ({ g, node, dy, needs }) => {
+  Conv: ({ g, node, dy, needs, flippedKernel }) => {
     const [x, w] = [input(node, 0), input(node, 1)];
     const { strides, pads } = convParams(node);
     const [, , h, wd] = g.staticShape(x);
@@ -406,7 +414,7 @@ export const RULES: Record<string, Rule> = {
     return [
       needs(0)
         ? stride1
-          ? stride1ConvInputGradient(g, dy, w, [kh!, kw!], pads)
+          ? stride1ConvInputGradient(g, dy, w, [kh!, kw!], pads, flippedKernel(w))
           : ops.convTranspose(g, dy, w, undefined, { strides, pads, outputPadding })
         : undefined,
       needs(1) ? convFilterGradient(g, x, dy, [kh!, kw!], strides, pads) : undefined,
