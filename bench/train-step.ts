@@ -13,7 +13,7 @@
 // `webgpu-stock` is the webgpu engine with tfjs's own convolution gradients
 // instead of ours (trainer/engine/webgpu-kernels.ts); --profile prints the
 // time per kernel of one step at the last size (on webgpu: GPU time from
-// timestamp queries).
+// timestamp queries; on onnxruntime: ONNX Runtime's profile per op type).
 // `onnxruntime-cpu`, `onnxruntime-webgpu`, `onnxruntime-cuda`: the whole step as
 // one ONNX Runtime graph (trainer/onnx/) on that execution provider, plus
 // Adam in tfjs (cpu backend); the session is built in the warm-up. Threads:
@@ -29,6 +29,9 @@
 // 128×128 batch 1 and one timed step (a cpu step at 256×256 batch 4 takes
 // minutes). The last line is one JSON object for tooling.
 import { spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 import { type ConcreteEngine, EngineUnavailableError, initEngine } from "../trainer/engine/engines.js";
@@ -43,7 +46,9 @@ import {
   computeGradientsInPasses,
   createOptimizer,
   imagesPerPass,
+  type TrainStepSetup,
 } from "../trainer/train-step.js";
+import { opTimes } from "./support/ort-profile.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -233,6 +238,8 @@ async function timeSteps(
     `${engine.padEnd(12)} ${size}×${size} batch ${batch}: ${ms.toFixed(1)} ms/step (${timed} timed)`,
   );
   if (profileStep && onnx === undefined) await printKernelProfile(engine, step);
+  if (profileStep && provider !== undefined)
+    await printOnnxProfile(setup, provider, contentData, batch, size);
   await onnx?.dispose();
   tf.dispose([style, content]);
   disposeStyleTargets(styleTargets);
@@ -272,6 +279,42 @@ async function printKernelProfile(engine: BenchEngine, step: () => Promise<void>
     console.log(
       `    ${name.padEnd(26)} ${e.ms.toFixed(2).padStart(9)} ms  ${((100 * e.ms) / total).toFixed(1).padStart(5)} %  ${e.calls} calls`,
     );
+  }
+}
+
+/**
+ * ONNX Runtime's own profile of two steps on a fresh profiled session (so
+ * the timed steps above ran without the profiler): kernel time per op type.
+ */
+async function printOnnxProfile(
+  setup: TrainStepSetup,
+  provider: OrtProvider,
+  content: Float32Array,
+  batch: number,
+  size: number,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "stylekube-ort-profile-"));
+  const trainer = new OnnxTrainer(setup, {
+    provider,
+    threads: ortThreads,
+    profileFilePrefix: join(dir, "step"),
+  });
+  try {
+    for (let i = 0; i < 3; i++) await trainer.computeGradients(content, [batch, size, size, 3]);
+    const files = await trainer.endProfiling();
+    const { runs, totalMs, ops } = await opTimes(files[files.length - 1]!);
+    // The first run builds the session's memory plan; the per-run figures include it.
+    console.log(
+      `  onnxruntime-${provider} profile: ${runs} runs, ${totalMs.toFixed(1)} ms of kernel time per run`,
+    );
+    for (const o of ops.slice(0, 16)) {
+      console.log(
+        `    ${o.op.padEnd(20)} ${o.ms.toFixed(1).padStart(8)} ms  ${((100 * o.ms) / totalMs).toFixed(1).padStart(5)} %  ${o.nodes} nodes`,
+      );
+    }
+  } finally {
+    await trainer.dispose();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

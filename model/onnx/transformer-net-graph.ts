@@ -22,6 +22,12 @@ export interface TransformerNetGraphOptions {
    * (inference). Instance norm is the same either way.
    */
   training: boolean;
+  /**
+   * The layout the parameter source gives 4-D kernels in: tfjs's (conv HWIO,
+   * transposed conv [k, k, out, in]; transposed inside the graph, the
+   * default) or already ONNX's ([out, in, k, k] / [in, out, k, k]).
+   */
+  kernelLayout?: "tfjs" | "onnx";
 }
 
 /** The value holding a parameter, in the tfjs network's layout (conv HWIO, transposed conv [k, k, out, in], norm [C]). */
@@ -63,7 +69,9 @@ class NetBuilder {
 
   /** HWIO (and the transposed conv's [k, k, out, in]) → ONNX's [O, I, k, k] / [I, O, k, k]. */
   private kernel(name: string): string {
-    return ops.transpose(this.g, this.param(name), [3, 2, 0, 1]);
+    return this.options.kernelLayout === "onnx"
+      ? this.param(name)
+      : ops.transpose(this.g, this.param(name), [3, 2, 0, 1]);
   }
 
   /** Reflection padding then a valid conv: stride 1 keeps H×W, stride 2 halves it. */

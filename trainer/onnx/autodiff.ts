@@ -7,11 +7,22 @@ import type { GraphBuilder } from "../../model/onnx/graph.js";
 import * as ops from "../../model/onnx/ops.js";
 import { RULES } from "./gradient-rules.js";
 
+/** What the caller can supply instead of nodes the rules would append. */
+export interface GradientOptions {
+  /** See RuleContext.flippedKernel. */
+  flippedKernel?: (kernel: string) => string | undefined;
+}
+
 /**
  * Appends the backward pass of `loss` (a scalar) and returns, for each name
  * in `wrt`, the value holding its gradient (same shape as the value).
  */
-export function appendGradients(g: GraphBuilder, loss: string, wrt: readonly string[]): Map<string, string> {
+export function appendGradients(
+  g: GraphBuilder,
+  loss: string,
+  wrt: readonly string[],
+  options: GradientOptions = {},
+): Map<string, string> {
   const forward = [...g.nodes];
   // Forward sweep: which values depend on any of wrt.
   const active = new Set(wrt);
@@ -48,7 +59,7 @@ export function appendGradients(g: GraphBuilder, loss: string, wrt: readonly str
       const name = node.inputs[i];
       return name !== undefined && name !== "" && active.has(name);
     };
-    const grads = rule({ g, node, dy, needs });
+    const grads = rule({ g, node, dy, needs, flippedKernel: options.flippedKernel ?? (() => undefined) });
     grads.forEach((grad, i) => {
       if (grad !== undefined && needs(i)) push(node.inputs[i]!, grad);
     });

@@ -16,9 +16,11 @@
 //   MatMul       dA = dy·Bᵀ, dB = Aᵀ·dy (summed over broadcast batch axes)
 //   Conv         dx = Conv(dy, W flipped, in/out swapped, pads k − 1 − p) for
 //                stride 1, else ConvTranspose(dy, W) with the conv's strides and pads;
-//                dW = im2col(x)·dyᵀ for 3×3 kernels, else Conv(xᵀ, dyᵀ,
-//                dilation = stride) over batch/channel-swapped tensors,
-//                cropped to the kernel; db = Σ_{N,H,W} dy
+//                dW = im2col(x)·dyᵀ for 3×3 kernels, im2col(dy)·xᵀ for
+//                larger stride-1 kernels with fewer output than input
+//                channels, else Conv(xᵀ, dyᵀ, dilation = stride) over
+//                batch/channel-swapped tensors, cropped to the kernel;
+//                db = Σ_{N,H,W} dy
 //   ConvTranspose (the adjoint of Conv) dx = Conv(dy, W); dW = the Conv filter
 //                gradient with the roles of dy and x swapped
 //   Pad reflect  dx = the centre of dy plus each mirrored border strip,
@@ -74,6 +76,13 @@ export interface RuleContext {
   dy: string;
   /** Whether input i needs a gradient (lies on a path from a parameter). */
   needs: (i: number) => boolean;
+  /**
+   * A value holding a conv kernel W [O, I, kh, kw] flipped in space with its
+   * channels swapped (the kernel of a stride-1 conv's input gradient), when
+   * the caller supplies one (the training graph feeds the network's, computed
+   * in JavaScript: docs/onnx-training.md); undefined: the rule flips W itself.
+   */
+  flippedKernel: (kernel: string) => string | undefined;
 }
 
 /** Gradient per input (undefined: not needed or not differentiable). */
@@ -144,8 +153,10 @@ function convParams(node: GraphNode): {
  * batch. Large kernels (the 9×9 convs, whose im2col would be k² = 81 copies
  * of the image) as a convolution of x with dy as the filter, batch and
  * channels swapped (the batch is summed over like input channels), dilated by
- * s. On ONNX Runtime's CPU provider the im2col GEMM is ≈2× faster for the
- * 3×3 layers, the convolution for the 9×9 ones (docs/onnx-training.md).
+ * s; except when dy has fewer channels than x (the last conv, 32 → 3), where
+ * that convolution is a GEMM with M = 3 rows per input channel and an im2col
+ * of dy's 3 channels is 4× faster. On ONNX Runtime's CPU provider the im2col
+ * GEMM is ≈2× faster for the 3×3 layers (docs/onnx-training.md).
  */
 export function convFilterGradient(
   g: GraphBuilder,
@@ -155,8 +166,13 @@ export function convFilterGradient(
   strides: [number, number],
   pads: [number, number, number, number],
 ): string {
-  return kernel[0] * kernel[1] <= IM2COL_MAX_TAPS
-    ? im2colFilterGradient(g, x, dy, kernel, strides, pads)
+  if (kernel[0] * kernel[1] <= IM2COL_MAX_TAPS) return im2colFilterGradient(g, x, dy, kernel, strides, pads);
+  const [, c] = g.staticShape(x);
+  const [, m] = g.staticShape(dy);
+  const stride1 = strides[0] === 1 && strides[1] === 1;
+  const padsFit = pads.every((p, i) => p < kernel[i % 2]!);
+  return stride1 && padsFit && m! < c!
+    ? outputIm2colFilterGradient(g, x, dy, kernel, pads)
     : convolutionFilterGradient(g, x, dy, kernel, strides, pads);
 }
 
@@ -188,32 +204,82 @@ function im2colFilterGradient(
   [pt, pl, pb, pr]: [number, number, number, number],
 ): string {
   const padded = pt + pl + pb + pr > 0 ? ops.padZeros(g, x, [0, 0, pt, pl], [0, 0, pb, pr]) : x;
-  const [n, c] = g.staticShape(padded);
-  const [, m, h, w] = g.staticShape(dy);
+  const [, c] = g.staticShape(padded);
+  const [n, m, h, w] = g.staticShape(dy);
   const positions = h! * w!;
-  const taps: string[] = [];
-  for (let a = 0; a < kh; a++) {
-    for (let b = 0; b < kw; b++) {
-      // What tap (a, b) multiplies at every output position: x_pad[:, :, a + s·i, b + s·j].
-      const seen = ops.slice(
-        g,
-        padded,
-        [2, 3],
-        [a, b],
-        [a + sh * (h! - 1) + 1, b + sw * (w! - 1) + 1],
-        [sh, sw],
-      );
-      taps.push(ops.reshape(g, seen, [n!, c!, 1, positions]));
-    }
-  }
-  const columns = ops.reshape(g, ops.concat(g, taps, 2), [n!, c! * kh * kw, positions]);
-  const perImage = ops.matMul(
+  // What tap (a, b) multiplies at every output position: x_pad[:, :, a + s·i, b + s·j].
+  const columns = im2col(g, padded, [kh, kw], positions, (a, b) => ({
+    starts: [a, b],
+    ends: [a + sh * (h! - 1) + 1, b + sw * (w! - 1) + 1],
+    steps: [sh, sw],
+  }));
+  const summed = gemmSummedOverBatch(
     g,
     ops.reshape(g, dy, [n!, m!, positions]),
     ops.transpose(g, columns, [0, 2, 1]),
   );
-  const summed = n! > 1 ? ops.reduce(g, "ReduceSum", perImage, [0], false) : perImage;
   return ops.reshape(g, summed, [m!, c!, kh, kw]);
+}
+
+/**
+ * The k² views of `source` [N, C, ·, ·] that the taps (a, b) of a kernel see,
+ * each `positions` pixels, stacked to [N, C·k², positions] (row c·k² + a·kw + b).
+ */
+function im2col(
+  g: GraphBuilder,
+  source: string,
+  [kh, kw]: [number, number],
+  positions: number,
+  view: (a: number, b: number) => { starts: number[]; ends: number[]; steps?: number[] },
+): string {
+  const [n, c] = g.staticShape(source);
+  const taps: string[] = [];
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const { starts, ends, steps } = view(a, b);
+      taps.push(ops.reshape(g, ops.slice(g, source, [2, 3], starts, ends, steps), [n!, c!, 1, positions]));
+    }
+  }
+  return ops.reshape(g, ops.concat(g, taps, 2), [n!, c! * kh * kw, positions]);
+}
+
+/** Σ_n a[n]·b[n]: one GEMM per image, summed over the batch. */
+function gemmSummedOverBatch(g: GraphBuilder, a: string, b: string): string {
+  const perImage = ops.matMul(g, a, b);
+  return g.staticShape(a)[0]! > 1 ? ops.reduce(g, "ReduceSum", perImage, [0], false) : perImage;
+}
+
+/**
+ * The filter gradient of a stride-1 conv with an im2col of dy instead of x,
+ * for a large kernel whose output has fewer channels than its input (the
+ * network's last 9×9 conv, 32 → 3): k² shifted views of 3 channels instead of
+ * 32. Substituting u = i + a in Σ_{i,j} dy[m,i,j]·x_pad[c,i+a,j+b] gives
+ * Σ_{u,v} x[c,u,v]·dy[m, u + p_top − a, v + p_left − b]: tap (a, b) sees dy
+ * shifted by (a, b), zero outside, at every pixel of x. One GEMM per image,
+ * [M·k², H·W] × [H·W, C].
+ */
+function outputIm2colFilterGradient(
+  g: GraphBuilder,
+  x: string,
+  dy: string,
+  [kh, kw]: [number, number],
+  [pt, pl, pb, pr]: [number, number, number, number],
+): string {
+  const [n, c, h, w] = g.staticShape(x);
+  const [, m] = g.staticShape(dy);
+  const positions = h! * w!;
+  // Padded so that the view of tap (a, b) starts at row kh − 1 − a, column kw − 1 − b.
+  const padded = ops.padZeros(g, dy, [0, 0, kh - 1 - pt, kw - 1 - pl], [0, 0, kh - 1 - pb, kw - 1 - pr]);
+  const columns = im2col(g, padded, [kh, kw], positions, (a, b) => ({
+    starts: [kh - 1 - a, kw - 1 - b],
+    ends: [kh - 1 - a + h!, kw - 1 - b + w!],
+  }));
+  const summed = gemmSummedOverBatch(
+    g,
+    columns,
+    ops.transpose(g, ops.reshape(g, x, [n!, c!, positions]), [0, 2, 1]),
+  );
+  return ops.transpose(g, ops.reshape(g, summed, [m!, kh, kw, c!]), [0, 3, 1, 2]);
 }
 
 /**
@@ -230,8 +296,9 @@ function stride1ConvInputGradient(
   w: string,
   [kh, kw]: [number, number],
   [pt, pl, pb, pr]: [number, number, number, number],
+  supplied: string | undefined,
 ): string {
-  const flipped = ops.reverse(g, ops.reverse(g, ops.transpose(g, w, [1, 0, 2, 3]), 2), 3);
+  const flipped = supplied ?? ops.reverse(g, ops.reverse(g, ops.transpose(g, w, [1, 0, 2, 3]), 2), 3);
   return ops.conv(g, dy, flipped, undefined, { pads: [kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr] });
 }
 
@@ -371,7 +438,7 @@ export const RULES: Record<string, Rule> = {
     ];
   },
 
-  Conv: ({ g, node, dy, needs }) => {
+  Conv: ({ g, node, dy, needs, flippedKernel }) => {
     const [x, w] = [input(node, 0), input(node, 1)];
     const { strides, pads } = convParams(node);
     const [, , h, wd] = g.staticShape(x);
@@ -385,7 +452,7 @@ export const RULES: Record<string, Rule> = {
     return [
       needs(0)
         ? stride1
-          ? stride1ConvInputGradient(g, dy, w, [kh!, kw!], pads)
+          ? stride1ConvInputGradient(g, dy, w, [kh!, kw!], pads, flippedKernel(w))
           : ops.convTranspose(g, dy, w, undefined, { strides, pads, outputPadding })
         : undefined,
       needs(1) ? convFilterGradient(g, x, dy, [kh!, kw!], strides, pads) : undefined,

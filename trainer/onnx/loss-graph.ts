@@ -43,6 +43,13 @@ export function addVggWeights(
   return out;
 }
 
+/** VGG-16's convs up to the deepest of `layers` (the rest of the network is never evaluated). */
+export function vggConvsUpTo(convs: readonly VggConvData[], layers: readonly VggLayer[]): VggConvData[] {
+  const deepest = Math.max(...layers.map((l) => convs.findIndex((c) => c.relu === l)));
+  if (deepest < 0) throw new Error(`VGG-16: none of the layers ${layers.join(", ")} is a conv's ReLU`);
+  return convs.slice(0, deepest + 1);
+}
+
 /**
  * How the backward pass finds each max-pool window's maximum: from the
  * forward MaxPool's indices output (MaxUnpool; the CPU and CUDA providers),
@@ -159,8 +166,7 @@ export function perceptualLoss(
   spec: PerceptualLossSpec,
 ): PerceptualLossValues {
   const outputLayers = [...new Set([spec.layers.content, ...spec.layers.style])];
-  const deepest = Math.max(...outputLayers.map((l) => spec.vgg.convs.findIndex((c) => c.relu === l)));
-  const convs = spec.vgg.convs.slice(0, deepest + 1);
+  const convs = vggConvsUpTo(spec.vgg.convs, outputLayers);
   const vggWeights = addVggWeights(g, convs);
   const pools = spec.pools ?? "indices";
   const phiYHat = vggFeatures(g, yHat, convs, vggWeights, spec.vgg.affine, outputLayers, pools);

@@ -24,6 +24,7 @@ import { countParameters } from "../../model/parameters.js";
 import type { OrtProvider } from "../../model/onnx/providers.js";
 import type { TrainStepSetup } from "../train-step.js";
 import type { PoolIndices, VggConvData, VggInputAffine } from "./loss-graph.js";
+import { fromOnnxKernel, onnxKernelShape, toFlippedOnnxKernel, toOnnxKernel } from "./kernel-layout.js";
 import {
   batchMeanOutput,
   batchVarianceOutput,
@@ -46,19 +47,6 @@ export interface OnnxTrainerOptions {
   profileFilePrefix?: string;
 }
 
-/** HWIO [3, 3, in, out] → OIHW [out, in, 3, 3]; `reverseInput` flips the input channels (BGR weights fed RGB). */
-function hwioToOihw(hwio: Float32Array, [kh, kw, ci, co]: number[], reverseInput: boolean): Float32Array {
-  const out = new Float32Array(hwio.length);
-  for (let y = 0; y < kh!; y++)
-    for (let x = 0; x < kw!; x++)
-      for (let i = 0; i < ci!; i++)
-        for (let o = 0; o < co!; o++) {
-          const src = ((y * kw! + x) * ci! + (reverseInput ? ci! - 1 - i : i)) * co! + o;
-          out[((o * ci! + i) * kh! + y) * kw! + x] = hwio[src]!;
-        }
-  return out;
-}
-
 /**
  * VGG-16's weights for the graph, with the input convention folded in:
  * caffe (BGR, minus the BGR mean) becomes RGB minus the mean in RGB order,
@@ -74,9 +62,10 @@ export async function vggGraphData(vgg: Vgg16): Promise<{ convs: VggConvData[]; 
       name: spec.name,
       relu: spec.name.replace("conv", "relu") as VggConvData["relu"],
       block: spec.block,
-      kernel: hwioToOihw(
+      kernel: toOnnxKernel(
         (await kernel.data()) as Float32Array,
         kernel.shape,
+        new Float32Array(kernel.size),
         caffe && spec.name === "conv1_1",
       ),
       kernelShape: [spec.outChannels, spec.inChannels, 3, 3],
@@ -128,6 +117,8 @@ export class OnnxTrainer {
     Promise<{ session: ort.InferenceSession; graph: TrainingGraph }>
   >();
   private vggData: Promise<{ convs: VggConvData[]; affine: VggInputAffine }> | undefined;
+  /** The kernels in ONNX's layout fed each step, one buffer per input, reused. */
+  private readonly kernelBuffers = new Map<string, Float32Array>();
 
   constructor(
     readonly setup: TrainStepSetup,
@@ -197,8 +188,24 @@ export class OnnxTrainer {
     const feeds: Record<string, ort.Tensor> = {
       [CONTENT_INPUT]: new ort.Tensor("float32", content, [...shape]),
     };
+    const values = new Map<string, Float32Array>();
     for (const [name, v] of net.params) {
-      feeds[name] = new ort.Tensor("float32", (await v.data()) as Float32Array, v.shape);
+      const data = (await v.data()) as Float32Array;
+      values.set(name, data);
+      feeds[name] =
+        v.rank === 4
+          ? new ort.Tensor(
+              "float32",
+              toOnnxKernel(data, v.shape, this.buffer(name, v.size)),
+              onnxKernelShape(v.shape),
+            )
+          : new ort.Tensor("float32", data, v.shape);
+    }
+    for (const { parameter, input } of graph.flippedKernels) {
+      const v = net.params.get(parameter)!;
+      const [o, i, kh, kw] = onnxKernelShape(v.shape);
+      const data = toFlippedOnnxKernel(values.get(parameter)!, v.shape, this.buffer(input, v.size));
+      feeds[input] = new ort.Tensor("float32", data, [i, o, kh, kw]);
     }
     const results = await session.run(feeds);
     const scalar = (name: string) => (results[name]?.data as Float32Array | undefined)?.[0] ?? NaN;
@@ -214,7 +221,8 @@ export class OnnxTrainer {
       const grad = results[gradientOutput(name)]?.data as Float32Array | undefined;
       if (grad === undefined || grad.length !== v.size)
         throw new Error(`onnxruntime step: no gradient for ${name}`);
-      flat.set(grad, offset);
+      if (v.rank === 4) fromOnnxKernel(grad, v.shape, flat, offset);
+      else flat.set(grad, offset);
       offset += v.size;
     }
     for (const s of graph.batchStatistics) {
@@ -224,6 +232,16 @@ export class OnnxTrainer {
     }
     for (const t of Object.values(results)) t.dispose();
     return { loss, flat };
+  }
+
+  /** The buffer of a kernel input, reused every step (steps run one at a time). */
+  private buffer(input: string, size: number): Float32Array {
+    let b = this.kernelBuffers.get(input);
+    if (b === undefined) {
+      b = new Float32Array(size);
+      this.kernelBuffers.set(input, b);
+    }
+    return b;
   }
 
   /** Batch norm's exponential moving averages, the same tfjs arithmetic as model/layers.ts. */

@@ -10,7 +10,7 @@ import * as ops from "../../model/onnx/ops.js";
 import { serializeModel } from "../../model/onnx/serialize.js";
 import type { Vgg16, VggLayer } from "../loss-network/vgg16.js";
 import type { StyleTargets } from "../losses/style-reconstruction.js";
-import { addVggWeights, gramMatrix, vggFeatures } from "./loss-graph.js";
+import { addVggWeights, gramMatrix, vggConvsUpTo, vggFeatures } from "./loss-graph.js";
 import { sessionOptions, vggGraphData, type OnnxTrainerOptions } from "./onnx-trainer.js";
 
 const STYLE_INPUT = "style";
@@ -22,8 +22,7 @@ async function styleTargetGraph(vgg: Vgg16, height: number, width: number, layer
   const nhwc = g.input(STYLE_INPUT, [1, height, width, 3]);
   const rgb = ops.transpose(g, nhwc, [0, 3, 1, 2]);
   const { convs, affine } = await vggGraphData(vgg);
-  const deepest = Math.max(...layers.map((l) => convs.findIndex((c) => c.relu === l)));
-  const used = convs.slice(0, deepest + 1);
+  const used = vggConvsUpTo(convs, layers);
   const phi = vggFeatures(g, rgb, used, addVggWeights(g, used), affine, layers, "none");
   for (const layer of layers) g.namedOutput(gramMatrix(g, phi.get(layer)!), targetOutput(layer));
   return serializeModel(g, { producer: "stylekube-trainer", producerVersion: "1" });

@@ -130,6 +130,14 @@ const CASES: Case[] = [
     build: (g, [x, w]) => ops.conv(g, x!, w!, undefined),
   },
   {
+    name: "Conv 9×9 stride 1, more input than output channels, pads [4, 2, 3, 1] (filter gradient from an im2col of dy)",
+    shapes: [
+      [2, 5, 9, 10],
+      [2, 5, 9, 9],
+    ],
+    build: (g, [x, w]) => ops.conv(g, x!, w!, undefined, { pads: [4, 2, 3, 1] }),
+  },
+  {
     name: "ConvTranspose 3×3 stride 2, pads [0,0,1,1]",
     shapes: [
       [2, 4, 3, 5],
