@@ -45,9 +45,11 @@ export function addVggWeights(
 
 /** VGG-16's convs up to the deepest of `layers` (the rest of the network is never evaluated). */
 export function vggConvsUpTo(convs: readonly VggConvData[], layers: readonly VggLayer[]): VggConvData[] {
-  const deepest = Math.max(...layers.map((l) => convs.findIndex((c) => c.relu === l)));
-  if (deepest < 0) throw new Error(`VGG-16: none of the layers ${layers.join(", ")} is a conv's ReLU`);
-  return convs.slice(0, deepest + 1);
+  const places = layers.map((l) => convs.findIndex((c) => c.relu === l));
+  const missing = layers.filter((_, i) => places[i]! < 0);
+  if (missing.length > 0)
+    throw new Error(`VGG-16: ${missing.join(", ")} is not a conv's ReLU of this network`);
+  return convs.slice(0, Math.max(...places) + 1);
 }
 
 /**

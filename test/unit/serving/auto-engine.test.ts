@@ -25,7 +25,10 @@ describe("the model server's engine auto", () => {
       assert.deepEqual([engine.engine, engine.provider], ["onnxruntime", "cpu"]);
       const why = engine.skipped?.find((s) => s.startsWith("webgpu: ")) ?? "";
       if (typeof adapter === "string") assert.match(why, /no WebGPU adapter found|could not be loaded/);
-      else assert.match(why, new RegExp(`software \\(CPU-emulated\\).*${adapter.name.slice(0, 12)}`));
+      else {
+        assert.match(why, /software \(CPU-emulated\)/);
+        assert.ok(why.includes(adapter.name.slice(0, 12)), `${why} names the adapter ${adapter.name}`);
+      }
     } finally {
       await pool.close();
     }
