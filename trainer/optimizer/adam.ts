@@ -121,15 +121,20 @@ export class Adam implements Optimizer {
     const [beta1, oneMinusBeta1] = [f(this.beta1), f(1 - this.beta1)];
     const [beta2, oneMinusBeta2] = [f(this.beta2), f(1 - this.beta2)];
     const [step, epsilon] = [f(stepSize), f(this.epsilon)];
-    const mOld = m.dataSync() as Float32Array;
-    const vOld = v.dataSync() as Float32Array;
+    // The cpu backend's own synchronous read: this path runs on that backend
+    // only, which keeps values in JavaScript arrays. (The engine-level
+    // dataSync is what a webgpu backend cannot do under Node, and a test
+    // forbids it on the training path.)
+    const values = (t: tf.Tensor) => tf.backend().readSync(t.dataId) as Float32Array;
+    const mOld = values(m);
+    const vOld = values(v);
     const mNew = new Float32Array(mOld.length);
     const vNew = new Float32Array(vOld.length);
     const updated: [tf.Variable, Float32Array][] = [];
     let offset = 0;
     for (const [name, p] of params) {
-      const g = (grads.get(name) as tf.Tensor).dataSync() as Float32Array;
-      const w = p.dataSync() as Float32Array;
+      const g = values(grads.get(name) as tf.Tensor);
+      const w = values(p);
       const out = new Float32Array(p.size);
       for (let i = 0; i < out.length; i++) {
         const k = offset + i;
