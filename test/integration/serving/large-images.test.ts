@@ -20,7 +20,7 @@ import {
   testImage,
   trainAndExport,
   type ServerProcess,
-  waitFor,
+  waitUntilReady,
 } from "./support.js";
 
 const store = new FileStore({ durable: false });
@@ -49,11 +49,7 @@ describe("large images on the default server", { timeout: 600_000 }, () => {
       STYLEKUBE_STYLES: JSON.stringify({ big: uri }),
       STYLEKUBE_REQUEST_TIMEOUT_MS: "400000",
     });
-    await waitFor(
-      "ready",
-      async () => ((await fetch(`${server.url}/v2/health/ready`)).ok ? true : undefined),
-      60_000,
-    );
+    await waitUntilReady(server);
   });
 
   after(async () => {
@@ -88,11 +84,7 @@ describe("large images on the default onnxruntime server", { timeout: 600_000 },
       STYLEKUBE_STYLES: JSON.stringify(styles),
       STYLEKUBE_REQUEST_TIMEOUT_MS: "400000",
     });
-    await waitFor(
-      "ready",
-      async () => ((await fetch(`${server.url}/v2/health/ready`)).ok ? true : undefined),
-      60_000,
-    );
+    await waitUntilReady(server);
   });
 
   after(async () => {

@@ -25,7 +25,7 @@ import {
   testImage,
   trainAndExport,
   type ServerProcess,
-  waitFor,
+  waitUntilReady,
 } from "./support.js";
 
 const store = new FileStore({ durable: false });
@@ -79,11 +79,7 @@ describe("model server on onnxruntime", { timeout: 300_000 }, () => {
       STYLEKUBE_ONNX_MAX_PIXELS: String(128 * 128),
       STYLEKUBE_ADMIN_TOKEN: TOKEN,
     });
-    await waitFor(
-      "ready",
-      async () => ((await fetch(`${server.url}/v2/health/ready`)).ok ? true : undefined),
-      60_000,
-    );
+    await waitUntilReady(server);
   });
 
   after(async () => {
@@ -153,11 +149,7 @@ describe("model server on onnxruntime", { timeout: 300_000 }, () => {
     const ready = await fetch(`${server.url}/v2/health/ready`);
     const readiness = (await ready.json()) as { healthyWorkers: number };
     assert.deepEqual([ready.status, readiness.healthyWorkers], [503, 0]);
-    await waitFor(
-      "ready again",
-      async () => ((await fetch(`${server.url}/v2/health/ready`)).ok ? true : undefined),
-      60_000,
-    );
+    await waitUntilReady(server, "ready again");
     const ok = await stylize(server.url, "good", await testImage(32, 32));
     assert.equal(ok.status, 200, ok.body.toString().slice(0, 300));
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

@@ -138,6 +138,19 @@ export async function waitFor<T>(
   }
 }
 
+/** Waits until the server's /v2/health/ready answers 200 (every style loaded, a healthy worker). */
+export async function waitUntilReady(
+  server: ServerProcess,
+  what = "ready",
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () => ((await fetch(`${server.url}/v2/health/ready`)).ok ? true : undefined),
+    timeoutMs,
+  );
+}
+
 /** A photo-like test image (gradients plus noise, so JPEG truncation and codecs have real data). */
 export async function testImage(
   width: number,
