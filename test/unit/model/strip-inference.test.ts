@@ -10,17 +10,7 @@ import { initInferenceEngine } from "../../../model/engine/engines.js";
 import { stylizeInStrips } from "../../../model/strip-inference.js";
 import { TransformerNet } from "../../../model/transformer-net.js";
 import { mulberry32 } from "../../../common/mulberry32.js";
-
-function photo(height: number, width: number, seed: number): Float32Array {
-  const random = mulberry32(seed);
-  // Smooth gradients plus noise: structure at every scale, like a photo.
-  const out = new Float32Array(height * width * 3);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      for (let c = 0; c < 3; c++)
-        out[(y * width + x) * 3 + c] = Math.min(255, ((x * (c + 1) + y * 2) % 256) * 0.7 + random() * 76);
-  return out;
-}
+import { syntheticPhoto } from "../../support/synthetic-photo.js";
 
 async function whole(net: TransformerNet, data: Float32Array, h: number, w: number): Promise<Float32Array> {
   const x = tf.tensor4d(data, [1, h, w, 3]);
@@ -55,7 +45,7 @@ describe("strip inference", () => {
           }
         }
         const [h, w] = [52, 36];
-        const input = photo(h, w, 1);
+        const input = syntheticPhoto(h, w, 1);
         const expected = await whole(net, input, h, w);
         // 36 px wide × 4 rows: every layer in many strips.
         const got = await stylizeInStrips(net, { data: input, height: h, width: w, channels: 3 }, 36 * 4);
@@ -89,14 +79,18 @@ describe("strip inference", () => {
       ).peakBytes - weights;
     const inStrips = (side: number) =>
       peak(() =>
-        stylizeInStrips(net, { data: photo(side, side, 2), height: side, width: side, channels: 3 }, 4096),
+        stylizeInStrips(
+          net,
+          { data: syntheticPhoto(side, side, 2), height: side, width: side, channels: 3 },
+          4096,
+        ),
       );
     // Once every layer is in strips (≥ 256² with 4096-pixel strips), the
     // engine's peak depends on the strip, not the image (measured: 14.8 MB
     // at 256², 14.5 MB at 384²).
     const medium = await inStrips(256);
     const large = await inStrips(384);
-    const wholeMedium = await peak(() => whole(net, photo(256, 256, 2), 256, 256));
+    const wholeMedium = await peak(() => whole(net, syntheticPhoto(256, 256, 2), 256, 256));
     assert.ok(large < medium * 1.2, `strip peak 256²: ${medium} B, 384²: ${large} B`);
     assert.ok(wholeMedium > medium * 4, `whole-image peak at 256²: ${wholeMedium} B vs strips ${medium} B`);
     net.dispose();

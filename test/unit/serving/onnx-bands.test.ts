@@ -13,21 +13,12 @@ import { after, before, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 import { FileStore } from "../../../common/storage/index.js";
 import { mulberry32 } from "../../../common/mulberry32.js";
+import { syntheticPhoto } from "../../support/synthetic-photo.js";
 import { initInferenceEngine } from "../../../model/engine/engines.js";
 import { exportModel } from "../../../model/model-export.js";
 import { TransformerNet } from "../../../model/transformer-net.js";
 import { HALO, onnxRefusal, planBands, runInBands, widestBanded } from "../../../serving/onnx-bands.js";
 import { loadOnnxModel } from "../../../serving/onnx-session.js";
-
-function photo(height: number, width: number, seed: number): Float32Array {
-  const random = mulberry32(seed);
-  const out = new Float32Array(height * width * 3);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      for (let c = 0; c < 3; c++)
-        out[(y * width + x) * 3 + c] = Math.min(255, ((x * (c + 1) + y * 2) % 256) * 0.7 + random() * 76);
-  return out;
-}
 
 describe("onnxruntime bands", () => {
   it("plans bands within the limit whose weights sum to 1 on every row, away from their cut edges", () => {
@@ -96,7 +87,7 @@ describe("onnxruntime bands", () => {
       const maxPixels = w * 256; // bands of ≤ 256 rows: 7 of them
       const whole = await loadOnnxModel(store, uri, { providers: ["cpu"], threads: 1, maxPixels: h * w });
       const banded = await loadOnnxModel(store, uri, { providers: ["cpu"], threads: 1, maxPixels });
-      const input = photo(h, w, 2);
+      const input = syntheticPhoto(h, w, 2);
       const expected = await whole.run(input, h, w);
       const got = await banded.run(input, h, w);
       // The same through runInBands directly on the whole-image runner.
@@ -118,8 +109,8 @@ describe("onnxruntime bands", () => {
         threads: 1,
         maxPixels: 64 * 64,
       });
-      await assert.rejects(model.run(photo(128, 64, 3), 128, 64), /STYLEKUBE_ONNX_MAX_PIXELS=4096/);
-      assert.equal((await model.run(photo(64, 64, 3), 64, 64)).length, 64 * 64 * 3);
+      await assert.rejects(model.run(syntheticPhoto(128, 64, 3), 128, 64), /STYLEKUBE_ONNX_MAX_PIXELS=4096/);
+      assert.equal((await model.run(syntheticPhoto(64, 64, 3), 64, 64)).length, 64 * 64 * 3);
       await model.dispose();
     });
   });
