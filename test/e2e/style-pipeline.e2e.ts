@@ -15,7 +15,7 @@
 //  6. the dashboard shows the training and the server (screenshot).
 // Context (cluster, images, NATS, S3): context.ts; run with `npm run test:e2e`.
 import assert from "node:assert/strict";
-import { execFileSync, execSync } from "node:child_process";
+import { execSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -26,6 +26,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { createLogger } from "../../common/log/logger.js";
 import { mulberry32 } from "../../common/mulberry32.js";
 import { openStore, type ObjectStore } from "../../common/storage/index.js";
+import { pullVgg16Weights } from "../../demo/vgg16-weights.js";
 import { packDataset } from "../../trainer/data/pack.js";
 import { REPO_ROOT } from "../env/env-file.js";
 import { readE2eContext } from "./context.js";
@@ -235,22 +236,6 @@ async function writePhotos(dir: string, count: number): Promise<void> {
   }
 }
 
-/**
- * Pretrained VGG-16 (relu4_3) through the CLI's own weights contract: the
- * cached file's path is the last line of stdout. The e2e trains with the real
- * loss network, so a failed pull fails the test with the CLI's reasons.
- */
-function pullVgg16(): string {
-  const out = execFileSync(
-    process.execPath,
-    ["--import", "tsx", resolve(REPO_ROOT, "cli/main.ts"), "weights", "pull", "vgg16"],
-    { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 15 * 60_000 },
-  );
-  const path = out.trim().split("\n").at(-1);
-  assert.ok(path, "stylekube weights pull vgg16 printed no path");
-  return path;
-}
-
 /** The steps build on each other: once one fails, the later ones fail at once, naming it. */
 let failedStep: string | undefined;
 function step(name: string, fn: () => Promise<void>): void {
@@ -384,7 +369,14 @@ describe("end to end on real pods: operator, training with a killed worker, expo
         .toBuffer();
       await store.put(`${PREFIX}/style.jpg`, style, { contentType: "image/jpeg" });
       const weights = `${PREFIX}/vgg16-relu4_3.safetensors`;
-      await store.put(weights, readFileSync(pullVgg16()), { contentType: "application/octet-stream" });
+      // Pretrained VGG-16 through the CLI's weights contract, as the demo takes
+      // it; the e2e trains with the real loss network, so a failed pull fails it.
+      const pulled = await pullVgg16Weights(["--import", "tsx", resolve(REPO_ROOT, "cli/main.ts")], {
+        cwd: REPO_ROOT,
+        onLine: (line) => process.stderr.write(`${line}\n`),
+      });
+      assert.ok(pulled.ok, pulled.ok ? "" : pulled.reason);
+      await store.put(weights, readFileSync(pulled.path), { contentType: "application/octet-stream" });
 
       await k.run(["create", "namespace", NS]);
       await k.run([

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { TestEnv } from "./env-file.js";
 import { isOk } from "./http-probe.js";
 import { LAYOUT } from "./layout.js";
@@ -9,7 +10,7 @@ import { freePorts, LOOPBACK } from "./ports.js";
 import { startDetached, waitFor, type Started } from "./processes.js";
 
 export const TEST_BUCKET = "stylekube-test";
-const REGION = "us-east-1";
+export const MINIO_REGION = "us-east-1";
 
 export interface MinioServer {
   process: Started;
@@ -37,7 +38,7 @@ export async function startMinio(binary: string, onStarted: (p: Started) => void
     env: {
       MINIO_ROOT_USER: accessKeyId,
       MINIO_ROOT_PASSWORD: secretAccessKey,
-      MINIO_REGION: REGION,
+      MINIO_REGION,
       MINIO_BROWSER: "off",
       MINIO_UPDATE: "off",
     },
@@ -49,32 +50,47 @@ export async function startMinio(binary: string, onStarted: (p: Started) => void
     process,
     binaryName: "minio",
   });
+  return { process, s3: await testBucketOn(endpoint, accessKeyId, secretAccessKey) };
+}
+
+/** The test bucket on a ready MinIO at `endpoint`, created, as the environment describes it. */
+export async function testBucketOn(
+  endpoint: string,
+  accessKeyId: string,
+  secretAccessKey: string,
+): Promise<TestEnv["s3"]> {
   const s3: TestEnv["s3"] = {
     endpoint,
-    region: REGION,
+    region: MINIO_REGION,
     accessKeyId,
     secretAccessKey,
     bucket: TEST_BUCKET,
     forcePathStyle: true,
   };
   await createBucket(s3);
-  return { process, s3 };
+  return s3;
 }
 
 export function minioHealthy(endpoint: string): Promise<boolean> {
   return isOk(`${endpoint}/minio/health/ready`);
 }
 
-/** Creates the bucket `s3` names (and checks it is there). */
-export async function createBucket(s3: TestEnv["s3"]): Promise<void> {
+/** A raw S3 client for the server `s3` describes (the caller destroys it). */
+export async function s3Client(s3: TestEnv["s3"]): Promise<S3Client> {
   // Imported here so that health checks (which import this module) stay fast.
-  const { CreateBucketCommand, HeadBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
-  const client = new S3Client({
+  const sdk = await import("@aws-sdk/client-s3");
+  return new sdk.S3Client({
     endpoint: s3.endpoint,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
   });
+}
+
+/** Creates the bucket `s3` names (and checks it is there). */
+export async function createBucket(s3: TestEnv["s3"]): Promise<void> {
+  const { CreateBucketCommand, HeadBucketCommand } = await import("@aws-sdk/client-s3");
+  const client = await s3Client(s3);
   try {
     await client.send(new CreateBucketCommand({ Bucket: s3.bucket }));
     await client.send(new HeadBucketCommand({ Bucket: s3.bucket }));

@@ -10,14 +10,12 @@
 import { randomBytes } from "node:crypto";
 import { GenericContainer, type StartedTestContainer } from "testcontainers";
 import type { TestEnv } from "../env-file.js";
-import { createBucket, minioHealthy, TEST_BUCKET } from "../minio.js";
+import { MINIO_REGION, minioHealthy, testBucketOn } from "../minio.js";
 import { natsHealthy } from "../nats.js";
 import { freePorts, LOOPBACK } from "../ports.js";
 import { waitFor } from "../processes.js";
 import type { ServerImages } from "./images.js";
 import { OWNER_LABEL } from "./owned.js";
-
-const REGION = "us-east-1";
 
 /** A read-only root filesystem (the images hold one static binary and nothing else is written). */
 class ServerContainer extends GenericContainer {
@@ -59,7 +57,7 @@ async function startMinioContainer(image: string, owner: string) {
     .withEnvironment({
       MINIO_ROOT_USER: accessKeyId,
       MINIO_ROOT_PASSWORD: secretAccessKey,
-      MINIO_REGION: REGION,
+      MINIO_REGION,
       MINIO_BROWSER: "off",
       MINIO_UPDATE: "off",
     })
@@ -77,16 +75,7 @@ async function startMinioContainer(image: string, owner: string) {
     .start();
   const endpoint = `http://${LOOPBACK}:${port}`;
   await waitFor("minio container /minio/health/ready", () => minioHealthy(endpoint), { timeoutMs: 60_000 });
-  const s3: TestEnv["s3"] = {
-    endpoint,
-    region: REGION,
-    accessKeyId,
-    secretAccessKey,
-    bucket: TEST_BUCKET,
-    forcePathStyle: true,
-  };
-  await createBucket(s3);
-  return { container, s3 };
+  return { container, s3: await testBucketOn(endpoint, accessKeyId, secretAccessKey) };
 }
 
 /**

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestEnv } from "../env-file.js";
-import { minioHealthy } from "../minio.js";
+import { createBucket, MINIO_REGION, minioHealthy } from "../minio.js";
 import { natsHealthy } from "../nats.js";
 import { freePorts } from "../ports.js";
 import { startDetached, waitFor, type Started } from "../processes.js";
@@ -44,7 +44,7 @@ export async function startPodServers(
   mkdirSync(dataDir, { recursive: true });
   const s3: TestEnv["s3"] = {
     endpoint: `http://${host}:${s3Port}`,
-    region: "us-east-1",
+    region: MINIO_REGION,
     accessKeyId: `stylekube-${randomBytes(4).toString("hex")}`,
     secretAccessKey: randomBytes(24).toString("base64url"),
     bucket: POD_BUCKET,
@@ -81,14 +81,6 @@ export async function startPodServers(
     timeoutMs: 60_000,
     process: minio,
   });
-  const { CreateBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: POD_BUCKET }));
-  client.destroy();
+  await createBucket(s3);
   return { natsUrl: `nats://${host}:${natsPort}`, natsMonitorUrl, s3 };
 }

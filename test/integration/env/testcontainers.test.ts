@@ -10,7 +10,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { connect, StringCodec } from "nats";
 import { createLogger } from "../../../common/log/logger.js";
 import { ensureServerImages } from "../../env/containers/images.js";
@@ -18,6 +18,7 @@ import { startPodmanService, type PodmanService } from "../../env/containers/pod
 import { OWNER_LABEL, removeOwnedContainers } from "../../env/containers/owned.js";
 import { startContainerServers, type ContainerServers } from "../../env/containers/servers.js";
 import { LAYOUT } from "../../env/layout.js";
+import { s3Client } from "../../env/minio.js";
 import { podmanUnavailable } from "../../env/podman.js";
 import { stopGroup } from "../../env/processes.js";
 import { ensureTools } from "../../env/tools.js";
@@ -129,12 +130,7 @@ describe("test environment: testcontainers provider through podman", { skip: una
 
   it("stores an object in the test bucket and returns the same bytes", async () => {
     const { s3 } = servers;
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: s3.forcePathStyle,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
+    const client = await s3Client(s3);
     try {
       const key = `tc/${randomBytes(4).toString("hex")}.bin`;
       const body = randomBytes(256 * 1024);
