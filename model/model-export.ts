@@ -177,8 +177,17 @@ export async function loadModel(
     normalization: description.normalization,
     upsampling: description.upsampling,
   });
+  assignModelWeights(net, description, weights);
+  return { net, description };
+}
+
+/** Copies an exported model's weights (and batch norm's running statistics) into a network of its architecture. */
+export function assignModelWeights(
+  net: TransformerNet,
+  description: ModelDescription,
+  weights: ReadonlyMap<string, NamedArray>,
+): void {
   const take = (list: { name: string }[]) => new Map(list.map((p) => [p.name, weights.get(p.name)!]));
   assignNamed(net.params, take(description.parameters));
   if (description.buffers.length > 0) assignNamed(net.buffers, take(description.buffers));
-  return { net, description };
 }

@@ -37,6 +37,8 @@ import {
 } from "./losses/style-reconstruction.js";
 import { flattenTensors, unflattenTensors } from "../model/parameters.js";
 import { TransformerNet } from "../model/transformer-net.js";
+import { loadInitialModel } from "./initial-model.js";
+import { learningRateAt } from "./optimizer/learning-rate-schedule.js";
 import { OnnxTrainer } from "./onnx/onnx-trainer.js";
 import { NetworkSession } from "./onnx/network-session.js";
 import { computeStyleTargetsOnnx } from "./onnx/style-targets.js";
@@ -196,7 +198,15 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
       cursor = state.cursor;
       log.info({ checkpoint: uri, step }, "resumed from checkpoint");
     } else {
-      // Same seed gives the same weights everywhere; broadcasting makes it a guarantee.
+      if (rank === 0 && spec.initialModel !== undefined) {
+        const from = await loadInitialModel(store, spec.initialModel, net, hp);
+        log.info(
+          { initialModel: spec.initialModel, trainedSteps: from.trainedSteps },
+          "weights from initial model",
+        );
+      }
+      // Same seed gives the same weights everywhere (rank 0's initial model
+      // where there is one); broadcasting makes it a guarantee.
       const flat = await flattenTensors(net.params);
       await collective.broadcast(flat, 0);
       const values = unflattenTensors(flat, net.params);
@@ -238,6 +248,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
       lastLoss = loss;
       step++;
       await collective.allreduceMean(flat, step);
+      optimizer.learningRate = learningRateAt(step, hp);
       applyGradients(net, optimizer, unflattenTensors(flat, net.params));
       windowImages += batch.shape[0];
 

@@ -57,7 +57,24 @@ export const HyperparametersSchema = z
       .max(10_000_000)
       .default(40_000)
       .describe("Optimiser steps (paper: 40000, about two epochs of COCO at batch 4)."),
-    learningRate: z.number().gt(0).max(1).default(1e-3).describe("Adam learning rate (paper: 1e-3)."),
+    learningRate: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(1e-3)
+      .describe("Adam learning rate (paper: 1e-3); with a cosine schedule, the rate at step 1."),
+    learningRateSchedule: z
+      .enum(["constant", "cosine"])
+      .default("constant")
+      .describe(
+        "How the learning rate changes over the iterations: constant (the paper's) or cosine (annealed from learningRate to minLearningRate at the last iteration, as PyTorch's CosineAnnealingLR).",
+      ),
+    minLearningRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe("The cosine schedule's learning rate at the last iteration (PyTorch's eta_min)."),
     contentWeight: z
       .number()
       .min(0)
@@ -265,6 +282,12 @@ export const StyleTrainingSpecSchema = z
       "Compute engine of the workers; auto tries onnxruntime (CUDA), webgpu, tensorflow, onnxruntime (CPU), wasm, cpu in that order.",
     ),
     hyperparameters: HyperparametersSchema,
+    initialModel: uri(
+      "A model exported by an earlier training (its model/ prefix: model.json, weights.bin, manifest.json) whose weights the network starts from instead of a random initialisation, to continue or fine-tune a style. Used only while the training has no checkpoint of its own; its normalization and upsampling must match hyperparameters.",
+      ["s3", "file"],
+      "a model prefix URI",
+      "s3://bucket/models/mosaic/model/ or file:///data/models/mosaic/model/",
+    ).optional(),
     lossNetwork: LossNetworkSchema,
     checkpoint: CheckpointSchema,
     previews: PreviewsSchema,

@@ -39,7 +39,8 @@ export class Adam implements Optimizer {
   step = 0;
 
   constructor(
-    readonly learningRate = 1e-3,
+    /** Set before a step by a learning-rate schedule; the moments do not depend on it. */
+    public learningRate = 1e-3,
     readonly beta1 = 0.9,
     readonly beta2 = 0.999,
     readonly epsilon = 1e-8,

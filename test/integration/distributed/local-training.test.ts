@@ -27,7 +27,12 @@ function s3(path: string): string {
   return testUri(run, path);
 }
 
-function spec(name: string, iterations: number, engine: "cpu" | "onnxruntime" = "cpu"): string {
+function spec(
+  name: string,
+  iterations: number,
+  engine: "cpu" | "onnxruntime" = "cpu",
+  extra: { initialModel?: string; hyperparameters?: Record<string, unknown> } = {},
+): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -51,7 +56,9 @@ function spec(name: string, iterations: number, engine: "cpu" | "onnxruntime" = 
           iterations,
           contentLayer: "relu1_2",
           styleLayers: ["relu1_2", "relu2_2"],
+          ...extra.hyperparameters,
         },
+        ...(extra.initialModel !== undefined ? { initialModel: extra.initialModel } : {}),
       },
     }),
   );
@@ -108,6 +115,28 @@ describe("stylekube train --local", () => {
       (await listCheckpoints(store, s3("complete/"))).map((c) => c.step),
       [4, 2],
     );
+  });
+
+  it("starts from spec.initialModel's weights", async () => {
+    const initialModel = s3("complete/model/");
+    const { net: start } = await loadModel(store, initialModel);
+    const continued = await runLocal({
+      // A vanishing learning rate: the exported weights are the ones the training started from.
+      file: spec("continued", 2, "cpu", { initialModel, hyperparameters: { learningRate: 1e-12 } }),
+      envFile: ENV_FILE,
+      extraEnv: { STYLEKUBE_LOG_LEVEL: "warn" },
+    });
+    assert.ok(continued.ok, continued.error);
+    const { net: end } = await loadModel(store, continued.modelURI!);
+    let largest = 0;
+    for (const [name, p] of start.params) {
+      const a = (await p.data()) as Float32Array;
+      const b = (await end.params.get(name)!.data()) as Float32Array;
+      for (let i = 0; i < a.length; i++) largest = Math.max(largest, Math.abs(a[i]! - b[i]!));
+    }
+    assert.ok(largest < 1e-6, `weights moved by ${largest} from the initial model`);
+    start.dispose();
+    end.dispose();
   });
 
   it("trains with 2 workers on the onnxruntime engine (the step as one ONNX graph) and exports model.onnx too", async () => {
