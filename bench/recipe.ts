@@ -16,7 +16,8 @@
 // starve it. Prints one line per finished run and one JSON line:
 //   {"bench":"recipe","cpuMinutes":…,"runs":[{"spec":…,"cpuSeconds":…,"step":…,"checkpoint":…}]}
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -54,7 +55,7 @@ interface RunResult {
 
 /** The CPU seconds a run used in earlier sessions, kept as a file beside its output (file:// outputs only). */
 function spentFile(output: string): string | undefined {
-  return output.startsWith("file://") ? `${fileURLToPath(output)}/cpu-seconds.txt` : undefined;
+  return output.startsWith("file://") ? join(fileURLToPath(output), "cpu-seconds.txt") : undefined;
 }
 
 function readSpent(output: string): number {
@@ -64,6 +65,13 @@ function readSpent(output: string): number {
   } catch {
     return 0;
   }
+}
+
+function recordSpent(output: string, seconds: number): void {
+  const file = spentFile(output);
+  if (file === undefined) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, seconds.toFixed(1));
 }
 
 function setAutogroupNice(pid: number, nice: string): void {
@@ -93,8 +101,7 @@ async function trainWithinBudget(specFile: string): Promise<RunResult> {
     const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
     if (done) break;
     used = spent + processTreeCpuSeconds(pid);
-    const file = spentFile(output);
-    if (file !== undefined) writeFileSync(file, used.toFixed(1));
+    recordSpent(output, used);
     if (used >= budgetSeconds) {
       process.kill(-pid, "SIGTERM");
       await exited;
