@@ -7,7 +7,8 @@
 //     --photos held-out/ --steps 100,300,500 --model-step 500 --dir docs/gallery/starry-night
 //
 // --log is the `stylekube train --local` output (its progress lines carry the
-// loss terms); --upsampling/--normalization must match the training spec.
+// loss terms; without it no loss.png is drawn); --upsampling/--normalization
+// must match the training spec.
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,6 +26,7 @@ import { exportModel } from "../model/model-export.js";
 import { TransformerNet } from "../model/transformer-net.js";
 import { Adam } from "../trainer/optimizer/adam.js";
 import { InferencePool } from "../serving/inference-pool.js";
+import { contactSheet } from "./contact-sheet.js";
 import { lossCurveSvg, parseProgressLog } from "./loss-curve.js";
 
 const { values } = parseArgs({
@@ -45,7 +47,7 @@ const { values } = parseArgs({
     "image-size": { type: "string", default: "128" },
   },
 });
-for (const k of ["output", "log", "photos", "steps", "model-step", "dir"] as const)
+for (const k of ["output", "photos", "steps", "model-step", "dir"] as const)
   if (values[k] === undefined) throw new Error(`--${k} is required`);
 const output = values.output!;
 const dir = resolve(values.dir!);
@@ -107,33 +109,15 @@ console.log(`model (step ${modelStep}) → ${model}`);
 // Contact sheet: one row per photo, the photo then each checkpoint.
 const originals = await Promise.all(inputs.map((image) => encodeRgb(image, "jpeg", 85)));
 const rows = inputs.map((image, i) =>
-  [originals[i]!, ...tiles[i]!].map((b) => ({ b, w: image.width, h: image.height })),
+  [originals[i]!, ...tiles[i]!].map((b) => ({ image: b, width: image.width, height: image.height })),
 );
-const cell = 200;
-const gap = 4;
-const composites: sharp.OverlayOptions[] = [];
-for (const [r, row] of rows.entries())
-  for (const [c, t] of row.entries()) {
-    const scale = Math.min(cell / t.w, cell / t.h);
-    const w = Math.round(t.w * scale);
-    const h = Math.round(t.h * scale);
-    composites.push({
-      input: await sharp(t.b).resize(w, h).toBuffer(),
-      left: c * (cell + gap) + Math.floor((cell - w) / 2),
-      top: r * (cell + gap) + Math.floor((cell - h) / 2),
-    });
-  }
-const width = (steps.length + 1) * (cell + gap) - gap;
-const height = rows.length * (cell + gap) - gap;
-await sharp({ create: { width, height, channels: 3, background: "#ffffff" } })
-  .composite(composites)
-  .jpeg({ quality: 85 })
-  .toFile(join(dir, "checkpoints.jpg"));
+await writeFile(join(dir, "checkpoints.jpg"), await contactSheet(rows));
+console.log(`${dir}: checkpoints.jpg (${photos.length} photos × ${steps.length} checkpoints)`);
 
-const points = parseProgressLog(readFileSync(values.log!, "utf8"));
-await sharp(Buffer.from(lossCurveSvg(points, values.title ?? "")))
-  .png()
-  .toFile(join(dir, "loss.png"));
-console.log(
-  `${dir}: checkpoints.jpg (${photos.length} photos × ${steps.length} checkpoints), loss.png (${points.length} points)`,
-);
+if (values.log !== undefined) {
+  const points = parseProgressLog(readFileSync(values.log, "utf8"));
+  await sharp(Buffer.from(lossCurveSvg(points, values.title ?? "")))
+    .png()
+    .toFile(join(dir, "loss.png"));
+  console.log(`${dir}: loss.png (${points.length} points)`);
+}
