@@ -22,7 +22,11 @@ export function defaultBaselinesDir(env: NodeJS.ProcessEnv = process.env): strin
 }
 
 /** One file per painting and size, e.g. starry_night-256.json (entries are keyed, so sharing a file is safe). */
-export function defaultBaselinesPath(style: string, size: number, env: NodeJS.ProcessEnv = process.env): string {
+export function defaultBaselinesPath(
+  style: string,
+  size: number,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const stem = basename(style, extname(style)).replace(/[^A-Za-z0-9_.-]/g, "-");
   return join(defaultBaselinesDir(env), `${stem}-${size}.json`);
 }
@@ -40,7 +44,10 @@ export async function readBaselines(path: string): Promise<BaselineFile> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${path} is not JSON (${(err as Error).message}); move it away or pass another --baselines`);
+    throw new Error(
+      `${path} is not JSON (${(err as Error).message}); move it away or pass another --baselines`,
+      { cause: err },
+    );
   }
   const parsed = BaselineFileSchema.safeParse(json);
   if (!parsed.success)

@@ -121,13 +121,18 @@ export function mergeBaselines(existing: BaselineFile, added: readonly BaselineE
   for (const entry of added) {
     const key = keyString(entry.key);
     const old = byKey.get(key);
-    const oldAnswersMore =
-      old !== undefined && covers(old, countsOf(entry)) && !covers(entry, countsOf(old));
+    const oldAnswersMore = old !== undefined && covers(old, countsOf(entry)) && !covers(entry, countsOf(old));
     if (!oldAnswersMore) byKey.set(key, entry);
   }
   const entries = [...byKey.entries()]
     .sort(([ka, a], [kb, b]) =>
-      a.key.photo.name !== b.key.photo.name ? (a.key.photo.name < b.key.photo.name ? -1 : 1) : ka < kb ? -1 : 1,
+      a.key.photo.name !== b.key.photo.name
+        ? a.key.photo.name < b.key.photo.name
+          ? -1
+          : 1
+        : ka < kb
+          ? -1
+          : 1,
     )
     .map(([, e]) => e);
   return { kind: BASELINES_KIND, version: 1, entries };

@@ -52,6 +52,10 @@ export async function runGatysBaseline(run: BaselineRun): Promise<BaselineEntry>
     checkpoints,
     stoppedAt,
     recordedAt: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model.trim() ?? "unknown", cores: availableParallelism(), threads: run.threads },
+    machine: {
+      cpu: cpus()[0]?.model.trim() ?? "unknown",
+      cores: availableParallelism(),
+      threads: run.threads,
+    },
   };
 }

@@ -70,17 +70,27 @@ export function parseQualityArgs(args: readonly string[]): QualityOptions {
       ...lossFlags.options,
     },
   });
-  if (values.model === undefined) throw new Error("--model <model dir or URI> is required (a trained model/ folder)");
+  if (values.model === undefined)
+    throw new Error("--model <model dir or URI> is required (a trained model/ folder)");
   if (values.photos === undefined)
-    throw new Error("--photos <dir> is required (held-out photos, never trained on, e.g. ../shared/photos/held-out)");
+    throw new Error(
+      "--photos <dir> is required (held-out photos, never trained on, e.g. ../shared/photos/held-out)",
+    );
   if (values.style === undefined) throw new Error("--style <painting> is required (the model's style image)");
   if (values.method !== "lbfgs" && values.method !== "adam")
     throw new Error(`--method must be lbfgs or adam, got ${values.method}`);
   if (!(ENGINES as readonly string[]).includes(values.engine))
     throw new Error(`--engine must be one of ${ENGINES.join(", ")}, got ${values.engine}`);
-  if (values.quick && (values.size !== undefined || values.iterations !== undefined || values.limit !== undefined))
+  if (
+    values.quick &&
+    (values.size !== undefined || values.iterations !== undefined || values.limit !== undefined)
+  )
     throw new Error("--quick sets --size, --iterations and --limit itself: leave those out");
-  const size = values.quick ? 64 : values.size === undefined ? DEFAULT_SIZE : wholeNumber("size", values.size, 1);
+  const size = values.quick
+    ? 64
+    : values.size === undefined
+      ? DEFAULT_SIZE
+      : wholeNumber("size", values.size, 1);
   checkBenchSize(size);
   return {
     model: values.model,
@@ -91,7 +101,8 @@ export function parseQualityArgs(args: readonly string[]): QualityOptions {
     iterations: parseIterations(values.quick ? "10,20" : (values.iterations ?? DEFAULT_ITERATIONS)),
     method: values.method,
     engine: values.engine as Engine,
-    threads: values.threads === undefined ? availableParallelism() : wholeNumber("threads", values.threads, 1),
+    threads:
+      values.threads === undefined ? availableParallelism() : wholeNumber("threads", values.threads, 1),
     baselines: values.baselines,
     fresh: values.fresh,
     quick: values.quick,

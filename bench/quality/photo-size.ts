@@ -13,9 +13,14 @@ export function checkBenchSize(size: number, flag = "--size"): void {
 }
 
 /** Width and height with the longer side `size` and the shorter one scaled alike, rounded to a multiple of 4. */
-export function fitLongerSide(width: number, height: number, size: number): { width: number; height: number } {
+export function fitLongerSide(
+  width: number,
+  height: number,
+  size: number,
+): { width: number; height: number } {
   checkBenchSize(size);
-  if (!(width > 0 && height > 0)) throw new Error(`an image must have a positive size, got ${width}×${height}`);
+  if (!(width > 0 && height > 0))
+    throw new Error(`an image must have a positive size, got ${width}×${height}`);
   const shorter = Math.max(4, Math.round((Math.min(width, height) * size) / Math.max(width, height) / 4) * 4);
   return width >= height ? { width: size, height: shorter } : { width: shorter, height: size };
 }

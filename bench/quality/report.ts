@@ -30,7 +30,9 @@ export function printPhoto(
   console.log(
     `\n${scores.photo} (${size.width}×${size.height}; Gatys ${cached ? "from the baselines file" : "run now"})`,
   );
-  console.log(`  ${"".padEnd(10)} ${"total".padStart(10)} ${"λc·content".padStart(10)} ${"λs·style".padStart(10)} ${"λTV·tv".padStart(10)} ${"seconds".padStart(9)}`);
+  console.log(
+    `  ${"".padEnd(10)} ${"total".padStart(10)} ${"λc·content".padStart(10)} ${"λs·style".padStart(10)} ${"λTV·tv".padStart(10)} ${"seconds".padStart(9)}`,
+  );
   console.log(lossRow("network", scores.network, weights, scores.networkSeconds));
   for (const g of scores.gatys) console.log(lossRow(`Gatys ${g.iterations}`, g.loss, weights, g.seconds));
 }
@@ -42,7 +44,9 @@ export function printSummary(
   weights: LossWeights,
   photos: number,
 ): void {
-  console.log(`\nmean over ${photos} photo(s) (λ-weighted terms; ratios are means of per-photo network / Gatys-N):`);
+  console.log(
+    `\nmean over ${photos} photo(s) (λ-weighted terms; ratios are means of per-photo network / Gatys-N):`,
+  );
   console.log(
     `  ${"".padEnd(10)} ${"total".padStart(10)} ${"λc·content".padStart(10)} ${"λs·style".padStart(10)} ${"λTV·tv".padStart(10)} ${"seconds".padStart(9)}` +
       `   ${"net/G total".padStart(11)} ${"content".padStart(7)} ${"style".padStart(7)}  matches`,
@@ -55,7 +59,11 @@ export function printSummary(
 }
 
 /** One sentence: the largest count matched, and why the next one is not. */
-export function verdict(summaries: readonly CountSummary[], matched: number | null, onTotal: number | null): string {
+export function verdict(
+  summaries: readonly CountSummary[],
+  matched: number | null,
+  onTotal: number | null,
+): string {
   const first = summaries[0]!;
   if (matched === null) {
     const why =

@@ -59,7 +59,8 @@ export function heldOutSubsetOf(names: readonly string[]): string[] {
     ),
   );
   const out: string[] = [];
-  for (let i = 0; i < PER_SOURCE; i++) for (const list of lists) if (list[i] !== undefined) out.push(list[i]!);
+  for (let i = 0; i < PER_SOURCE; i++)
+    for (const list of lists) if (list[i] !== undefined) out.push(list[i]!);
   return out;
 }
 
