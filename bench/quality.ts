@@ -159,6 +159,10 @@ async function baselines(setup: Setup, names: readonly string[]): Promise<Baseli
       styleName: basename(setup.loss.style),
       counts: options.iterations,
       threads: setup.threads,
+      onProgress: (iterations, seconds) =>
+        console.error(
+          `  ${name}: ${iterations}/${options.iterations.at(-1)} iterations, ${seconds.toFixed(0)} s (${(seconds / iterations).toFixed(2)} s each)`,
+        ),
       onCheckpoint: (c) =>
         console.log(
           `  ${name} ${photo.width}×${photo.height}: Gatys ${c.iterations} iterations: ${c.loss.total.toExponential(4)} (${c.seconds.toFixed(1)} s)`,

@@ -18,9 +18,13 @@ export interface BaselineRun {
   /** Ascending. */
   counts: readonly number[];
   threads: number;
-  /** Called at each recorded count, for progress lines. */
+  /** Called at each recorded count. */
   onCheckpoint?: (checkpoint: Checkpoint) => void;
+  /** Called every PROGRESS_EVERY iterations between them (a run to 500 at 256 px takes long). */
+  onProgress?: (iterations: number, seconds: number) => void;
 }
+
+export const PROGRESS_EVERY = 10;
 
 export async function runGatysBaseline(run: BaselineRun): Promise<BaselineEntry> {
   const { key, counts } = run;
@@ -39,6 +43,7 @@ export async function runGatysBaseline(run: BaselineRun): Promise<BaselineEntry>
     iterations: counts.at(-1)!,
     onIteration: (iterations, loss, seconds) => {
       if (counts.includes(iterations)) record({ iterations, loss, seconds });
+      else if (iterations > 0 && iterations % PROGRESS_EVERY === 0) run.onProgress?.(iterations, seconds);
     },
   });
   // L-BFGS stops early when no step along its direction lowers the loss:
