@@ -69,7 +69,7 @@ export function verdict(
     const why =
       first.ratio.total > 1
         ? `its total is ${first.ratio.total.toFixed(2)}× Gatys's`
-        : `its total is lower (${first.ratio.total.toFixed(2)}×) but its content term is ${first.ratio.content.toFixed(2)}× Gatys's: it paints over the photo`;
+        : `its total is lower (${first.ratio.total.toFixed(2)}×) but its content term is ${first.ratio.content.toFixed(2)}× Gatys's (a lower total bought with the photo's content)`;
     return `the network does not match Gatys et al. after ${first.iterations} iterations: ${why} (the paper: its networks match 50–100)`;
   }
   const total = onTotal !== null && onTotal > matched ? `; on the total alone it would match ${onTotal}` : "";
