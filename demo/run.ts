@@ -32,7 +32,7 @@ import { collectDemoPhotos, DEMO_PHOTOS, SKIMAGE_VERSION } from "../trainer/data
 import { packDataset } from "../trainer/data/pack.js";
 import { runLocal } from "../trainer/local-runner.js";
 import { ensureTestEnv } from "../test/env/ensure.js";
-import { REPO_ROOT, type TestEnv } from "../test/env/env-file.js";
+import { ENV_FILE, REPO_ROOT, type TestEnv } from "../test/env/env-file.js";
 import { TOOLS_DIR } from "../test/env/tools.js";
 import {
   freePort,
@@ -312,7 +312,8 @@ async function main(): Promise<void> {
     say(`training with ${WORKERS} local worker processes over NATS (about 1 s per step on 2 cores)`);
     const result = await runLocal({
       file: specPath,
-      envFile: resolve(REPO_ROOT, ".stylekube/env.json"),
+      // The environment ensureTestEnv() reused or started (STYLEKUBE_ENV_DIR moves it).
+      envFile: ENV_FILE,
       workers: WORKERS,
       // NODE_NO_WARNINGS: the AWS SDK warns about Node 20 in every process.
       extraEnv: { STYLEKUBE_LOG_LEVEL: "warn", NODE_NO_WARNINGS: "1" },
