@@ -318,6 +318,8 @@ async function main(): Promise<void> {
       // NODE_NO_WARNINGS: the AWS SDK warns about Node 20 in every process.
       extraEnv: { STYLEKUBE_LOG_LEVEL: "warn", NODE_NO_WARNINGS: "1" },
       onProgress: (line) => say(`  ${line}`),
+      // So that Ctrl-C or SIGTERM during training stops the workers too.
+      onAttempt: (_attempt, workers) => children.push(...workers),
     });
     if (!result.ok || result.modelURI === undefined) {
       throw new Error(`training failed after ${result.attempts} attempt(s): ${result.error ?? "no model"}`);
