@@ -9,7 +9,7 @@ import { writeFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
-import { decodeRgb, encodeRgb, floatToRgb, type ImageFormat } from "../common/images/codec.js";
+import { decodeRgb, encodeRgb, floatToRgb, type ImageFormat, type RgbImage } from "../common/images/codec.js";
 import { createLogger } from "../common/log/logger.js";
 import { normalizeUri } from "../common/storage/index.js";
 import { initEngine, type EngineName } from "../trainer/engine/engines.js";
@@ -25,6 +25,7 @@ import {
   optimizeImage,
 } from "../trainer/gatys/optimize-image.js";
 import { InferencePool } from "../serving/inference-pool.js";
+import type { ModelDescription } from "../model/model-export.js";
 import { lossFlags, parseLossFlags } from "./loss-flags.js";
 import { OnnxImageLoss, onnxOptionsOf } from "../trainer/onnx/image-loss.js";
 
@@ -63,27 +64,51 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   return n;
 }
 
-/** The network path: exactly what the model server runs for one request. */
+/** What the network path gives back: the stylised image and the model it came from. */
+export interface NetworkStylization {
+  image: RgbImage;
+  inferenceMs: number;
+  /** The model's model.json (training facts: trainedSteps, imageSize, …). */
+  description: ModelDescription;
+  /** The model folder as a URI. */
+  uri: string;
+}
+
+/**
+ * The network path, in this process: exactly what the model server runs for
+ * one request (its inference pool, one worker thread), started and closed
+ * around this one image.
+ */
+export async function stylizeImageWithModel(
+  model: string,
+  image: RgbImage,
+  engine: EngineName,
+): Promise<NetworkStylization> {
+  const uri = normalizeUri(model.endsWith("/") ? model : `${model}/`, { allowPlainPaths: true });
+  const pool = await InferencePool.start({ engine, threads: 1, log: createLogger("stylize", "warn") });
+  try {
+    const { modelId, description } = await pool.load(uri);
+    const result = await pool.run(modelId, image);
+    return { image: result.image, inferenceMs: result.inferenceMs, description, uri };
+  } finally {
+    await pool.close();
+  }
+}
+
 async function stylizeWithNetwork(
   model: string,
   input: string,
   output: string,
   engine: EngineName,
 ): Promise<void> {
-  const uri = normalizeUri(model.endsWith("/") ? model : `${model}/`, { allowPlainPaths: true });
   const image = await decodeRgb(await readImageBytes(input));
-  const pool = await InferencePool.start({ engine, threads: 1, log: createLogger("stylize", "warn") });
-  try {
-    const { modelId, description } = await pool.load(uri);
-    const result = await pool.run(modelId, image);
-    await writeFile(output, await encodeRgb(result.image, formatOf(output), 92));
-    console.error(
-      `${input} (${image.width}×${image.height}) → ${output} in ${(result.inferenceMs / 1000).toFixed(2)} s ` +
-        `(model ${uri}: ${description.trainedSteps} steps, ${description.normalization}, ${description.upsampling})`,
-    );
-  } finally {
-    await pool.close();
-  }
+  const result = await stylizeImageWithModel(model, image, engine);
+  await writeFile(output, await encodeRgb(result.image, formatOf(output), 92));
+  const { description } = result;
+  console.error(
+    `${input} (${image.width}×${image.height}) → ${output} in ${(result.inferenceMs / 1000).toFixed(2)} s ` +
+      `(model ${result.uri}: ${description.trainedSteps} steps, ${description.normalization}, ${description.upsampling})`,
+  );
 }
 
 export async function runStylizeCommand(args: string[]): Promise<number> {

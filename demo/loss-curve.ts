@@ -90,6 +90,6 @@ export function lossCurveSvg(points: readonly LossPoint[], title: string): strin
   return parts.join("\n");
 }
 
-function escapeXml(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
 }

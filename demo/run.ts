@@ -8,8 +8,10 @@
 //   5. a StyleTraining spec (2 workers on the onnxruntime engine)
 //   6. training with runLocal: 2 `stylekube worker` processes over NATS
 //   7. `stylekube serve` with the model; the held-out photo stylised over HTTP
-//   8. `stylekube controller` with the dashboard, and a StyleServer object
-//   9. a summary; the server and controller run until Ctrl-C
+//   8. the same photo through the gallery's model of the painting (hours of
+//      training, in this process), and the photo and both outputs side by side
+//   9. `stylekube controller` with the dashboard, and a StyleServer object
+//  10. a summary; the server and controller run until Ctrl-C
 //
 //   npm run demo              # keeps serving until Ctrl-C
 //   npm run demo -- --exit    # (or CI=true) stops everything at the end, exit 0
@@ -30,7 +32,7 @@ import { collectDemoPhotos, DEMO_PHOTOS, SKIMAGE_VERSION } from "../trainer/data
 import { packDataset } from "../trainer/data/pack.js";
 import { runLocal } from "../trainer/local-runner.js";
 import { ensureTestEnv } from "../test/env/ensure.js";
-import { REPO_ROOT, type TestEnv } from "../test/env/env-file.js";
+import { ENV_FILE, REPO_ROOT, type TestEnv } from "../test/env/env-file.js";
 import { TOOLS_DIR } from "../test/env/tools.js";
 import {
   freePort,
@@ -38,6 +40,7 @@ import {
   type ControllerProcess,
 } from "../test/support/controller-process.js";
 import { applyCrds, waitFor } from "../test/support/kubernetes.js";
+import { compareWithGallery, galleryModelDir } from "./gallery-comparison.js";
 import { pullVgg16Weights } from "./vgg16-weights.js";
 
 // ---------------------------------------------------------------- settings
@@ -57,6 +60,8 @@ const NAMESPACE = "stylekube-demo";
 const BUDGET_SECONDS = 10 * 60;
 /** Held out of the training set, so the demo stylises a photo the network never saw. */
 const INPUT_PHOTO = "chelsea.png";
+/** The gallery's model of the same painting, shown beside the demo's network. */
+const GALLERY_MODEL = galleryModelDir(STYLE_NAME);
 
 // ---------------------------------------------------------------- output
 
@@ -84,6 +89,7 @@ const PHASES = [
   "training spec",
   "training",
   "serve + stylise",
+  "gallery comparison",
   "controller + dashboard",
 ] as const;
 type Phase = (typeof PHASES)[number];
@@ -306,11 +312,14 @@ async function main(): Promise<void> {
     say(`training with ${WORKERS} local worker processes over NATS (about 1 s per step on 2 cores)`);
     const result = await runLocal({
       file: specPath,
-      envFile: resolve(REPO_ROOT, ".stylekube/env.json"),
+      // The environment ensureTestEnv() reused or started (STYLEKUBE_ENV_DIR moves it).
+      envFile: ENV_FILE,
       workers: WORKERS,
       // NODE_NO_WARNINGS: the AWS SDK warns about Node 20 in every process.
       extraEnv: { STYLEKUBE_LOG_LEVEL: "warn", NODE_NO_WARNINGS: "1" },
       onProgress: (line) => say(`  ${line}`),
+      // So that Ctrl-C or SIGTERM during training stops the workers too.
+      onAttempt: (_attempt, workers) => children.push(...workers),
     });
     if (!result.ok || result.modelURI === undefined) {
       throw new Error(`training failed after ${result.attempts} attempt(s): ${result.error ?? "no model"}`);
@@ -373,6 +382,24 @@ async function main(): Promise<void> {
   });
 
   // 8 ------------------------------------------------------------------
+  const comparison = await phase("gallery comparison", async () => {
+    say(`the same photo through the gallery's model ${GALLERY_MODEL} (in this process, wasm engine)`);
+    const result = await compareWithGallery({
+      model: GALLERY_MODEL,
+      photo: inPath,
+      demoOutput: outPath,
+      demoCaption: `this demo: ${ITERATIONS} steps`,
+      dir: DEMO_DIR,
+      name: INPUT_PHOTO.replace(/\.[^.]+$/, ""),
+    });
+    say(
+      `gallery model (${result.trainedSteps} steps) in ${(result.inferenceMs / 1000).toFixed(2)} s → ${result.galleryOutput}; ` +
+        `side by side → ${result.sideBySide}`,
+    );
+    return result;
+  });
+
+  // 9 ------------------------------------------------------------------
   const token = randomBytes(18).toString("base64url");
   const dashboardUrl = await phase("controller + dashboard", async () => {
     const kc = new k8s.KubeConfig();
@@ -449,7 +476,7 @@ async function main(): Promise<void> {
     return url;
   });
 
-  // 9 ------------------------------------------------------------------
+  // 10 -----------------------------------------------------------------
   const total = (performance.now() - t0) / 1000;
   console.log("\n=== stylekube demo: done ===");
   for (const t of timings) console.log(`  ${t.phase.padEnd(24)} ${fmt(t.seconds).padStart(7)}`);
@@ -464,7 +491,17 @@ async function main(): Promise<void> {
   } else console.log("  within the 10-minute target.");
   console.log("");
   console.log(`  input photo       ${inPath}`);
-  console.log(`  stylised output   ${outPath}`);
+  console.log(
+    `  stylised output   ${outPath}  (this demo's network: ${ITERATIONS} steps × ${BATCH_SIZE * WORKERS} images ` +
+      `of ${IMAGE_SIZE} px = ${ITERATIONS * BATCH_SIZE * WORKERS} images seen)`,
+  );
+  console.log(
+    `  gallery output    ${comparison.galleryOutput}  (the gallery's model, ${GALLERY_MODEL}: its model.json says ` +
+      `${comparison.trainedSteps} steps on ${comparison.imageSize} px crops; how it was trained: docs/gallery.md)`,
+  );
+  console.log(
+    `  side by side      ${comparison.sideBySide}  (left to right: ${comparison.captions.join(" | ")})`,
+  );
   console.log(`  style image       ${stylePath}  (uploaded as ${styleUri})`);
   console.log(`  training spec     ${specPath}`);
   console.log(`  model             ${modelURI}`);
