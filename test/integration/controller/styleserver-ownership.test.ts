@@ -107,7 +107,7 @@ describe("StyleServer: names taken by objects it does not own", () => {
       namespace: ns,
       body: {
         metadata: { name: "api-server", labels: { team: "web" } },
-        spec: { selector: { app: "web-api" }, ports: [{ name: "http", port: 8000, targetPort: 8000 }] },
+        spec: { selector: { app: "web-api" }, ports: [{ name: "web", port: 8000, targetPort: 8000 }] },
       },
     });
     const server = await createServer("api");
