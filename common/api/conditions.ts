@@ -56,6 +56,8 @@ export type TrainingEventReasonType =
 export const ServerCondition = {
   Available: "Available",
   Progressing: "Progressing",
+  /** Every object the server needs is controlled by it: none of their names is taken by another object. */
+  ResourcesOwned: "ResourcesOwned",
 } as const;
 export type ServerConditionType = (typeof ServerCondition)[keyof typeof ServerCondition];
 
@@ -66,5 +68,16 @@ export const ServerReason = {
   NoReplicasReady: "NoReplicasReady",
   RolledOut: "RolledOut",
   RollingOut: "RollingOut",
+  AllResourcesOwned: "AllResourcesOwned",
+  /** An object of a name the server needs exists and is not controlled by it: left alone. */
+  ResourceNotOwned: "ResourceNotOwned",
 } as const;
 export type ServerReasonType = (typeof ServerReason)[keyof typeof ServerReason];
+
+/** Event reasons of a StyleServer that are not condition reasons. */
+export const ServerEventReason = {
+  /** An object of a name the server needs exists and is not controlled by it (sample-controller's ErrResourceExists). */
+  ResourceExists: "ResourceExists",
+} as const;
+export type ServerEventReasonType =
+  ServerReasonType | (typeof ServerEventReason)[keyof typeof ServerEventReason];

@@ -127,7 +127,7 @@ export const StyleServerStatusSchema = z
       .describe(
         "Inference engine the ready replicas chose (spec.engine auto resolved), read from each replica's GET /v2: e.g. onnxruntime/cpu (engine/provider) or wasm; several, comma-separated, while replicas differ.",
       ),
-    conditions: conditions("Available, Progressing, as metav1.Conditions.").optional(),
+    conditions: conditions("Available, Progressing, ResourcesOwned, as metav1.Conditions.").optional(),
     observedGeneration: z.int().min(0).optional().describe("The .metadata.generation this status reflects."),
   })
   .strict()

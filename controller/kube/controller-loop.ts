@@ -4,6 +4,7 @@
 // step at a time — errors retried with per-key backoff, results timed into metrics.
 import type { Logger } from "../../common/log/logger.js";
 import type { ControllerMetrics } from "../metrics.js";
+import { isConflict } from "./api-errors.js";
 import { WorkQueue } from "./workqueue.js";
 
 export interface Reconciler {
@@ -53,7 +54,7 @@ export class ControllerLoop {
         const delay = this.queue.addRateLimited(key);
         this.metrics.reconciles.inc({ kind: this.kind, result: "error" });
         this.metrics.reconcileErrors.inc({ kind: this.kind });
-        const conflict = (err as { code?: number }).code === 409;
+        const conflict = isConflict(err);
         this.log[conflict ? "debug" : "warn"](
           { key, kind: this.kind, err, retryInMs: delay },
           "reconcile failed",

@@ -2,6 +2,7 @@
 // Repeats of the same reason and message bump the count instead of piling up.
 import * as k8s from "@kubernetes/client-node";
 import type { Logger } from "../../common/log/logger.js";
+import { isNotFound } from "./api-errors.js";
 
 export interface EventTarget {
   apiVersion: string;
@@ -92,7 +93,7 @@ export class EventRecorder {
       return true;
     } catch (err) {
       this.recent.delete(key);
-      if (err instanceof k8s.ApiException && err.code === 404) return false;
+      if (isNotFound(err)) return false;
       throw err;
     }
   }

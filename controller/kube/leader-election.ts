@@ -10,6 +10,7 @@
 // otherwise let a standby take a lease that is being renewed.
 import * as k8s from "@kubernetes/client-node";
 import type { Logger } from "../../common/log/logger.js";
+import { isConflict, isNotFound } from "./api-errors.js";
 import { realClock, type Clock } from "./clock.js";
 
 /** The Lease calls leader election makes (CoordinationV1Api's), so a test can stand in for the apiserver. */
@@ -120,7 +121,7 @@ export class LeaderElector {
       try {
         lease = await this.api.readNamespacedLease({ name, namespace });
       } catch (err) {
-        if (err instanceof k8s.ApiException && err.code === 404) {
+        if (isNotFound(err)) {
           await this.api.createNamespacedLease({
             namespace,
             body: {
@@ -156,7 +157,7 @@ export class LeaderElector {
       this.observed = { record: recordOf(written.spec ?? lease.spec), at: now };
       return true;
     } catch (err) {
-      if (err instanceof k8s.ApiException && err.code === 409) return false;
+      if (isConflict(err)) return false;
       log.warn({ err }, "lease acquire/renew failed");
       return false;
     }

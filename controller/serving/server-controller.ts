@@ -45,8 +45,8 @@ export class ServerController {
       workers: config.STYLEKUBE_RECONCILE_WORKERS,
       metrics,
       log,
-      reconciler: ({ primary, owned }) =>
-        new ServerReconciler({ kc, servers: primary, deployments: owned, engines, events, config, log }),
+      reconciler: ({ primary }) =>
+        new ServerReconciler({ kc, servers: primary, engines, events, config, log }),
     });
     this.servers = this.controller.primary;
     this.deployments = this.controller.owned;

@@ -7,33 +7,34 @@ import { API_VERSION, type StyleServer } from "../../common/api/index.js";
 import { WORKER_ENV } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
 import { serverLabels, serverObjectName } from "../../common/api/owned-objects.js";
+import { serverOwnerReference } from "./ownership.js";
 
 export const SERVER_PORT = 8080;
 
 /** Environment variable with the served styles (name → model URI), read by `stylekube serve`. */
 export const STYLES_ENV = "STYLEKUBE_STYLES";
 
-function ownerRef(server: StyleServer): k8s.V1OwnerReference {
-  return {
-    apiVersion: API_VERSION,
-    kind: "StyleServer",
-    name: server.metadata.name!,
-    uid: server.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+/** The served styles as the pods get them (STYLES_ENV): style name → model URI, as JSON. */
+export function stylesEnvValue(server: StyleServer): string {
+  return JSON.stringify(
+    Object.fromEntries(Object.entries(server.spec.styles).map(([style, s]) => [style, s.modelURI])),
+  );
+}
+
+/** The served styles of a Deployment's pod template; undefined when it sets none. */
+export function templateStyles(deployment: k8s.V1Deployment): string | undefined {
+  return deployment.spec?.template?.spec?.containers?.[0]?.env?.find((e) => e.name === STYLES_ENV)?.value;
 }
 
 export function buildDeployment(server: StyleServer, config: ControllerConfig): k8s.V1Deployment {
   const name = server.metadata.name!;
   const { spec } = server;
   const labels = serverLabels(name);
-  const styles = Object.fromEntries(Object.entries(spec.styles).map(([style, s]) => [style, s.modelURI]));
   const storage = spec.storage;
   const env: k8s.V1EnvVar[] = [
     // A changed style set changes the pod template, which rolls the
     // Deployment one pod at a time; readiness (all styles loaded) gates each step.
-    { name: STYLES_ENV, value: JSON.stringify(styles) },
+    { name: STYLES_ENV, value: stylesEnvValue(server) },
     { name: "STYLEKUBE_ENGINE", value: spec.engine },
     { name: "STYLEKUBE_HTTP_PORT", value: String(SERVER_PORT) },
     // Styles come from the StyleServer spec only; no one may change them behind the operator's back.
@@ -75,7 +76,7 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
       name: serverObjectName(name),
       namespace: server.metadata.namespace,
       labels,
-      ownerReferences: [ownerRef(server)],
+      ownerReferences: [serverOwnerReference(server)],
     },
     spec: {
       replicas: spec.replicas,
@@ -135,7 +136,7 @@ export function buildService(server: StyleServer): k8s.V1Service {
       name: serverObjectName(name),
       namespace: server.metadata.namespace,
       labels: serverLabels(name),
-      ownerReferences: [ownerRef(server)],
+      ownerReferences: [serverOwnerReference(server)],
     },
     spec: {
       selector: serverLabels(name),
@@ -176,7 +177,7 @@ export function buildAutoscaler(server: StyleServer): k8s.V2HorizontalPodAutosca
       name: serverObjectName(name),
       namespace: server.metadata.namespace,
       labels: serverLabels(name),
-      ownerReferences: [ownerRef(server)],
+      ownerReferences: [serverOwnerReference(server)],
     },
     spec: {
       scaleTargetRef: { apiVersion: API_VERSION, kind: "StyleServer", name },

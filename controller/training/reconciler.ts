@@ -27,6 +27,7 @@ import {
 } from "../../common/api/index.js";
 import type { Logger } from "../../common/log/logger.js";
 import type { ControllerConfig } from "../config.js";
+import { ignoreConflict, ignoreNotFound } from "../kube/api-errors.js";
 import { getCondition, setCondition, type ConditionUpdate } from "../kube/conditions.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { Informer } from "../kube/informer.js";
@@ -222,7 +223,7 @@ export class TrainingReconciler {
       };
       event = { type: "Normal", reason: TrainingEventReason.Deployed, message: `deployed as ${message}` };
     } catch (err) {
-      if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
+      ignoreNotFound(err);
       const message = `StyleServer ${serving.server} not found in ${namespace}; will deploy when it exists`;
       outcome = {
         type: TrainingCondition.Deployed,
@@ -252,9 +253,7 @@ export class TrainingReconciler {
         name,
         propagationPolicy: "Background",
       })
-      .catch((err: unknown) => {
-        if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
-      });
+      .catch(ignoreNotFound);
   }
 
   /** Worker pods labelled with this training's name, whoever owns them, including those being deleted. */
@@ -294,7 +293,7 @@ export class TrainingReconciler {
       });
     } catch (err) {
       // Minted on an earlier reconcile: the first one stays (the operator cannot read Secrets, by design).
-      if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
+      ignoreConflict(err);
     }
     return secretName;
   }
@@ -303,10 +302,8 @@ export class TrainingReconciler {
   private async ensureWorkerServiceAccount(namespace: string): Promise<void> {
     if (this.serviceAccountsEnsured.has(namespace)) return;
     const name = this.deps.config.STYLEKUBE_WORKER_SERVICE_ACCOUNT;
-    try {
-      await this.core.readNamespacedServiceAccount({ name, namespace });
-    } catch (err) {
-      if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
+    const existing = await this.core.readNamespacedServiceAccount({ name, namespace }).catch(ignoreNotFound);
+    if (!existing) {
       await this.core
         .createNamespacedServiceAccount({
           namespace,
@@ -315,20 +312,16 @@ export class TrainingReconciler {
             automountServiceAccountToken: false,
           },
         })
-        .catch((e: unknown) => {
-          if (!(e instanceof k8s.ApiException && e.code === 409)) throw e;
-        });
+        .catch(ignoreConflict);
     }
     this.serviceAccountsEnsured.add(namespace);
   }
 
   private async createPod(pod: k8s.V1Pod): Promise<void> {
-    try {
-      await this.core.createNamespacedPod({ namespace: pod.metadata!.namespace!, body: pod });
-    } catch (err) {
-      // Already there (cache lag or a retried create): the desired state holds.
-      if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
-    }
+    // Already there (cache lag or a retried create): the desired state holds.
+    await this.core
+      .createNamespacedPod({ namespace: pod.metadata!.namespace!, body: pod })
+      .catch(ignoreConflict);
   }
 
   private async deletePods(pods: k8s.V1Pod[]): Promise<void> {
@@ -396,10 +389,6 @@ export class TrainingReconciler {
     this.written.remember(key, written);
     return written;
   }
-}
-
-function ignoreNotFound(err: unknown): void {
-  if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
 }
 
 type EventMetadata = { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
