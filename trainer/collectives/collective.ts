@@ -20,9 +20,10 @@
 // - reconnects: core NATS loses messages around a dropped connection (a NATS
 //   restart), and nats.js reconnects and subscribes again by itself. After
 //   each reconnect a rank publishes again what it sent for the operations a
-//   peer may still need (replay-log.ts) and asks its peers to do the same;
-//   repeats are dropped by header, and the summation order does not change,
-//   so the step completes with the same bits as without the fault.
+//   peer may still need (replay-log.ts) and asks its peers to do the same,
+//   which they do on its own replay subject. Repeats are dropped by header
+//   and the summation order does not change, so the step completes with the
+//   same bits as without the fault.
 import { randomUUID } from "node:crypto";
 import { endianness } from "node:os";
 import type { Msg, NatsConnection, NatsError, Subscription } from "nats";
@@ -262,6 +263,7 @@ export class Collective {
     sub(this.subjects.reduceScatter(this.rank), (m) => this.onData(m.data, ChunkKind.reduceScatter));
     sub(this.subjects.allGather, (m) => this.onData(m.data, ChunkKind.allGather));
     sub(this.subjects.broadcast, (m) => this.onData(m.data, ChunkKind.broadcast));
+    sub(this.subjects.replay(this.rank), (m) => this.onData(m.data, "any"));
     // The flush round trip guarantees the server has registered every SUB
     // before our first hello goes out: a peer that hears us may send at once.
     await this.nc.flush();
@@ -441,9 +443,10 @@ export class Collective {
     if (this.op?.waitingOn().ranks.includes(rank)) this.fail(err);
   }
 
-  private onData(data: Uint8Array, expected: ChunkKind): void {
+  /** A data chunk; `expected` is the kind its subject carries ("any" on the replay subject). */
+  private onData(data: Uint8Array, expected: ChunkKind | "any"): void {
     const d = decodeHeader(data);
-    if (!d.ok || d.header.kind !== expected) {
+    if (!d.ok || (expected !== "any" && d.header.kind !== expected)) {
       this.stats_.dropped.malformed++;
       return;
     }
@@ -517,14 +520,21 @@ export class Collective {
     this.log.info({ peer: rank, resent }, "peer reconnected; sent it this rank's recent messages again");
   }
 
-  /** Publishes again what `rank` (undefined: any rank) may have missed; returns how many messages. */
+  /**
+   * Publishes again what `rank` may have missed: data chunks on its own
+   * replay subject, control messages where they went. `rank` undefined: what
+   * any rank may have missed, on the original subjects. Returns how many.
+   */
   private replayFor(rank: number | undefined): number {
     // A peer still in rendezvous may have missed our one "ready" announcement.
     if (this.readyFrom.has(this.rank)) {
       this.sendControl({ t: "hello", worldSize: this.worldSize, instance: this.instance, ready: true });
     }
     const messages = this.replay.messagesFor(rank);
-    for (const m of messages) this.publish(m.subject, m.data);
+    for (const m of messages) {
+      const toOne = rank !== undefined && m.subject !== this.subjects.control;
+      this.publish(toOne ? this.subjects.replay(rank) : m.subject, m.data);
+    }
     this.stats_.replayed += messages.length;
     return messages.length;
   }

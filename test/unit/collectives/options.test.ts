@@ -10,6 +10,7 @@ describe("subjects", () => {
     const s = attemptSubjects("7c9e6679-7425-40de-944b-e07fc1f90ae7", 2);
     assert.equal(s.control, "stylekube.7c9e6679-7425-40de-944b-e07fc1f90ae7.2.ctl");
     assert.equal(s.reduceScatter(3), "stylekube.7c9e6679-7425-40de-944b-e07fc1f90ae7.2.rs.3");
+    assert.equal(s.replay(1), "stylekube.7c9e6679-7425-40de-944b-e07fc1f90ae7.2.rp.1");
     assert.notEqual(attemptSubjects("j", 1).allGather, attemptSubjects("j", 2).allGather);
   });
 
