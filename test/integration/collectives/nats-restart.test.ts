@@ -26,7 +26,7 @@ import {
 
 /** How long the server stays down: a pod restart, or an operator's `kill`. */
 const OUTAGE_MS = 3_000;
-/** Far below the deadline a lost message used to cost (the whole step timeout). */
+/** The step deadline: a lost message that nobody sends again costs all of it, far above LOST_BOUND_MS. */
 const STEP_TIMEOUT_MS = 60_000;
 /** The bound on time lost: the outage plus reconnect and replay on a loaded 2-core box.
  * It separates "redone at once" from "waited for the deadline", it is no speed target. */
