@@ -17,6 +17,13 @@
 // - every operation has a deadline and fails naming the ranks it still waits
 //   for; a failure poisons the communicator and is announced to peers
 //   ("leave", with the blamed ranks) so the whole gang fails fast.
+// - reconnects: core NATS loses messages around a dropped connection (a NATS
+//   restart), and nats.js reconnects and subscribes again by itself. After
+//   each reconnect a rank publishes again what it sent for the operations a
+//   peer may still need (replay-log.ts) and asks its peers to do the same,
+//   which they do on its own replay subject. Repeats are dropped by header
+//   and the summation order does not change, so the step completes with the
+//   same bits as without the fault.
 import { randomUUID } from "node:crypto";
 import { endianness } from "node:os";
 import type { Msg, NatsConnection, NatsError, Subscription } from "nats";
@@ -32,6 +39,7 @@ import {
   StepTimeoutError,
   formatRanks,
 } from "./errors.js";
+import { watchConnection, type ConnectionWatch } from "./connection-events.js";
 import { ChunkKind, buildMessage, decodeHeader, jobHash, payloadFloats, type ChunkHeader } from "./header.js";
 import {
   CollectiveOptionsSchema,
@@ -40,6 +48,7 @@ import {
   type NatsOptions,
   type ResolvedCollectiveOptions,
 } from "./options.js";
+import { ReplayLog } from "./replay-log.js";
 import { attemptSubjects, type AttemptSubjects } from "./subjects.js";
 
 // Payloads are raw float32 in host order; every platform Node ships for is
@@ -67,6 +76,10 @@ export interface CollectiveStats {
   bytesIn: number;
   /** Messages dropped, by why: another job/attempt, an old step, a repeat, unparseable. */
   dropped: { foreign: number; stale: number; duplicate: number; malformed: number };
+  /** Times the NATS connection came back after dropping. */
+  reconnects: number;
+  /** Messages published again after a reconnect (ours, or a peer's). */
+  replayed: number;
 }
 
 /** Sequence families: allreduce steps and broadcast numbers are counted separately. */
@@ -83,6 +96,9 @@ interface ActiveOp {
   readonly label: string;
   readonly family: Family | "barrier";
   readonly seq: number;
+  /** Completing this operation proves that every rank has begun it (it
+   * needed something from each of them). */
+  readonly everyRankBegins: boolean;
   /** Data chunk of this operation (allreduce, broadcast). */
   onChunk(p: PendingChunk): void;
   /** Something on the control plane changed (barrier arrivals). */
@@ -137,12 +153,19 @@ export class Collective {
   private closed = false;
   private leaveSent = false;
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly replay = new ReplayLog();
+  private connectionWatch: ConnectionWatch | undefined;
+  /** False from a disconnect to the reconnect: peers' silence then is not theirs. */
+  private connected = true;
+  private reconnectWaiters: (() => void)[] = [];
   private readonly stats_: CollectiveStats = {
     messagesOut: 0,
     bytesOut: 0,
     messagesIn: 0,
     bytesIn: 0,
     dropped: { foreign: 0, stale: 0, duplicate: 0, malformed: 0 },
+    reconnects: 0,
+    replayed: 0,
   };
   // Rendezvous state, only meaningful until join resolves.
   private readonly helloFrom = new Set<number>();
@@ -191,6 +214,7 @@ export class Collective {
       throw e;
     }
     try {
+      c.watchConnectionEvents();
       await c.subscribe();
       await c.rendezvous();
     } catch (e) {
@@ -239,6 +263,7 @@ export class Collective {
     sub(this.subjects.reduceScatter(this.rank), (m) => this.onData(m.data, ChunkKind.reduceScatter));
     sub(this.subjects.allGather, (m) => this.onData(m.data, ChunkKind.allGather));
     sub(this.subjects.broadcast, (m) => this.onData(m.data, ChunkKind.broadcast));
+    sub(this.subjects.replay(this.rank), (m) => this.onData(m.data, "any"));
     // The flush round trip guarantees the server has registered every SUB
     // before our first hello goes out: a peer that hears us may send at once.
     await this.nc.flush();
@@ -309,6 +334,15 @@ export class Collective {
     this.heartbeat.unref();
   }
 
+  private watchConnectionEvents(): void {
+    this.connectionWatch = watchConnection(this.nc, {
+      onDisconnect: (server) => this.onDisconnect(server),
+      onReconnect: (server) => this.onReconnect(server),
+      onError: (e) =>
+        this.fail(new ProtocolError(`after a reconnect: ${e instanceof Error ? e.message : String(e)}`)),
+    });
+  }
+
   private ranks(): number[] {
     return Array.from({ length: this.worldSize }, (_, i) => i);
   }
@@ -351,6 +385,8 @@ export class Collective {
       }
       case "hb":
         return;
+      case "resend":
+        return this.onResendRequest(m.rank);
       case "leave":
         return this.onLeave(m.rank, m.reason, m.blame);
     }
@@ -407,9 +443,10 @@ export class Collective {
     if (this.op?.waitingOn().ranks.includes(rank)) this.fail(err);
   }
 
-  private onData(data: Uint8Array, expected: ChunkKind): void {
+  /** A data chunk; `expected` is the kind its subject carries ("any" on the replay subject). */
+  private onData(data: Uint8Array, expected: ChunkKind | "any"): void {
     const d = decodeHeader(data);
-    if (!d.ok || d.header.kind !== expected) {
+    if (!d.ok || (expected !== "any" && d.header.kind !== expected)) {
       this.stats_.dropped.malformed++;
       return;
     }
@@ -447,13 +484,110 @@ export class Collective {
     }
   }
 
+  // ------------------------------------------------------------ reconnects
+
+  private onDisconnect(server: string): void {
+    this.connected = false;
+    this.log.warn({ server, during: this.op?.label }, "NATS connection lost; reconnecting");
+  }
+
+  /**
+   * Whatever was in flight around the outage may be gone, in both directions:
+   * send ours again and ask the peers for theirs. A peer that reconnects
+   * later asks again, and gets everything again then.
+   */
+  private onReconnect(server: string): void {
+    this.connected = true;
+    this.stats_.reconnects++;
+    // The peers were unreachable through no fault of theirs: a fresh silence window.
+    const now = performance.now();
+    for (let r = 0; r < this.worldSize; r++) {
+      if (!Number.isNaN(this.lastHeard[r]!)) this.lastHeard[r] = now;
+    }
+    for (const wake of this.reconnectWaiters.splice(0)) wake();
+    if (this.failure || this.closed) return;
+    const resent = this.replayFor(undefined);
+    this.sendControl({ t: "resend" });
+    this.log.warn(
+      { server, during: this.op?.label, resent, operations: this.replay.labels() },
+      "NATS reconnected; sent this rank's recent messages again and asked the peers for theirs",
+    );
+  }
+
+  private onResendRequest(rank: number): void {
+    if (this.failure || this.closed) return;
+    const resent = this.replayFor(rank);
+    this.log.info({ peer: rank, resent }, "peer reconnected; sent it this rank's recent messages again");
+  }
+
+  /**
+   * Publishes again what `rank` may have missed: data chunks on its own
+   * replay subject, control messages where they went. `rank` undefined: what
+   * any rank may have missed, on the original subjects. Returns how many.
+   */
+  private replayFor(rank: number | undefined): number {
+    // A peer still in rendezvous may have missed our one "ready" announcement.
+    if (this.readyFrom.has(this.rank)) {
+      this.sendControl({ t: "hello", worldSize: this.worldSize, instance: this.instance, ready: true });
+    }
+    const messages = this.replay.messagesFor(rank);
+    for (const m of messages) {
+      const toOne = rank !== undefined && m.subject !== this.subjects.control;
+      this.publish(toOne ? this.subjects.replay(rank) : m.subject, m.data);
+    }
+    this.stats_.replayed += messages.length;
+    return messages.length;
+  }
+
+  /**
+   * Resolves once the server has everything published so far. A flush that a
+   * disconnect cuts short waits for the reconnect (which publishes this
+   * operation's messages again) and flushes again; it fails only when the
+   * connection is closed for good.
+   */
+  private async flushedThroughReconnects(label: string): Promise<void> {
+    for (;;) {
+      const reconnects = this.stats_.reconnects;
+      try {
+        await this.nc.flush();
+        return;
+      } catch (e) {
+        if (this.closed || this.nc.isClosed()) {
+          throw new ConnectionClosedError(
+            `${label}: flush failed: ${e instanceof Error ? e.message : String(e)}`,
+          );
+        }
+        await this.reconnectedSince(reconnects);
+      }
+    }
+  }
+
+  private reconnectedSince(reconnects: number): Promise<void> {
+    if (this.stats_.reconnects > reconnects || this.closed) return Promise.resolve();
+    return new Promise((wake) => this.reconnectWaiters.push(wake));
+  }
+
   // -------------------------------------------------------------- sending
 
+  private controlBytes(body: ControlBody): Uint8Array {
+    return encodeControl({
+      ...body,
+      job: this.jobId,
+      attempt: this.attempt,
+      rank: this.rank,
+    } as ControlMessage);
+  }
+
+  /** Control messages that need no replay: repeated anyway (hello, heartbeat) or final (leave). */
   private sendControl(body: ControlBody): void {
     if (this.nc.isClosed()) return;
-    const m = { ...body, job: this.jobId, attempt: this.attempt, rank: this.rank } as ControlMessage;
-    const bytes = encodeControl(m);
-    this.publish(this.subjects.control, bytes);
+    this.publish(this.subjects.control, this.controlBytes(body));
+  }
+
+  /** A message of the operation in flight, kept for replay after a reconnect. */
+  private send(subject: string, bytes: Uint8Array, to: number | undefined): void {
+    this.replay.record({ subject, data: bytes, to });
+    this.publish(subject, bytes);
   }
 
   private publish(subject: string, bytes: Uint8Array): void {
@@ -507,6 +641,7 @@ export class Collective {
    */
   private async run(op: ActiveOp, start: () => void): Promise<void> {
     this.op = op;
+    this.replay.begin(op.label);
     if (op.family !== "barrier") {
       this.current.family[op.family] = op.seq;
       // Anything buffered for an older number can no longer be used.
@@ -535,6 +670,7 @@ export class Collective {
     if (silenceMs > 0) {
       silence = setInterval(
         () => {
+          if (!this.connected) return;
           const now = performance.now();
           const silent = op
             .waitingOn()
@@ -570,6 +706,7 @@ export class Collective {
         }
       }
       await op.done;
+      if (op.everyRankBegins) this.replay.everyRankBeganNewest();
     } finally {
       clearTimeout(deadline);
       if (silence) clearInterval(silence);
@@ -628,6 +765,7 @@ export class Collective {
       label,
       family: "barrier",
       seq: gen,
+      everyRankBegins: true,
       onChunk: () => undefined,
       recheck: check,
       waitingOn: () => ({ ranks: this.ranks().filter((r) => !set.has(r)), what: "barrier arrival" }),
@@ -637,7 +775,7 @@ export class Collective {
     };
     try {
       await this.run(op, () => {
-        this.sendControl({ t: "barrier", name, gen });
+        this.send(this.subjects.control, this.controlBytes({ t: "barrier", name, gen }), undefined);
         check();
       });
     } finally {
@@ -664,6 +802,7 @@ export class Collective {
       label,
       family: "broadcast",
       seq,
+      everyRankBegins: false,
       onChunk: ({ header: h, data, elements }) => {
         if (h.rank !== root) {
           throw new ProtocolError(`${label}: rank ${h.rank} broadcasts too (ranks disagree on the root)`, [
@@ -697,22 +836,16 @@ export class Collective {
         return;
       }
       for (const c of chunksOf(whole, this.chunkElements)) {
-        this.publish(
+        this.send(
           this.subjects.broadcast,
           buildMessage(this.header(ChunkKind.broadcast, seq, c, buf.length), buf, c.offset, c.length),
+          undefined,
         );
       }
       // The root is done once the server has the bytes; delivery to already
-      // subscribed peers over TCP is then the server's job.
-      this.nc
-        .flush()
-        .then(d.resolve, (e: unknown) =>
-          d.reject(
-            new ConnectionClosedError(
-              `${label}: flush failed: ${e instanceof Error ? e.message : String(e)}`,
-            ),
-          ),
-        );
+      // subscribed peers over TCP is then the server's job, and a peer that
+      // lost them in a reconnect gets them again from the replay log.
+      this.flushedThroughReconnects(label).then(d.resolve, d.reject);
     });
     return buf;
   }
@@ -764,9 +897,10 @@ export class Collective {
       for (let i = 0; i < len; i++) buf[c.offset + i] = s[i]! / N;
       contrib[ci] = []; // release the received buffers
       if (N > 1) {
-        this.publish(
+        this.send(
           this.subjects.allGather,
           buildMessage(this.header(ChunkKind.allGather, step, c, n), buf, c.offset, len),
+          undefined,
         );
       }
       gather[me]!.mark(ci);
@@ -776,6 +910,8 @@ export class Collective {
       label,
       family: "allreduce",
       seq: step,
+      // Every peer sends us its copy of our slice, unless we own nothing.
+      everyRankBegins: N === 1 || mine.length > 0,
       onChunk: ({ header: h, data, elements }) => {
         if (h.total !== n) {
           throw new ProtocolError(
@@ -842,9 +978,10 @@ export class Collective {
           const owner = (me + k) % N;
           const c = perOwner[owner]![ci];
           if (!c) continue;
-          this.publish(
+          this.send(
             this.subjects.reduceScatter(owner),
             buildMessage(this.header(ChunkKind.reduceScatter, step, c, n), buf, c.offset, c.length),
+            owner,
           );
         }
       }
@@ -866,6 +1003,8 @@ export class Collective {
     if (this.op) this.fail(new ConnectionClosedError(`collective closed during ${this.op.label}`));
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.connectionWatch?.stop();
+    for (const wake of this.reconnectWaiters.splice(0)) wake();
     this.rendezvousWaiter?.reject(new ConnectionClosedError("collective closed during rendezvous"));
     if (!this.nc.isClosed()) {
       this.sendLeave(reason, []);

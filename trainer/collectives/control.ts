@@ -1,5 +1,6 @@
 // Control-plane messages (small JSON on the attempt's control subject):
-// rendezvous announcements, barrier arrivals, heartbeats and "leaving".
+// rendezvous announcements, barrier arrivals, heartbeats, "leaving", and
+// "send again" after a reconnect.
 // Parsed with zod because anything may be published on a shared server.
 import { z } from "zod";
 
@@ -16,6 +17,9 @@ export const ControlMessageSchema = z.discriminatedUnion("t", [
   }),
   Base.extend({ t: z.literal("barrier"), name: z.string(), gen: z.number().int().min(0) }),
   Base.extend({ t: z.literal("hb") }),
+  /** The sender reconnected and may have missed messages: every peer sends
+   * again what it sent for the operations the sender may still need. */
+  Base.extend({ t: z.literal("resend") }),
   Base.extend({
     t: z.literal("leave"),
     reason: z.string(),

@@ -19,6 +19,14 @@ export const NatsOptionsSchema = z
     name: z.string().optional(),
     /** How long to wait for the TCP/TLS handshake, ms. */
     connectTimeoutMs: z.number().int().positive().default(10_000),
+    /** Pause between reconnect tries after the connection drops, ms. Short,
+     * because every step of a synchronous gang waits for it; nats.js's own
+     * default (2 s) would add up to 2 s to every NATS restart. */
+    reconnectWaitMs: z.number().int().positive().default(500),
+    /** Reconnect tries before the connection is given up (it then closes, and
+     * the collective fails at once instead of at the step deadline). With the
+     * default wait, about a minute of a server that refuses connections. */
+    maxReconnectAttempts: z.number().int().positive().default(120),
   })
   .refine((o) => o.pass === undefined || o.user !== undefined, {
     message: "pass needs user",
@@ -46,6 +54,8 @@ export function natsConnectionOptions(input: NatsOptions): ConnectionOptions {
     // echo of our own messages: we never subscribe to what we publish except
     // all-gather and control, where our own copy is harmless but wasteful.
     noEcho: true,
+    reconnectTimeWait: o.reconnectWaitMs,
+    maxReconnectAttempts: o.maxReconnectAttempts,
   };
   if (o.name !== undefined) co.name = o.name;
   if (o.token !== undefined) co.token = o.token;

@@ -15,6 +15,9 @@ export interface AttemptSubjects {
   allGather: string;
   /** Broadcast chunks from the root, to everyone. */
   broadcast: string;
+  /** Chunks of any kind sent again for `rank` alone, when it asks after a
+   * reconnect (only that rank subscribes, so the answer costs no fan-out). */
+  replay(rank: number): string;
 }
 
 export function attemptSubjects(jobId: string, attempt: number): AttemptSubjects {
@@ -25,5 +28,6 @@ export function attemptSubjects(jobId: string, attempt: number): AttemptSubjects
     reduceScatter: (owner: number) => `${base}.rs.${owner}`,
     allGather: `${base}.ag`,
     broadcast: `${base}.bc`,
+    replay: (rank: number) => `${base}.rp.${rank}`,
   };
 }

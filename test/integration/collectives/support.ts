@@ -1,12 +1,13 @@
 // Helpers for the collectives integration tests: the shared NATS server from
-// the test environment, private nats-server instances (auth tests), worker
+// the test environment, private nats-server instances (auth, restarts), worker
 // processes, and the deterministic data both workers and tests generate.
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { readTestEnv } from "../../env/env-file.js";
+import { freePorts, LOOPBACK } from "../../env/ports.js";
+import type { CollectiveStats } from "../../../trainer/collectives/collective.js";
 import type { NatsOptions } from "../../../trainer/collectives/options.js";
 import { mulberry32 } from "../../../common/mulberry32.js";
 
@@ -65,27 +66,23 @@ export function natsServerBinary(): string {
   return found;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
-
 export interface PrivateNats {
   url: string;
+  port: number;
+  /** SIGTERM: the server closes its connections cleanly. */
   stop(): Promise<void>;
+  /** SIGKILL: the kernel resets the connections, whatever was in flight is lost. */
+  kill(): Promise<void>;
 }
 
-/** Starts a throwaway nats-server on a free loopback port with extra args. */
-export async function startNatsServer(args: string[] = []): Promise<PrivateNats> {
-  const port = await freePort();
-  const proc = spawn(natsServerBinary(), ["-a", "127.0.0.1", "-p", String(port), ...args], {
+/**
+ * Starts a throwaway nats-server on loopback with extra args: on a free port,
+ * or on `port` (the same address again after a kill, as a restarted pod
+ * behind a Service would be).
+ */
+export async function startNatsServer(args: string[] = [], port?: number): Promise<PrivateNats> {
+  port ??= (await freePorts(1))[0]!;
+  const proc = spawn(natsServerBinary(), ["-a", LOOPBACK, "-p", String(port), ...args], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let log = "";
@@ -105,14 +102,17 @@ export async function startNatsServer(args: string[] = []): Promise<PrivateNats>
     });
   });
   await ready;
+  const signal = (sig: NodeJS.Signals) =>
+    new Promise<void>((res) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return res();
+      proc.once("exit", () => res());
+      proc.kill(sig);
+    });
   return {
-    url: `nats://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((res) => {
-        if (proc.exitCode !== null) return res();
-        proc.once("exit", () => res());
-        proc.kill("SIGTERM");
-      }),
+    url: `nats://${LOOPBACK}:${port}`,
+    port,
+    stop: () => signal("SIGTERM"),
+    kill: () => signal("SIGKILL"),
   };
 }
 
@@ -141,7 +141,7 @@ export type WorkerReport =
   | { type: "joined"; rank: number; chunkElements: number }
   | { type: "step"; rank: number; step: number; ms: number }
   | { type: "error"; rank: number; name: string; message: string; missingRanks: number[]; at: number }
-  | { type: "done"; rank: number };
+  | { type: "done"; rank: number; stats: CollectiveStats };
 
 export interface WorkerHandle {
   proc: ChildProcess;

@@ -55,7 +55,7 @@ try {
   }
   await collective.barrier("end");
   await collective.close();
-  report({ type: "done", rank: config.rank });
+  report({ type: "done", rank: config.rank, stats: collective.stats() });
   process.disconnect?.();
 } catch (e) {
   report({

@@ -10,6 +10,7 @@ describe("subjects", () => {
     const s = attemptSubjects("7c9e6679-7425-40de-944b-e07fc1f90ae7", 2);
     assert.equal(s.control, "stylekube.7c9e6679-7425-40de-944b-e07fc1f90ae7.2.ctl");
     assert.equal(s.reduceScatter(3), "stylekube.7c9e6679-7425-40de-944b-e07fc1f90ae7.2.rs.3");
+    assert.equal(s.replay(1), "stylekube.7c9e6679-7425-40de-944b-e07fc1f90ae7.2.rp.1");
     assert.notEqual(attemptSubjects("j", 1).allGather, attemptSubjects("j", 2).allGather);
   });
 
@@ -33,6 +34,14 @@ describe("options", () => {
     assert.equal(creds.token, undefined);
   });
 
+  it("reconnect quickly and for about a minute, or as configured", () => {
+    const d = natsConnectionOptions({ url: "nats://h:1" });
+    assert.deepEqual([d.reconnectTimeWait, d.maxReconnectAttempts], [500, 120]);
+    const o = natsConnectionOptions({ url: "nats://h:1", reconnectWaitMs: 100, maxReconnectAttempts: 5 });
+    assert.deepEqual([o.reconnectTimeWait, o.maxReconnectAttempts], [100, 5]);
+    assert.throws(() => natsConnectionOptions({ url: "nats://h:1", reconnectWaitMs: 0 }), /reconnectWaitMs/);
+  });
+
   it("reject contradictory credentials", () => {
     assert.throws(() => natsConnectionOptions({ url: "nats://h:1", pass: "p" }), /pass needs user/);
     assert.throws(() => natsConnectionOptions({ url: "nats://h:1", token: "t", user: "u" }), /at most one/);
@@ -54,6 +63,8 @@ describe("control messages", () => {
   it("round-trip and reject junk", () => {
     const m: ControlMessage = { t: "leave", job: "j", attempt: 1, rank: 2, reason: "SIGTERM", blame: [1] };
     assert.deepEqual(decodeControl(encodeControl(m)), m);
+    const resend: ControlMessage = { t: "resend", job: "j", attempt: 1, rank: 0 };
+    assert.deepEqual(decodeControl(encodeControl(resend)), resend);
     assert.equal(decodeControl(new TextEncoder().encode("not json")), undefined);
     assert.equal(decodeControl(new TextEncoder().encode('{"t":"hello","job":"j"}')), undefined);
   });
