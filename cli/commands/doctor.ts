@@ -9,7 +9,11 @@ export function registerDoctorCommand(program: Command): void {
     .description(
       "which compute engines and ONNX Runtime providers (cpu, webgpu, cuda) work here, and what to install where one does not",
     )
-    .option("--json", "print one JSON object (trainer/engine/doctor.ts, DoctorReportSchema) instead of a table", false)
+    .option(
+      "--json",
+      "print one JSON object (trainer/engine/doctor.ts, DoctorReportSchema) instead of a table",
+      false,
+    )
     .action(async (options: { json: boolean }) => {
       // Loaded when run: the checks load ONNX Runtime and the tfjs engines.
       const { doctorReport } = await import("../../trainer/engine/doctor.js");

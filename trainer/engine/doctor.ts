@@ -82,10 +82,12 @@ const SOFTWARE_NOTE = "a software (CPU-emulated) adapter: used only when asked f
 async function checkOrtProvider(choice: EngineChoice & { provider: OrtProvider }): Promise<EngineCheck> {
   const failure = await probeProvider(choice.provider);
   if (failure !== undefined) {
-    const vulkan = choice.provider === "webgpu" ? `. On this machine: ${vulkanAdvice(findVulkanSetup())}` : "";
+    const vulkan =
+      choice.provider === "webgpu" ? `. On this machine: ${vulkanAdvice(findVulkanSetup())}` : "";
     return unavailable(choice, failure + vulkan);
   }
-  if (choice.provider !== "webgpu") return ok(choice, `ONNX Runtime's ${choice.provider} provider runs a convolution`);
+  if (choice.provider !== "webgpu")
+    return ok(choice, `ONNX Runtime's ${choice.provider} provider runs a convolution`);
   const adapter = await dawnAdapter(importOptional).catch(() => undefined);
   const name = adapter?.name ?? "an adapter Dawn does not describe";
   return ok(choice, `runs on ${name}${adapter?.software ? `, ${SOFTWARE_NOTE}` : ""}`, adapter?.software);
@@ -105,7 +107,8 @@ async function checkTfjsWebGpu(choice: EngineChoice): Promise<EngineCheck> {
 }
 
 async function runCheck(choice: EngineChoice): Promise<EngineCheck> {
-  if (choice.engine === "onnxruntime") return checkOrtProvider({ ...choice, provider: choice.provider ?? "cpu" });
+  if (choice.engine === "onnxruntime")
+    return checkOrtProvider({ ...choice, provider: choice.provider ?? "cpu" });
   try {
     switch (choice.engine) {
       case "webgpu":
@@ -115,7 +118,8 @@ async function runCheck(choice: EngineChoice): Promise<EngineCheck> {
         return ok(choice, "libtensorflow loads (@tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node)");
       case "wasm":
         await loadWasmPackage();
-        if (tf.findBackendFactory("wasm") === null) return unavailable(choice, "the wasm backend did not register");
+        if (tf.findBackendFactory("wasm") === null)
+          return unavailable(choice, "the wasm backend did not register");
         return ok(choice, "@tensorflow/tfjs-backend-wasm loads (XNNPACK, SIMD; threads as configured)");
       case "cpu":
         return ok(choice, "pure JavaScript, always there: the tests' reference, far too slow to train");
