@@ -120,8 +120,12 @@ async function stylizeWithNetwork(
     const { modelId, description } = await pool.load(uri);
     const result = await pool.run(modelId, image);
     await writeFile(output, await encodeRgb(result.image, formatOf(output), 92));
+    // What ran (auto resolved), as `stylekube doctor` names it.
+    const ran = [pool.engine?.engine ?? engine, pool.engine?.provider]
+      .filter((p) => p !== undefined)
+      .join(" ");
     console.error(
-      `${input} (${image.width}×${image.height}) → ${output} in ${(result.inferenceMs / 1000).toFixed(2)} s ` +
+      `${input} (${image.width}×${image.height}) → ${output} in ${(result.inferenceMs / 1000).toFixed(2)} s on ${ran} ` +
         `(model ${uri}: ${description.trainedSteps} steps, ${description.normalization}, ${description.upsampling})`,
     );
   } finally {
