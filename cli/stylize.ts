@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { decodeRgb, encodeRgb, floatToRgb, type ImageFormat } from "../common/images/codec.js";
 import { createLogger } from "../common/log/logger.js";
-import { normalizeUri } from "../common/storage/index.js";
+import { joinUri, normalizeUri, openStore } from "../common/storage/index.js";
 import { initEngine } from "../trainer/engine/engines.js";
 import {
   defaultLossSettings,
@@ -28,7 +28,6 @@ import { InferencePool, type InferencePoolOptions } from "../serving/inference-p
 import { ServerConfigSchema } from "../serving/config.js";
 import { ModelDescriptionSchema } from "../model/model-export.js";
 import type { OrtProvider } from "../model/onnx/providers.js";
-import { joinUri } from "../common/storage/index.js";
 import { ENGINE_FLAG_USAGE, type EngineFlag, engineFromFlag } from "./engine-flag.js";
 import { lossFlags, parseLossFlags } from "./loss-flags.js";
 import { OnnxImageLoss, onnxOptionsOf } from "../trainer/onnx/image-loss.js";
@@ -78,7 +77,7 @@ async function networkEngine(uri: string, asked: string | undefined): Promise<En
   const chosen = await engineFromFlag(asked);
   if (!chosen.defaulted || chosen.engine !== "onnxruntime") return chosen;
   const description = ModelDescriptionSchema.parse(
-    JSON.parse((await readImageBytes(joinUri(uri, "model.json"))).toString()),
+    JSON.parse((await openStore(uri).getBytes(joinUri(uri, "model.json"))).toString()),
   );
   if (description.onnx !== undefined) return chosen;
   const other = await engineFromFlag(undefined, ["onnxruntime"]);
