@@ -37,7 +37,7 @@ export function formatDoctorTable(report: DoctorReport, width = 100): string {
     ...row("ENGINE", "STATUS", ["DETAIL"]),
     ...rows.flatMap((r) => row(r.name, r.status, wrapText(r.detail, detailWidth))),
     "",
-    `Fastest that works here: ${engineLabel(report.fastest)} — what engine auto picks and what ` +
+    `Fastest that works here: ${engineLabel(report.fastest)} — what a training's engine auto picks and what ` +
       "stylekube stylize and loss use unless given --engine.",
   ];
   return `${lines.join("\n")}\n`;

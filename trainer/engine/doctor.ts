@@ -47,7 +47,7 @@ export const DoctorReportSchema = z.object({
   machine: z.object({ platform: z.string(), arch: z.string(), node: z.string() }),
   checks: z.array(EngineCheckSchema),
   fastest: EngineChoiceSchema.describe(
-    "the first of engine auto's order that works here on real hardware: what auto picks, and the CLI tools' default",
+    "the first of engine auto's order that works here on real hardware: what a training's auto picks, and the CLI tools' default",
   ),
 });
 export type DoctorReport = z.infer<typeof DoctorReportSchema>;

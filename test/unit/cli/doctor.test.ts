@@ -2,10 +2,9 @@
 // Vulkan advice, the table, and the real command in a child process on this
 // machine, whose answers are checked against what the machine has.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { formatDoctorTable, wrapText } from "../../../cli/doctor-table.js";
 import { findVulkanSetup, vulkanAdvice } from "../../../model/engine/vulkan.js";
@@ -19,7 +18,7 @@ import {
   fastestEngine,
 } from "../../../trainer/engine/doctor.js";
 import { AUTO_ORDER } from "../../../trainer/engine/engines.js";
-import { REPO_ROOT } from "../../env/env-file.js";
+import { type CliRun, runStylekube } from "../../support/stylekube-cli.js";
 
 /** Checks where only the engines named in `working` work (`software`: a CPU-emulated adapter). */
 function fakeChecks(working: Record<string, "ok" | "software">, asked: string[] = []) {
@@ -126,7 +125,10 @@ describe("formatDoctorTable", () => {
     assert.equal(lines[3], "                               machine: install the driver and then");
     assert.equal(lines[4], "                               the CUDA provider library");
     assert.equal(lines[5], "wasm              ok           loads");
-    assert.match(lines.at(-1) ?? "", /^Fastest that works here: onnxruntime cpu — what engine auto picks/);
+    assert.match(
+      lines.at(-1) ?? "",
+      /^Fastest that works here: onnxruntime cpu — what a training's engine auto picks/,
+    );
   });
 
   it("wrapText keeps a word longer than the width whole", () => {
@@ -135,24 +137,8 @@ describe("formatDoctorTable", () => {
   });
 });
 
-function runDoctor(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", resolve(REPO_ROOT, "cli/main.ts"), "doctor", ...args],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, STYLEKUBE_LOG_LEVEL: "warn" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
+function runDoctor(args: string[]): Promise<CliRun> {
+  return runStylekube(["doctor", ...args], { ...process.env, STYLEKUBE_LOG_LEVEL: "warn" });
 }
 
 describe("stylekube doctor (CLI, this machine)", () => {

@@ -1,14 +1,12 @@
-// What `stylekube loss` and `stylekube stylize` use when not told: the
+// What `stylekube loss` (and `stylize --optimize`) use when not told: the
 // VGG-16 weights `stylekube weights pull vgg16` cached, and the fastest
 // engine that works here. The CLI runs as a child process with its cache in
 // a temporary folder (XDG_CACHE_HOME, as on a user's machine).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { pathToFileURL } from "node:url";
 import sharp from "sharp";
 import { engineFromFlag } from "../../../cli/engine-flag.js";
 import { checkEngine } from "../../../trainer/engine/doctor.js";
@@ -16,33 +14,7 @@ import { MissingVggWeightsError, vggWeightsOrDefault } from "../../../trainer/ga
 import { serializeCanonicalVgg16 } from "../../../trainer/loss-network/canonical.js";
 import { randomVgg16Weights } from "../../../trainer/loss-network/load.js";
 import { vgg16CachePath } from "../../../trainer/loss-network/pull.js";
-import { openStore } from "../../../common/storage/index.js";
-import { exportModel } from "../../../model/model-export.js";
-import { TransformerNet } from "../../../model/transformer-net.js";
-import { initEngine } from "../../../trainer/engine/engines.js";
-import { REPO_ROOT } from "../../env/env-file.js";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function stylekube(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", resolve(REPO_ROOT, "cli/main.ts"), ...args], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
+import { runStylekube } from "../../support/stylekube-cli.js";
 
 /** The JSON log lines (pino writes to stdout) and the command's own last line. */
 function parseOutput(stdout: string): { logs: Record<string, unknown>[]; result: unknown } {
@@ -118,7 +90,7 @@ describe("stylekube loss and stylize defaults", () => {
   });
 
   it("loss with no --vgg-weights reads the file weights pull cached, on the default engine", async () => {
-    const r = await stylekube(lossArgs(), env);
+    const r = await runStylekube(lossArgs(), env);
     assert.equal(r.code, 0, r.stderr);
     const { logs, result } = parseOutput(r.stdout);
     const loaded = logs.find((l) => l["msg"] === "loaded VGG-16 loss network");
@@ -128,15 +100,10 @@ describe("stylekube loss and stylize defaults", () => {
     assert.deepEqual([engine?.["engine"], engine?.["provider"]], [fastest.engine, fastest.provider]);
     const loss = result as { total: number; content: number; style: number; tv: number };
     assert.ok(Number.isFinite(loss.total) && loss.total > 0, JSON.stringify(loss));
-
-    // The same file named explicitly gives the same loss.
-    const named = await stylekube([...lossArgs(), "--vgg-weights", cached], env);
-    assert.equal(named.code, 0, named.stderr);
-    assert.deepEqual(parseOutput(named.stdout).result, result);
   });
 
   it("with nothing cached, loss says to run stylekube weights pull vgg16", async () => {
-    const r = await stylekube(lossArgs(), userEnv(join(dir, "empty-cache")));
+    const r = await runStylekube(lossArgs(), userEnv(join(dir, "empty-cache")));
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
@@ -157,56 +124,5 @@ describe("stylekube loss and stylize defaults", () => {
       () => vggWeightsOrDefault(undefined, { ...withCache, STYLEKUBE_WEIGHTS_DIR: join(dir, "nowhere") }),
       (err: Error) => err instanceof MissingVggWeightsError && err.message.includes(join(dir, "nowhere")),
     );
-  });
-});
-
-describe("stylekube stylize -m default engine", () => {
-  let work: string;
-  before(async () => {
-    work = await mkdtemp(join(tmpdir(), "stylekube-stylize-defaults-"));
-    await initEngine("cpu");
-    const net = new TransformerNet({ seed: 5 });
-    await exportModel(openStore(), `${pathToFileURL(work).href}/`, net, {
-      trainedSteps: 1,
-      style: "test",
-      imageSize: 16,
-    });
-    net.dispose();
-    const rgb = Buffer.from(Array.from({ length: 20 * 12 * 3 }, (_, i) => (i * 11) % 256));
-    await sharp(rgb, { raw: { width: 20, height: 12, channels: 3 } })
-      .png()
-      .toFile(join(work, "in.png"));
-  });
-  after(async () => rm(work, { recursive: true, force: true }));
-
-  it("runs a model with model.onnx on the fastest engine, and one without on the fastest other", async () => {
-    const fastest = await engineFromFlag(undefined);
-    const withOnnx = await stylekube(
-      ["stylize", "-m", join(work, "model"), join(work, "in.png"), "-o", join(work, "a.png")],
-      env,
-    );
-    assert.equal(withOnnx.code, 0, withOnnx.stderr);
-    assert.match(
-      withOnnx.stderr,
-      new RegExp(` on ${[fastest.engine, fastest.provider].filter(Boolean).join(" ")} \\(model `),
-    );
-
-    // The gallery's models were exported before model.onnx existed.
-    const gallery = resolve(REPO_ROOT, "docs/gallery/starry-night/model");
-    const other = await engineFromFlag(undefined, ["onnxruntime"]);
-    const without = await stylekube(
-      ["stylize", "-m", gallery, join(work, "in.png"), "-o", join(work, "b.png")],
-      env,
-    );
-    assert.equal(without.code, 0, without.stderr);
-    if (fastest.engine === "onnxruntime") {
-      assert.match(
-        without.stderr,
-        /has no model\.onnx .*: running on \S+; `stylekube export --onnx \S+` adds it/,
-      );
-    }
-    assert.match(without.stderr, new RegExp(` on ${other.engine}( \\S+)? \\(model `));
-    const meta = await sharp(join(work, "b.png")).metadata();
-    assert.deepEqual([meta.width, meta.height], [20, 12]);
   });
 });
