@@ -27,8 +27,7 @@ import {
   defaultLossSettings,
   type LossProblem,
   loadLossProblem,
-  MissingVggWeightsError,
-  VGG16_WEIGHTS_ENV,
+  vggWeightsOrDefault,
 } from "../trainer/gatys/loss-problem.js";
 import { onnxOptionsOf } from "../trainer/onnx/image-loss.js";
 import type { OnnxTrainerOptions } from "../trainer/onnx/onnx-trainer.js";
@@ -89,8 +88,7 @@ async function setUp(options: QualityOptions): Promise<Setup> {
     },
     defaultLossSettings(),
   );
-  const vggWeights = loss.vggWeights ?? process.env[VGG16_WEIGHTS_ENV];
-  if (vggWeights === undefined || vggWeights === "") throw new MissingVggWeightsError();
+  const vggWeights = vggWeightsOrDefault(loss.vggWeights);
   const problem = await loadLossProblem({ ...loss, vggWeights, onnx });
   const [styleSha, vggSha] = await Promise.all([sha256Of(loss.style), sha256Of(vggWeights)]);
   const engine = onnx === undefined ? engineInfo.engine : `onnxruntime/${onnx.provider}`;

@@ -14,7 +14,8 @@ export const lossFlags = {
   usage: `Loss:
   --style FILE               the style image (painting)
   --style-size N             longer side of the style image for its Gram matrices (default 256)
-  --vgg-weights PATH|URI     VGG-16 weights (.h5, .safetensors, model.json); default $STYLEKUBE_VGG16_WEIGHTS
+  --vgg-weights PATH|URI     VGG-16 weights (.h5, .safetensors, model.json); default $STYLEKUBE_VGG16_WEIGHTS,
+                             else the file \`stylekube weights pull vgg16\` cached on this machine
   --content-weight X         λc (default: the training default)
   --style-weight X           λs (default: the training default)
   --tv-weight X              λTV (default: the training default)

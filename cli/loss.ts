@@ -5,13 +5,19 @@
 // reconstruction loss compares activations position by position); the style
 // image is scaled to --style-size, since Gram matrices do not depend on size.
 import { parseArgs } from "node:util";
-import { initEngine, type EngineName } from "../trainer/engine/engines.js";
+import type * as tf from "@tensorflow/tfjs-core";
+import { initEngine } from "../trainer/engine/engines.js";
 import {
   defaultLossSettings,
   imageLoss,
   imageTensor,
+  type LossProblem,
   loadLossProblem,
 } from "../trainer/gatys/loss-problem.js";
+import type { LossValues } from "../trainer/losses/perceptual-loss.js";
+import { OnnxImageLoss, onnxOptionsOf } from "../trainer/onnx/image-loss.js";
+import type { OnnxTrainerOptions } from "../trainer/onnx/onnx-trainer.js";
+import { ENGINE_FLAG_USAGE, engineFromFlag } from "./engine-flag.js";
 import { lossFlags, parseLossFlags } from "./loss-flags.js";
 
 const USAGE = `Usage:
@@ -20,7 +26,23 @@ const USAGE = `Usage:
       terms of the paper's loss (eq. 2, 4 and TV) of <image>, with the content photo
       resized to the image's size.
 ${lossFlags.usage}
-  --engine NAME              wasm (default), cpu, webgpu, tensorflow, auto`;
+${ENGINE_FLAG_USAGE}`;
+
+/** The loss on the engine that runs: one ONNX Runtime session on onnxruntime, tfjs ops otherwise. */
+async function lossOf(
+  problem: LossProblem,
+  generated: tf.Tensor4D,
+  content: tf.Tensor4D,
+  onnx: OnnxTrainerOptions | undefined,
+): Promise<LossValues> {
+  if (onnx === undefined) return imageLoss(problem, generated, content);
+  const evaluator = await OnnxImageLoss.forProblem(problem, content, onnx);
+  try {
+    return (await evaluator.evaluate((await generated.data()) as Float32Array)).loss;
+  } finally {
+    await evaluator.dispose();
+  }
+}
 
 export async function runLossCommand(args: string[]): Promise<number> {
   let parsed;
@@ -31,7 +53,7 @@ export async function runLossCommand(args: string[]): Promise<number> {
       strict: true,
       options: {
         content: { type: "string" },
-        engine: { type: "string", default: "wasm" },
+        engine: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
         ...lossFlags.options,
       },
@@ -52,12 +74,15 @@ export async function runLossCommand(args: string[]): Promise<number> {
   }
   try {
     const loss = parseLossFlags(values, defaultLossSettings());
-    await initEngine(values.engine as EngineName, { wasmThreads: 16 });
-    const problem = await loadLossProblem(loss);
+    const chosen = await engineFromFlag(values.engine);
+    const onnx = onnxOptionsOf(
+      await initEngine(chosen.engine, { wasmThreads: 16, ortProvider: chosen.provider }),
+    );
+    const problem = await loadLossProblem({ ...loss, onnx });
     const generated = await imageTensor(image);
     const [, height, width] = generated.shape;
     const content = await imageTensor(values.content, { fill: { width, height } });
-    const terms = await imageLoss(problem, generated, content);
+    const terms = await lossOf(problem, generated, content, onnx);
     console.log(
       JSON.stringify({
         content: loss.weights.content * terms.content,

@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { packageVersion } from "../common/package-version.js";
 import { registerDatasetCommand } from "./commands/dataset.js";
+import { registerDoctorCommand } from "./commands/doctor.js";
 import { registerExportCommand } from "./commands/export.js";
 import { registerImageToolCommands } from "./commands/image-tools.js";
 import { registerProcessCommands } from "./commands/processes.js";
@@ -41,5 +42,6 @@ export function buildProgram(): Command {
   registerImageToolCommands(program);
   registerWeightsCommand(program);
   registerProcessCommands(program);
+  registerDoctorCommand(program);
   return program;
 }

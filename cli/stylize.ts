@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { decodeRgb, encodeRgb, floatToRgb, type ImageFormat, type RgbImage } from "../common/images/codec.js";
 import { createLogger } from "../common/log/logger.js";
-import { normalizeUri } from "../common/storage/index.js";
+import { joinUri, normalizeUri, openStore } from "../common/storage/index.js";
 import { initEngine, type EngineName } from "../trainer/engine/engines.js";
 import {
   defaultLossSettings,
@@ -24,13 +24,16 @@ import {
   type GatysMethod,
   optimizeImage,
 } from "../trainer/gatys/optimize-image.js";
-import { InferencePool } from "../serving/inference-pool.js";
-import type { ModelDescription } from "../model/model-export.js";
+import { InferencePool, type InferencePoolOptions } from "../serving/inference-pool.js";
+import { ServerConfigSchema } from "../serving/config.js";
+import { type ModelDescription, ModelDescriptionSchema } from "../model/model-export.js";
+import type { OrtProvider } from "../model/onnx/providers.js";
+import { ENGINE_FLAG_USAGE, type EngineFlag, engineFromFlag } from "./engine-flag.js";
 import { lossFlags, parseLossFlags } from "./loss-flags.js";
 import { OnnxImageLoss, onnxOptionsOf } from "../trainer/onnx/image-loss.js";
 
 const USAGE = `Usage:
-  stylekube stylize -m <model dir or URI> <in> -o <out> [--engine wasm]
+  stylekube stylize -m <model dir or URI> <in> -o <out> [--engine NAME]
       Stylise a photo of any size with a trained network (a model/ folder written by
       training: model.json, weights.bin), by the model server's inference code.
   stylekube stylize --optimize --style <painting> <in> -o <out> [options]
@@ -44,8 +47,9 @@ const USAGE = `Usage:
 ${lossFlags.usage}
 Common:
   -o, --output FILE          .jpg, .png or .webp
-  --engine NAME              wasm (default), onnxruntime, cpu, webgpu, tensorflow, auto
-                             (--optimize on onnxruntime: one ONNX Runtime session per
+${ENGINE_FLAG_USAGE}
+                             (a model without model.onnx: the fastest other one;
+                             --optimize on onnxruntime: one ONNX Runtime session per
                              iteration, several times faster than wasm)
 Images: local paths or file:// / s3:// URIs (S3 settings from STYLEKUBE_S3_*).`;
 
@@ -64,6 +68,37 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   return n;
 }
 
+/**
+ * The engine of the network path: the one asked for, else the fastest that
+ * works here and can run this model (onnxruntime needs the model.onnx that
+ * models exported before ONNX export lack).
+ */
+async function networkEngine(uri: string, asked: string | undefined): Promise<EngineFlag> {
+  const chosen = await engineFromFlag(asked);
+  if (!chosen.defaulted || chosen.engine !== "onnxruntime") return chosen;
+  const description = ModelDescriptionSchema.parse(
+    JSON.parse((await openStore(uri).getBytes(joinUri(uri, "model.json"))).toString()),
+  );
+  if (description.onnx !== undefined) return chosen;
+  const other = await engineFromFlag(undefined, ["onnxruntime"]);
+  console.error(
+    `model ${uri} has no model.onnx (exported before ONNX export existed): running on ${other.engine}; ` +
+      `\`stylekube export --onnx ${uri}\` adds it, and onnxruntime is faster`,
+  );
+  return other;
+}
+
+/** ONNX Runtime settings of the model server's defaults, on the provider the default engine chose. */
+function onnxPoolOptions(provider: OrtProvider | undefined): InferencePoolOptions["onnx"] {
+  if (provider === undefined) return undefined;
+  const config = ServerConfigSchema.parse({ STYLEKUBE_ONNX_PROVIDERS: provider });
+  return {
+    providers: config.STYLEKUBE_ONNX_PROVIDERS,
+    threads: config.STYLEKUBE_ONNX_THREADS,
+    maxPixels: config.STYLEKUBE_ONNX_MAX_PIXELS,
+  };
+}
+
 /** What the network path gives back: the stylised image and the model it came from. */
 export interface NetworkStylization {
   image: RgbImage;
@@ -72,6 +107,8 @@ export interface NetworkStylization {
   description: ModelDescription;
   /** The model folder as a URI. */
   uri: string;
+  /** The engine (and ONNX Runtime provider) that ran it. */
+  ran: string;
 }
 
 /**
@@ -83,13 +120,23 @@ export async function stylizeImageWithModel(
   model: string,
   image: RgbImage,
   engine: EngineName,
+  provider?: OrtProvider,
 ): Promise<NetworkStylization> {
   const uri = normalizeUri(model.endsWith("/") ? model : `${model}/`, { allowPlainPaths: true });
-  const pool = await InferencePool.start({ engine, threads: 1, log: createLogger("stylize", "warn") });
+  const pool = await InferencePool.start({
+    engine,
+    onnx: onnxPoolOptions(provider),
+    threads: 1,
+    log: createLogger("stylize", "warn"),
+  });
   try {
     const { modelId, description } = await pool.load(uri);
     const result = await pool.run(modelId, image);
-    return { image: result.image, inferenceMs: result.inferenceMs, description, uri };
+    // What ran (auto resolved), as `stylekube doctor` names it.
+    const ran = [pool.engine?.engine ?? engine, pool.engine?.provider]
+      .filter((p) => p !== undefined)
+      .join(" ");
+    return { image: result.image, inferenceMs: result.inferenceMs, description, uri, ran };
   } finally {
     await pool.close();
   }
@@ -99,14 +146,16 @@ async function stylizeWithNetwork(
   model: string,
   input: string,
   output: string,
-  engine: EngineName,
+  engineFlag: string | undefined,
 ): Promise<void> {
+  const uri = normalizeUri(model.endsWith("/") ? model : `${model}/`, { allowPlainPaths: true });
+  const { engine, provider } = await networkEngine(uri, engineFlag);
   const image = await decodeRgb(await readImageBytes(input));
-  const result = await stylizeImageWithModel(model, image, engine);
+  const result = await stylizeImageWithModel(uri, image, engine, provider);
   await writeFile(output, await encodeRgb(result.image, formatOf(output), 92));
   const { description } = result;
   console.error(
-    `${input} (${image.width}×${image.height}) → ${output} in ${(result.inferenceMs / 1000).toFixed(2)} s ` +
+    `${input} (${image.width}×${image.height}) → ${output} in ${(result.inferenceMs / 1000).toFixed(2)} s on ${result.ran} ` +
       `(model ${result.uri}: ${description.trainedSteps} steps, ${description.normalization}, ${description.upsampling})`,
   );
 }
@@ -121,7 +170,7 @@ export async function runStylizeCommand(args: string[]): Promise<number> {
       options: {
         model: { type: "string", short: "m" },
         output: { type: "string", short: "o" },
-        engine: { type: "string", default: "wasm" },
+        engine: { type: "string" },
         optimize: { type: "boolean", default: false },
         method: { type: "string", default: "lbfgs" },
         iterations: { type: "string" },
@@ -150,11 +199,10 @@ export async function runStylizeCommand(args: string[]): Promise<number> {
     console.error(`stylekube stylize: give either -m <model> or --optimize, not both or neither\n\n${USAGE}`);
     return 2;
   }
-  const engine = values.engine as EngineName;
   try {
     formatOf(values.output);
     if (values.model !== undefined) {
-      await stylizeWithNetwork(values.model, input, values.output, engine);
+      await stylizeWithNetwork(values.model, input, values.output, values.engine);
       return 0;
     }
     if (values.method !== "lbfgs" && values.method !== "adam")
@@ -170,7 +218,10 @@ export async function runStylizeCommand(args: string[]): Promise<number> {
         : Number(values["learning-rate"]);
     if (!(lr > 0)) throw new Error(`--learning-rate must be a number > 0, got ${values["learning-rate"]}`);
     const loss = parseLossFlags(values, defaultLossSettings());
-    const onnx = onnxOptionsOf(await initEngine(engine, { wasmThreads: 16 }));
+    const chosen = await engineFromFlag(values.engine);
+    const onnx = onnxOptionsOf(
+      await initEngine(chosen.engine, { wasmThreads: 16, ortProvider: chosen.provider }),
+    );
     const problem = await loadLossProblem({
       vggWeights: loss.vggWeights,
       style: loss.style,

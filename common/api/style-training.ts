@@ -83,9 +83,9 @@ export const HyperparametersSchema = z
     styleWeight: z
       .number()
       .min(0)
-      .default(3e-4)
+      .default(1e-4)
       .describe(
-        "λs, weight of the style reconstruction loss (eq. 4, summed Frobenius norms as the paper writes them). The paper's 5 to 10 assume its reference code's per-element mean; with eq. 4 as written and Caffe-convention VGG-16 features, 3e-4 gives a comparable balance (compared on real features in docs/gallery.md).",
+        "λs, weight of the style reconstruction loss (eq. 4, summed Frobenius norms as the paper writes them). The paper's 5 to 10 assume its reference code's per-element mean; with eq. 4 as written and Caffe-convention VGG-16 features, 3e-4 is the reference code's balance, and 1e-4 kept more of the photo at an equal CPU budget, with a style term no higher (docs/gallery.md, \"Choosing the recipe\"). Raise it for a stronger style.",
       ),
     tvWeight: z
       .number()

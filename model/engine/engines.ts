@@ -53,7 +53,7 @@ export interface InitEngineOptions {
   allowSoftwareAdapter?: boolean;
 }
 
-interface WasmModule {
+export interface WasmModule {
   setThreadsCount(n: number): void;
   getThreadsCount(): number;
 }
@@ -96,6 +96,41 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Imports the wasm engine's package, which registers the "wasm" backend
+ * without starting it (threads are set before its first start). Throws
+ * EngineUnavailableError saying how to install it.
+ */
+export async function loadWasmPackage(): Promise<WasmModule> {
+  try {
+    return (await importOptional("@tensorflow/tfjs-backend-wasm")) as WasmModule;
+  } catch (err) {
+    throw new EngineUnavailableError(
+      "wasm",
+      `engine wasm: @tensorflow/tfjs-backend-wasm could not be loaded (${errorText(err)}); install it with npm install @tensorflow/tfjs-backend-wasm`,
+    );
+  }
+}
+
+/**
+ * Imports libtensorflow's binding (tfjs-node-gpu, else tfjs-node), which
+ * registers the "tensorflow" backend. Throws EngineUnavailableError saying
+ * how to get it.
+ */
+export async function loadTensorflowPackage(): Promise<void> {
+  try {
+    await importOptional("@tensorflow/tfjs-node-gpu").catch(() => importOptional("@tensorflow/tfjs-node"));
+  } catch (err) {
+    throw new EngineUnavailableError(
+      "tensorflow",
+      `engine tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (${errorText(err)}). ` +
+        "Their install step downloads libtensorflow from storage.googleapis.com, so they are only present where that is reachable: " +
+        "npm install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA) there, or build the image trainer/Dockerfile.tfjs-node-gpu; " +
+        "use engine onnxruntime, webgpu, wasm or cpu otherwise.",
+    );
+  }
+}
+
 /** Makes `engine` available as a tfjs backend (importing its package when needed) and returns the backend name. */
 async function register(
   engine: ConcreteEngine,
@@ -114,16 +149,8 @@ async function register(
       // Registered by @tensorflow/tfjs-backend-cpu, imported above.
       return "cpu";
     case "wasm": {
-      let wasm: WasmModule;
-      try {
-        wasm = (await importOptional("@tensorflow/tfjs-backend-wasm")) as WasmModule;
-        wasmModule = wasm;
-      } catch (err) {
-        throw new EngineUnavailableError(
-          "wasm",
-          `engine wasm: @tensorflow/tfjs-backend-wasm could not be loaded (${errorText(err)}); install it with npm install @tensorflow/tfjs-backend-wasm`,
-        );
-      }
+      const wasm = await loadWasmPackage();
+      wasmModule = wasm;
       // Only before the backend's first initialisation (tf.findBackend would start it).
       if (!wasmRegistered) {
         wasmRegistered = true;
@@ -133,18 +160,7 @@ async function register(
       return "wasm";
     }
     case "tensorflow":
-      try {
-        // Registers the "tensorflow" backend as a side effect.
-        await importOptional("@tensorflow/tfjs-node-gpu").catch(() =>
-          importOptional("@tensorflow/tfjs-node"),
-        );
-      } catch (err) {
-        throw new EngineUnavailableError(
-          "tensorflow",
-          `engine tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (${errorText(err)}). ` +
-            "Their install step downloads libtensorflow, so they are only present in images built with internet access; use engine webgpu, wasm or cpu otherwise.",
-        );
-      }
+      await loadTensorflowPackage();
       return "tensorflow";
     case "webgpu":
       // Creates navigator.gpu (Dawn for Node) and finds an adapter before

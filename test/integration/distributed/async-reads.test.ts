@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
+import { pino } from "pino";
 import sharp from "sharp";
 import { validateStyleTraining } from "../../../common/api/index.js";
 import type { ObjectStore } from "../../../common/storage/index.js";
@@ -18,6 +19,7 @@ import { listCheckpoints } from "../../../trainer/checkpoint/checkpoints.js";
 import { packDataset } from "../../../trainer/data/pack.js";
 import { openDatasetBatches } from "../../../trainer/data/reader.js";
 import { initEngine } from "../../../trainer/engine/engines.js";
+import { DoctorReportSchema } from "../../../trainer/engine/doctor.js";
 import { loadModel } from "../../../model/model-export.js";
 import { runWorker } from "../../../trainer/worker.js";
 import { readTestEnv } from "../../env/env-file.js";
@@ -94,6 +96,9 @@ describe("the training path never reads a tensor synchronously", () => {
         "synchronous tensor read on the training path (the webgpu backend cannot do this under Node)",
       );
     };
+    // The worker's log, to check what it says at start.
+    const logLines: Record<string, unknown>[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => logLines.push(JSON.parse(line)) });
     try {
       await runWorker(
         {
@@ -107,12 +112,18 @@ describe("the training path never reads a tensor synchronously", () => {
           natsUrl: readTestEnv().natsUrl,
           s3ForcePathStyle: undefined,
         },
-        { openBatches: openDatasetBatches, store },
+        { openBatches: openDatasetBatches, store, log },
       );
     } finally {
       engine.readSync = readSync;
     }
     assert.equal(syncReads, 0, "no synchronous read was attempted");
+    // Before anything else, what `stylekube doctor` reports: every engine, the cpu engine working.
+    const first = logLines[0];
+    assert.equal(first?.["msg"], "compute engines on this machine (stylekube doctor)");
+    const report = DoctorReportSchema.parse(first?.["engines"]);
+    assert.equal(report.checks.length, 7);
+    assert.equal(report.checks.find((c) => c.engine === "cpu")?.status, "ok");
     assert.deepEqual(
       (await listCheckpoints(store, s3("out/"))).map((c) => c.step),
       [4, 2],

@@ -2,39 +2,18 @@
 // whose last stdout line is the cached file's path (exit 0), or whose stderr
 // lists every source tried (exit non-zero).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { delimiter, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CommanderError } from "commander";
 import { buildProgram } from "../../../cli/program.js";
-import { REPO_ROOT } from "../../env/env-file.js";
+import { runStylekube } from "../../support/stylekube-cli.js";
 import { torchvisionSafetensors } from "../trainer/vgg-fixture.js";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function stylekube(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", resolve(REPO_ROOT, "cli/main.ts"), ...args], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
+const stylekube = runStylekube;
 
 let dir: string;
 let server: Server;
