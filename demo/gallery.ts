@@ -68,11 +68,14 @@ const scratch = await mkdtemp(join(tmpdir(), "stylekube-gallery-"));
 async function exportCheckpoint(step: number, target: string): Promise<string> {
   const net = new TransformerNet(netOptions);
   const state = await loadCheckpoint(store, checkpointPrefix(output, step), net.params, new Adam());
-  const uri = await exportModel(store, target, net, {
-    trainedSteps: state.step,
-    style: values.style ?? "",
-    imageSize: Number(values["image-size"]),
-  });
+  // Without model.onnx: the committed models stay under 8 MB (`stylekube export --onnx` adds it).
+  const uri = await exportModel(
+    store,
+    target,
+    net,
+    { trainedSteps: state.step, style: values.style ?? "", imageSize: Number(values["image-size"]) },
+    { onnx: false },
+  );
   net.dispose();
   return uri;
 }

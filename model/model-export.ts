@@ -49,6 +49,7 @@ export async function exportModel(
   output: string,
   net: TransformerNet,
   info: Pick<ModelDescription, "trainedSteps" | "style" | "imageSize" | "specHash" | "finalLoss">,
+  options: ModelFileOptions = {},
 ): Promise<string> {
   const description: ModelDescription = {
     format: MODEL_FORMAT,
@@ -64,7 +65,7 @@ export async function exportModel(
     weights.set(name, { shape: [...t.shape], data: (await t.data()) as Float32Array });
   }
   const prefix = modelPrefix(output);
-  await writeModelFiles(store, prefix, description, weights);
+  await writeModelFiles(store, prefix, description, weights, options);
   return prefix;
 }
 
@@ -94,21 +95,30 @@ export function onnxModelFile(
   };
 }
 
-/** model.json, weights.bin and model.onnx, manifest last. */
+export interface ModelFileOptions {
+  /**
+   * Write model.onnx (default). Without it the model is half the size (the
+   * models committed to this repository); `stylekube export --onnx` adds it.
+   */
+  onnx?: boolean;
+}
+
+/** model.json, weights.bin and (unless asked not to) model.onnx, manifest last. */
 async function writeModelFiles(
   store: ObjectStore,
   prefix: string,
   description: ModelDescription,
   weights: ReadonlyMap<string, NamedArray>,
+  options: ModelFileOptions = {},
 ): Promise<void> {
-  const onnx = onnxModelFile(description, weights);
+  const onnx = options.onnx === false ? undefined : onnxModelFile(description, weights);
   await writeWithManifest(
     store,
     prefix,
     [
       {
         name: "model.json",
-        body: JSON.stringify(onnx.description, null, 1),
+        body: JSON.stringify(onnx?.description ?? description, null, 1),
         contentType: "application/json",
       },
       {
@@ -118,7 +128,9 @@ async function writeModelFiles(
         ),
         contentType: "application/octet-stream",
       },
-      { name: ONNX_FILE, body: Buffer.from(onnx.bytes), contentType: "application/octet-stream" },
+      ...(onnx === undefined
+        ? []
+        : [{ name: ONNX_FILE, body: Buffer.from(onnx.bytes), contentType: "application/octet-stream" }]),
     ],
     { kind: "model" },
   );
