@@ -15,18 +15,14 @@ import type {
   StyleServerStatus,
 } from "../../../common/api/index.js";
 import type { ControllerConfig } from "../../config.js";
-import { setCondition } from "../../kube/conditions.js";
+import { DecisionRecord, type DecisionEvent, type ObservedObject } from "../../kube/decision-record.js";
 import type { Occupant } from "../ownership.js";
 
 /** The objects a StyleServer becomes; they share one name (`<server>-server`). */
 export type ServerObjectKind = "Deployment" | "Service" | "HorizontalPodAutoscaler";
 
 /** What every policy sees, valid spec or not. */
-export interface ObservedServer {
-  /** The status as last written (never modified by the policies). */
-  status: StyleServerStatus;
-  generation: number | undefined;
-  now: Date;
+export interface ObservedServer extends ObservedObject<StyleServerStatus> {
   /** What exists under the name of each object (absent: nothing; not read for an invalid spec). */
   occupants: Partial<Record<ServerObjectKind, Occupant>>;
   /** The Deployment as it is now, when this server controls it. */
@@ -40,11 +36,7 @@ export interface ServerFacts extends ObservedServer {
   config: ControllerConfig;
 }
 
-export interface ServerEvent {
-  type: "Normal" | "Warning";
-  reason: ServerEventReasonType;
-  message: string;
-}
+export type ServerEvent = DecisionEvent<ServerEventReasonType>;
 
 export type ServerAction =
   /** Server-side apply this object (create it, or update the fields the operator manages). */
@@ -52,41 +44,11 @@ export type ServerAction =
   /** Delete the server's HPA: autoscaling was dropped. Only the object with this uid. */
   | { kind: "deleteAutoscaler"; name: string; uid: string };
 
-export class ServerDecision {
-  readonly status: StyleServerStatus;
-  readonly events: ServerEvent[] = [];
-  readonly actions: ServerAction[] = [];
-  requeueAfterMs: number | undefined;
-
-  constructor(private readonly observed: ObservedServer) {
-    this.status = structuredClone(observed.status);
-  }
-
-  condition(
-    type: ServerConditionType,
-    status: "True" | "False",
-    reason: ServerReasonType,
-    message: string,
-  ): void {
-    this.status.conditions = setCondition(
-      this.status.conditions,
-      { type, status, reason, message },
-      this.observed.generation,
-      this.observed.now,
-    );
-  }
-
-  event(type: ServerEvent["type"], reason: ServerEventReasonType, message: string): void {
-    this.events.push({ type, reason, message });
-  }
-
-  act(action: ServerAction): void {
-    this.actions.push(action);
-  }
-
-  /** Come back after `ms`; the earliest of several requests wins. */
-  requeueAfter(ms: number): void {
-    const at = Math.max(0, ms);
-    this.requeueAfterMs = this.requeueAfterMs === undefined ? at : Math.min(this.requeueAfterMs, at);
-  }
-}
+/** The StyleServer's decision: the shared record with its conditions, reasons, events and actions. */
+export class ServerDecision extends DecisionRecord<
+  StyleServerStatus,
+  ServerAction,
+  ServerConditionType,
+  ServerReasonType,
+  ServerEventReasonType
+> {}

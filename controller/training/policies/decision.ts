@@ -13,17 +13,13 @@ import type {
   TrainingEventReasonType,
   TrainingReasonType,
 } from "../../../common/api/index.js";
-import { setCondition } from "../../kube/conditions.js";
+import { DecisionRecord, type DecisionEvent, type ObservedObject } from "../../kube/decision-record.js";
 import type { WorkerPod } from "../worker-pod.js";
 
 /** What every policy sees, valid spec or not. */
-export interface ObservedTraining {
-  /** The status as last written (never modified by the policies). */
-  status: StyleTrainingStatus;
-  generation: number | undefined;
+export interface ObservedTraining extends ObservedObject<StyleTrainingStatus> {
   /** Worker pods owned by this training, including those being deleted. */
   pods: readonly WorkerPod[];
-  now: Date;
 }
 
 export interface TrainingFacts extends ObservedTraining {
@@ -35,11 +31,7 @@ export interface TrainingFacts extends ObservedTraining {
   ) => Pick<StyleTrainingStatus, "progress" | "lastCheckpoint"> | undefined;
 }
 
-export interface TrainingEvent {
-  type: "Normal" | "Warning";
-  reason: TrainingEventReasonType;
-  message: string;
-}
+export type TrainingEvent = DecisionEvent<TrainingEventReasonType>;
 
 export type TrainingAction =
   /** Create these ranks of this attempt (names are deterministic, so a repeat gets 409). */
@@ -53,45 +45,19 @@ export type TrainingAction =
   /** ttlSecondsAfterFinished has passed: delete the StyleTraining. */
   | { kind: "deleteTraining" };
 
-export class Decision {
-  readonly status: StyleTrainingStatus;
-  readonly events: TrainingEvent[] = [];
-  readonly actions: TrainingAction[] = [];
-  requeueAfterMs: number | undefined;
-
-  constructor(private readonly observed: ObservedTraining) {
-    this.status = structuredClone(observed.status);
-  }
-
-  condition(
-    type: TrainingConditionType,
-    status: "True" | "False",
-    reason: TrainingReasonType,
-    message: string,
-  ): void {
-    this.status.conditions = setCondition(
-      this.status.conditions,
-      { type, status, reason, message },
-      this.observed.generation,
-      this.observed.now,
-    );
-  }
-
-  event(type: TrainingEvent["type"], reason: TrainingEventReasonType, message: string): void {
-    this.events.push({ type, reason, message });
-  }
-
-  act(action: TrainingAction): void {
+/** The StyleTraining's decision: the shared record, with actions that skip empty work and pod helpers. */
+export class Decision extends DecisionRecord<
+  StyleTrainingStatus,
+  TrainingAction,
+  TrainingConditionType,
+  TrainingReasonType,
+  TrainingEventReasonType
+> {
+  override act(action: TrainingAction): void {
     const empty =
       (action.kind === "createWorkers" && action.ranks.length === 0) ||
       ((action.kind === "deletePods" || action.kind === "releasePods") && action.names.length === 0);
-    if (!empty) this.actions.push(action);
-  }
-
-  /** Come back after `ms`; the earliest of several requests wins. */
-  requeueAfter(ms: number): void {
-    const at = Math.max(0, ms);
-    this.requeueAfterMs = this.requeueAfterMs === undefined ? at : Math.min(this.requeueAfterMs, at);
+    if (!empty) super.act(action);
   }
 
   /** Remove pods whose outcome no longer matters: delete the live ones and release every one. */
