@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { readFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
@@ -53,7 +54,7 @@ interface RunResult {
   checkpoint: string | undefined;
 }
 
-/** The CPU seconds a run used in earlier sessions, kept as a file beside its output (file:// outputs only). */
+/** Where a run's CPU seconds so far (this and earlier sessions) are kept, beside its output (file:// outputs only). */
 function spentFile(output: string): string | undefined {
   return output.startsWith("file://") ? join(fileURLToPath(output), "cpu-seconds.txt") : undefined;
 }
@@ -110,10 +111,6 @@ async function trainWithinBudget(specFile: string): Promise<RunResult> {
   }
   const latest = await latestCheckpoint(openStore(output), output);
   return { spec: specFile, cpuSeconds: Math.round(used), step: latest?.step, checkpoint: latest?.uri };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 const queue = [...specs];
