@@ -19,6 +19,7 @@ import {
 import { outputLossTerms, perceptualLoss, type PerceptualLossSpec } from "./loss-graph.js";
 import { appendGradients } from "./autodiff.js";
 import { onnxKernelShape } from "./kernel-layout.js";
+import { runNarrowConvsTransposed } from "./transposed-forward-convs.js";
 
 export const CONTENT_INPUT = "content";
 export { LOSS_OUTPUTS } from "./loss-graph.js";
@@ -87,6 +88,7 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
     return input;
   };
   const grads = appendGradients(g, loss.total, params, { flippedKernel });
+  runNarrowConvsTransposed(g, flipped);
   outputLossTerms(g, loss);
   for (const p of params) g.namedOutput(grads.get(p)!, gradientOutput(p));
   for (const s of net.batchStatistics) {
