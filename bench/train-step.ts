@@ -40,7 +40,8 @@ import { OnnxTrainer, type OrtProvider } from "../trainer/onnx/onnx-trainer.js";
 import { loadVgg16 } from "../trainer/loss-network/load.js";
 import { PAPER_STYLE_LAYERS, VGG16_CONVS, type Vgg16 } from "../trainer/loss-network/vgg16.js";
 import { computeStyleTargets, disposeStyleTargets, type LossLayers } from "../trainer/losses/index.js";
-import { RESIDUAL_BLOCKS, TransformerNet } from "../model/transformer-net.js";
+import { RESIDUAL_KERNEL, TRANSFORMER_NET, UP_KERNEL } from "../model/architecture.js";
+import { TransformerNet } from "../model/transformer-net.js";
 import {
   applyGradients,
   computeGradientsInPasses,
@@ -142,7 +143,7 @@ interface Conv {
 
 const macs = (c: Conv): number => c.positions * c.cin * c.cout * c.k * c.k;
 
-/** The transformation network's convs at S×S (default upsample-conv: the up convs run at the doubled size). */
+/** The transformation network's convs at S×S, from its architecture (default upsample-conv: the up convs run at the doubled size). */
 function transformerConvs(s: number): Conv[] {
   const at = (size: number, cin: number, cout: number, k: number): Conv => ({
     positions: size * size,
@@ -150,15 +151,28 @@ function transformerConvs(s: number): Conv[] {
     cout,
     k,
   });
-  return [
-    at(s, 3, 32, 9),
-    at(s / 2, 32, 64, 3),
-    at(s / 4, 64, 128, 3),
-    ...Array.from({ length: 2 * RESIDUAL_BLOCKS }, () => at(s / 4, 128, 128, 3)),
-    at(s / 2, 128, 64, 3),
-    at(s, 64, 32, 3),
-    at(s, 32, 3, 9),
-  ];
+  let size = s;
+  const convs: Conv[] = [];
+  for (const stage of TRANSFORMER_NET) {
+    switch (stage.kind) {
+      case "conv":
+        size /= stage.stride;
+        convs.push(at(size, stage.in, stage.out, stage.kernel));
+        break;
+      case "residual":
+        convs.push(at(size, stage.channels, stage.channels, RESIDUAL_KERNEL));
+        convs.push(at(size, stage.channels, stage.channels, RESIDUAL_KERNEL));
+        break;
+      case "up":
+        size *= 2;
+        convs.push(at(size, stage.in, stage.out, UP_KERNEL));
+        break;
+      case "output":
+        convs.push(at(size, stage.in, stage.out, stage.kernel));
+        break;
+    }
+  }
+  return convs;
 }
 
 /** VGG-16's convs at S×S up to the given conv (inclusive). */

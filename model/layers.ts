@@ -1,13 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { BATCH_NORM_MOMENTUM, NORM_EPSILON, type Normalization, RESIDUAL_KERNEL } from "./architecture.js";
 import type { ParameterMap } from "./parameters.js";
-
-export type Normalization = "instance" | "batch";
-export type Upsampling = "transpose" | "upsample-conv";
-
-/** Numerical floor inside the normalisation's square root (PyTorch's default). */
-export const NORM_EPSILON = 1e-5;
-/** Weight of the newest batch in batch norm's running statistics (PyTorch's default). */
-export const BATCH_NORM_MOMENTUM = 0.1;
 
 /** FNV-1a of the name, mixed with the job seed: a parameter's init depends on its name, not on creation order. */
 function parameterSeed(seed: number, name: string): number {
@@ -246,9 +239,9 @@ export class ResidualBlock implements Layer {
   readonly norm2: Norm;
 
   constructor(b: ParameterBuilder, name: string, channels: number, norm: Normalization) {
-    this.conv1 = new ReflectConv(b, `${name}.conv1`, channels, channels, 3, 1);
+    this.conv1 = new ReflectConv(b, `${name}.conv1`, channels, channels, RESIDUAL_KERNEL, 1);
     this.norm1 = new Norm(b, `${name}.norm1`, norm, channels);
-    this.conv2 = new ReflectConv(b, `${name}.conv2`, channels, channels, 3, 1);
+    this.conv2 = new ReflectConv(b, `${name}.conv2`, channels, channels, RESIDUAL_KERNEL, 1);
     this.norm2 = new Norm(b, `${name}.norm2`, norm, channels);
   }
 

@@ -30,15 +30,8 @@
 // It costs the first conv's work again (conv1 and up2, ≈ a third of the
 // network's multiply-adds at 2048²), only for images that large.
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  type Layer,
-  NORM_EPSILON,
-  Norm,
-  ReflectConv,
-  ResidualBlock,
-  TransposeConv,
-  UpsampleConv,
-} from "./layers.js";
+import { NORM_EPSILON } from "./architecture.js";
+import { type Layer, Norm, ReflectConv, ResidualBlock, TransposeConv, UpsampleConv } from "./layers.js";
 import { scaledTanh, type TransformerNet } from "./transformer-net.js";
 
 /** One image's activations: height × width × channels float32, row-major. */

@@ -1,15 +1,20 @@
 import * as tf from "@tensorflow/tfjs-core";
 import {
+  type Normalization,
+  type Stage,
+  TRANSFORMER_NET,
+  UP_KERNEL,
+  type Upsampling,
+} from "./architecture.js";
+import {
   type ApplyContext,
   type Layer,
   Norm,
-  type Normalization,
   ParameterBuilder,
   ReflectConv,
   ResidualBlock,
   TransposeConv,
   UpsampleConv,
-  type Upsampling,
 } from "./layers.js";
 import { countParameters, type ParameterMap } from "./parameters.js";
 
@@ -22,20 +27,49 @@ export interface TransformerNetOptions {
   seed?: number;
 }
 
-export const RESIDUAL_BLOCKS = 5;
-
 let nextInstance = 0;
 
+/** A layer of the tfjs network, optionally followed by a ReLU. */
+export interface NetStage {
+  layer: Layer;
+  relu: boolean;
+}
+
 /**
- * The image transformation network of Johnson et al. 2016 (supplementary
- * material, style transfer):
- *
- *   c9s1-32 → d64 → d128 → 5 × R128 → u64 → u32 → c9s1-3 → scaled tanh
- *
- * Every conv except the last is followed by normalisation and ReLU; each
- * conv reflection-pads its own input (the common equivalent of the paper's
- * 40-pixel reflection padding plus valid convs). Fully convolutional: any
- * H×W that is a multiple of 4 maps to the same H×W.
+ * The tfjs layers of one stage of the architecture (architecture.ts); the
+ * output stage is built apart (it ends in the scaled tanh, not a ReLU).
+ */
+function tfjsStages(
+  b: ParameterBuilder,
+  stage: Exclude<Stage, { kind: "output" }>,
+  options: Required<TransformerNetOptions>,
+): NetStage[] {
+  const norm = options.normalization;
+  const convNormRelu = (conv: Layer, channels: number): NetStage[] => [
+    { layer: conv, relu: false },
+    { layer: new Norm(b, `${stage.name}.norm`, norm, channels), relu: true },
+  ];
+  switch (stage.kind) {
+    case "conv":
+      return convNormRelu(
+        new ReflectConv(b, `${stage.name}.conv`, stage.in, stage.out, stage.kernel, stage.stride),
+        stage.out,
+      );
+    case "residual":
+      return [{ layer: new ResidualBlock(b, stage.name, stage.channels, norm), relu: false }];
+    case "up":
+      return convNormRelu(
+        options.upsampling === "transpose"
+          ? new TransposeConv(b, `${stage.name}.conv`, stage.in, stage.out, UP_KERNEL)
+          : new UpsampleConv(b, `${stage.name}.conv`, stage.in, stage.out, UP_KERNEL),
+        stage.out,
+      );
+  }
+}
+
+/**
+ * The image transformation network of Johnson et al. 2016 in tfjs, built
+ * from the architecture (architecture.ts).
  *
  * Input and output are RGB in [0, 255], NHWC float32.
  */
@@ -46,7 +80,7 @@ export class TransformerNet {
   /** Non-trainable state (batch-norm running statistics); empty for instance norm. */
   readonly buffers: ParameterMap;
   /** The layers in order, each optionally followed by a ReLU (read by strip-inference.ts). */
-  readonly stages: { layer: Layer; relu: boolean }[];
+  readonly stages: NetStage[];
   /** The last conv, before the scaled tanh. */
   readonly output: ReflectConv;
 
@@ -56,30 +90,18 @@ export class TransformerNet {
       upsampling: options.upsampling ?? "upsample-conv",
       seed: options.seed ?? 0,
     };
-    const norm = this.options.normalization;
     const b = new ParameterBuilder(this.options.seed, `transformer${nextInstance++}/`);
-    const convNormRelu = (name: string, conv: Layer, channels: number): { layer: Layer; relu: boolean }[] => [
-      { layer: conv, relu: false },
-      { layer: new Norm(b, `${name}.norm`, norm, channels), relu: true },
-    ];
-    const up = (name: string, cin: number, cout: number): Layer =>
-      this.options.upsampling === "transpose"
-        ? new TransposeConv(b, `${name}.conv`, cin, cout, 3)
-        : new UpsampleConv(b, `${name}.conv`, cin, cout, 3);
-
-    this.stages = [
-      ...convNormRelu("conv1", new ReflectConv(b, "conv1.conv", 3, 32, 9, 1), 32), // c9s1-32
-      ...convNormRelu("down1", new ReflectConv(b, "down1.conv", 32, 64, 3, 2), 64), // d64
-      ...convNormRelu("down2", new ReflectConv(b, "down2.conv", 64, 128, 3, 2), 128), // d128
-    ];
-    for (let i = 1; i <= RESIDUAL_BLOCKS; i++) {
-      this.stages.push({ layer: new ResidualBlock(b, `res${i}`, 128, norm), relu: false });
+    this.stages = [];
+    let output: ReflectConv | undefined;
+    for (const stage of TRANSFORMER_NET) {
+      if (stage.kind === "output") {
+        output = new ReflectConv(b, `${stage.name}.conv`, stage.in, stage.out, stage.kernel, 1);
+      } else {
+        this.stages.push(...tfjsStages(b, stage, this.options));
+      }
     }
-    this.stages.push(
-      ...convNormRelu("up1", up("up1", 128, 64), 64), // u64
-      ...convNormRelu("up2", up("up2", 64, 32), 32), // u32
-    );
-    this.output = new ReflectConv(b, "out.conv", 32, 3, 9, 1); // c9s1-3
+    if (output === undefined) throw new Error("the architecture has no output stage");
+    this.output = output;
     this.params = b.params;
     this.buffers = b.buffers;
   }
@@ -124,30 +146,4 @@ export class TransformerNet {
 /** Scaled tanh: (tanh + 1) · 127.5 lands every pixel in [0, 255]. */
 export function scaledTanh(x: tf.Tensor4D): tf.Tensor4D {
   return tf.mul(tf.add(tf.tanh(x), 1), 127.5);
-}
-
-/**
- * The trainable parameter count of the network, computed from the
- * architecture alone (no tensors). It is the same for both normalisations
- * (γ, β per channel; batch norm's running statistics are state, not
- * parameters) and both upsampling modes (a 3×3 kernel between the same
- * channel counts either way).
- */
-export function transformerNetParameterCount(): number {
-  const conv = (cin: number, cout: number, k: number): number => k * k * cin * cout + cout;
-  const norm = (c: number): number => 2 * c;
-  return (
-    conv(3, 32, 9) +
-    norm(32) +
-    conv(32, 64, 3) +
-    norm(64) +
-    conv(64, 128, 3) +
-    norm(128) +
-    RESIDUAL_BLOCKS * 2 * (conv(128, 128, 3) + norm(128)) +
-    conv(128, 64, 3) +
-    norm(64) +
-    conv(64, 32, 3) +
-    norm(32) +
-    conv(32, 3, 9)
-  );
 }

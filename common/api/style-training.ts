@@ -34,6 +34,13 @@ export const VGG_LAYERS = [
 ] as const;
 export type VggLayer = (typeof VGG_LAYERS)[number];
 
+/** Normalisation in the transformation network. */
+export const NORMALIZATIONS = ["instance", "batch"] as const;
+export type Normalization = (typeof NORMALIZATIONS)[number];
+/** Upsampling layers of the transformation network. */
+export const UPSAMPLINGS = ["upsample-conv", "transpose"] as const;
+export type Upsampling = (typeof UPSAMPLINGS)[number];
+
 export const HyperparametersSchema = z
   .object({
     imageSize: z
@@ -107,13 +114,13 @@ export const HyperparametersSchema = z
         "VGG-16 layers of the style reconstruction loss (paper: relu1_2, relu2_2, relu3_3, relu4_3).",
       ),
     normalization: z
-      .enum(["instance", "batch"])
+      .enum(NORMALIZATIONS)
       .default("instance")
       .describe(
         "Normalisation in the transformation network: instance (Ulyanov et al., better stylisation) or batch (the paper's).",
       ),
     upsampling: z
-      .enum(["upsample-conv", "transpose"])
+      .enum(UPSAMPLINGS)
       .default("upsample-conv")
       .describe(
         "Upsampling layers: upsample-conv (nearest-neighbour then conv, no checkerboard artefacts) or transpose (the paper's fractionally strided convs).",

@@ -4,7 +4,8 @@
 // of 4), output the stylised image in the same layout and range.
 import { GraphBuilder, OPSET } from "./graph.js";
 import { serializeModel } from "./serialize.js";
-import { appendTransformerNet, type Normalization, type Upsampling } from "./transformer-net-graph.js";
+import type { Normalization, Upsampling } from "../architecture.js";
+import { appendTransformerNet } from "./transformer-net-graph.js";
 
 export const ONNX_FILE = "model.onnx";
 export const ONNX_INPUT = "images";

@@ -4,15 +4,17 @@
 // as initialisers, symbolic height and width, inference normalisation) and
 // the training graph (weights as inputs, static shapes, batch statistics),
 // whose backward pass trainer/onnx/ derives from these same nodes.
+import {
+  NORM_EPSILON,
+  type Normalization,
+  RESIDUAL_KERNEL,
+  type Stage,
+  TRANSFORMER_NET,
+  UP_KERNEL,
+  type Upsampling,
+} from "../architecture.js";
 import { type GraphBuilder } from "./graph.js";
 import * as ops from "./ops.js";
-
-export type Normalization = "instance" | "batch";
-export type Upsampling = "transpose" | "upsample-conv";
-
-/** Numerical floor inside the normalisation's square root (as in the tfjs network). */
-export const NORM_EPSILON = 1e-5;
-export const RESIDUAL_BLOCKS = 5;
 
 export interface TransformerNetGraphOptions {
   normalization: Normalization;
@@ -100,7 +102,7 @@ class NetBuilder {
   up(x: string, name: string): string {
     return this.options.upsampling === "transpose"
       ? this.transposeConv(x, `${name}.conv`)
-      : this.reflectConv(ops.upsampleNearest2x(this.g, x), `${name}.conv`, 3, 1);
+      : this.reflectConv(ops.upsampleNearest2x(this.g, x), `${name}.conv`, UP_KERNEL, 1);
   }
 
   /**
@@ -140,21 +142,39 @@ class NetBuilder {
     return ops.unary(this.g, "Relu", this.norm(conv(x), `${name}.norm`));
   }
 
+  /** One stage of the architecture (architecture.ts). */
+  stage(x: string, s: Stage): string {
+    switch (s.kind) {
+      case "conv":
+        return this.convNormRelu(x, s.name, (v) => this.reflectConv(v, `${s.name}.conv`, s.kernel, s.stride));
+      case "residual":
+        return this.residual(x, s.name);
+      case "up":
+        return this.convNormRelu(x, s.name, (v) => this.up(v, s.name));
+      case "output": {
+        const y = ops.unary(this.g, "Tanh", this.reflectConv(x, `${s.name}.conv`, s.kernel, 1));
+        return ops.mul(this.g, ops.add(this.g, y, this.g.scalar(1)), this.g.scalar(127.5));
+      }
+    }
+  }
+
   residual(x: string, name: string): string {
     const h = ops.unary(
       this.g,
       "Relu",
-      this.norm(this.reflectConv(x, `${name}.conv1`, 3, 1), `${name}.norm1`),
+      this.norm(this.reflectConv(x, `${name}.conv1`, RESIDUAL_KERNEL, 1), `${name}.norm1`),
     );
-    return ops.add(this.g, x, this.norm(this.reflectConv(h, `${name}.conv2`, 3, 1), `${name}.norm2`));
+    return ops.add(
+      this.g,
+      x,
+      this.norm(this.reflectConv(h, `${name}.conv2`, RESIDUAL_KERNEL, 1), `${name}.norm2`),
+    );
   }
 }
 
 /**
- * Appends the network to g: images [N, 3, H, W] in [0, 255] (H, W multiples
- * of 4) → stylised images, same shape, in [0, 255].
- *
- *   c9s1-32 → d64 → d128 → 5 × R128 → u64 → u32 → c9s1-3 → (tanh + 1) · 127.5
+ * Appends the network (architecture.ts) to g: images [N, 3, H, W] in
+ * [0, 255] (H, W multiples of 4) → stylised images, same shape, in [0, 255].
  */
 export function appendTransformerNet(
   g: GraphBuilder,
@@ -165,13 +185,6 @@ export function appendTransformerNet(
   const b = new NetBuilder(g, param, options);
   // [0, 255] → [0, 1], as the tfjs network does before its first conv.
   let x = ops.div(g, images, g.scalar(255));
-  x = b.convNormRelu(x, "conv1", (v) => b.reflectConv(v, "conv1.conv", 9, 1));
-  x = b.convNormRelu(x, "down1", (v) => b.reflectConv(v, "down1.conv", 3, 2));
-  x = b.convNormRelu(x, "down2", (v) => b.reflectConv(v, "down2.conv", 3, 2));
-  for (let i = 1; i <= RESIDUAL_BLOCKS; i++) x = b.residual(x, `res${i}`);
-  x = b.convNormRelu(x, "up1", (v) => b.up(v, "up1"));
-  x = b.convNormRelu(x, "up2", (v) => b.up(v, "up2"));
-  const y = ops.unary(g, "Tanh", b.reflectConv(x, "out.conv", 9, 1));
-  const output = ops.mul(g, ops.add(g, y, g.scalar(1)), g.scalar(127.5));
-  return { output, batchStatistics: b.batchStatistics };
+  for (const stage of TRANSFORMER_NET) x = b.stage(x, stage);
+  return { output: x, batchStatistics: b.batchStatistics };
 }

@@ -16,10 +16,10 @@
 //   MatMul       dA = dy·Bᵀ, dB = Aᵀ·dy (summed over broadcast batch axes)
 //   Conv         dx = Conv(dy, W flipped, in/out swapped, pads k − 1 − p) for
 //                stride 1, else ConvTranspose(dy, W) with the conv's strides and pads;
-//                dW = im2col(x)·dyᵀ for 3×3 kernels, im2col(dy)·xᵀ for
-//                larger stride-1 kernels with fewer output than input
-//                channels, else Conv(xᵀ, dyᵀ, dilation = stride) over
-//                batch/channel-swapped tensors, cropped to the kernel;
+//                dW: conv-filter-gradient.ts (per-tap GEMMs over
+//                contiguous runs of x for stride-1 3×3 kernels, im2col
+//                GEMMs for strided ones and the last 9×9 conv, a
+//                batch/channel-swapped Conv for the first);
 //                db = Σ_{N,H,W} dy
 //   ConvTranspose (the adjoint of Conv) dx = Conv(dy, W); dW = the Conv filter
 //                gradient with the roles of dy and x swapped

@@ -19,7 +19,7 @@ import {
   type Vgg16,
 } from "../loss-network/vgg16.js";
 import type { LossValues } from "../losses/index.js";
-import { BATCH_NORM_MOMENTUM } from "../../model/layers.js";
+import { BATCH_NORM_MOMENTUM } from "../../model/architecture.js";
 import { countParameters } from "../../model/parameters.js";
 import type { OrtProvider } from "../../model/onnx/providers.js";
 import type { TrainStepSetup } from "../train-step.js";

@@ -10,12 +10,8 @@
 import { GraphBuilder } from "../../model/onnx/graph.js";
 import * as ops from "../../model/onnx/ops.js";
 import { serializeModel } from "../../model/onnx/serialize.js";
-import {
-  appendTransformerNet,
-  type BatchStatistics,
-  type Normalization,
-  type Upsampling,
-} from "../../model/onnx/transformer-net-graph.js";
+import type { Normalization, Upsampling } from "../../model/architecture.js";
+import { appendTransformerNet, type BatchStatistics } from "../../model/onnx/transformer-net-graph.js";
 import { outputLossTerms, perceptualLoss, type PerceptualLossSpec } from "./loss-graph.js";
 import { appendGradients } from "./autodiff.js";
 import { onnxKernelShape } from "./kernel-layout.js";

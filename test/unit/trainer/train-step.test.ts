@@ -5,7 +5,8 @@ import { initEngine } from "../../../trainer/engine/engines.js";
 import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets, disposeStyleTargets } from "../../../trainer/losses/index.js";
 import { flattenTensors } from "../../../model/parameters.js";
-import { TransformerNet, transformerNetParameterCount } from "../../../model/transformer-net.js";
+import { transformerNetParameterCount } from "../../../model/architecture.js";
+import { TransformerNet } from "../../../model/transformer-net.js";
 import {
   computeGradients,
   createOptimizer,

@@ -8,7 +8,8 @@ import {
   assignNamed,
   unflattenTensors,
 } from "../../../model/parameters.js";
-import { TransformerNet, transformerNetParameterCount } from "../../../model/transformer-net.js";
+import { transformerNetParameterCount } from "../../../model/architecture.js";
+import { TransformerNet } from "../../../model/transformer-net.js";
 
 /**
  * Trainable parameters, by hand (conv: k·k·Cin·Cout weights + Cout biases;
