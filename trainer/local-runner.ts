@@ -7,9 +7,8 @@
 // the run at once with the worker's termination message, as on the cluster.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "nats";
@@ -204,8 +203,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
             // Gang semantics: one failed worker ends the attempt for all. The
             // survivors notice within their step deadline and exit with an
             // error naming the lost rank; whoever still runs after a grace
-            // period is stopped.
-            // A permanent error ends the run: nobody is waited for.
+            // period is stopped — at once after a permanent error, which
+            // ends the run.
             if (code !== 0 && stopTimer === undefined) {
               log.warn({ attempt, rank: i, code }, "worker failed; the attempt ends");
               const grace = code === PERMANENT_FAILURE_EXIT_CODE ? 0 : (options.gangGraceMs ?? 60_000);
