@@ -36,7 +36,7 @@ export interface CheckedInputs {
 }
 
 /** Largest side the style image is decoded at (as large as the training images, at least 512 px). */
-export function styleMaxSide(spec: StyleTrainingSpec): number {
+function styleMaxSide(spec: StyleTrainingSpec): number {
   return Math.max(spec.hyperparameters.imageSize, 512);
 }
 
