@@ -26,6 +26,8 @@ export const WORKER_ENV = {
   accessKeyId: "AWS_ACCESS_KEY_ID",
   secretAccessKey: "AWS_SECRET_ACCESS_KEY",
   wasmThreads: "STYLEKUBE_WASM_THREADS",
+  /** Where the worker writes why it stopped (common/worker-exit.ts); unset: nowhere. */
+  terminationMessagePath: "STYLEKUBE_TERMINATION_MESSAGE_PATH",
 } as const;
 
 /** Emscripten's pthread pool in tfjs-backend-wasm 4.22 starts 8 workers. */
@@ -83,6 +85,7 @@ export const WorkerEnvSchema = z
     wasmThreads: intFromEnv(1)
       .transform((n) => Math.min(n, WASM_MAX_THREADS))
       .optional(),
+    terminationMessagePath: z.string().min(1).optional(),
   })
   .refine((e) => e.rank < e.worldSize, { message: "rank must be less than world size", path: ["rank"] });
 
@@ -102,6 +105,8 @@ export interface WorkerEnvInput {
   region?: string;
   /** Threads of the wasm engine (see wasmThreadsFor); unset = 1. */
   wasmThreads?: number;
+  /** Where the worker writes why it stopped (common/worker-exit.ts). */
+  terminationMessagePath?: string;
 }
 
 /** Plain (non-secret) variables; credentials come from Secrets (pods) or the parent's env (local). */
@@ -121,6 +126,7 @@ export function workerEnvVars(input: WorkerEnvInput): Record<string, string> {
     vars[WORKER_ENV.s3ForcePathStyle] = String(input.s3ForcePathStyle);
   if (input.region) vars[WORKER_ENV.region] = input.region;
   if (input.wasmThreads !== undefined) vars[WORKER_ENV.wasmThreads] = String(input.wasmThreads);
+  if (input.terminationMessagePath) vars[WORKER_ENV.terminationMessagePath] = input.terminationMessagePath;
   return vars;
 }
 

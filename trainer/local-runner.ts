@@ -2,12 +2,14 @@
 // machine. Starts N worker processes with exactly the environment contract a
 // pod gets, follows their progress on NATS, and applies the operator's gang
 // semantics: when a worker fails, the others are stopped and a new attempt
-// starts from the latest checkpoint, up to spec.backoffLimit.
+// starts from the latest checkpoint, up to spec.backoffLimit — unless it
+// exited with PERMANENT_FAILURE_EXIT_CODE (a missing input, say), which ends
+// the run at once with the worker's termination message, as on the cluster.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { availableParallelism } from "node:os";
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { availableParallelism, tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "nats";
 import { parseAllDocuments } from "yaml";
@@ -15,6 +17,7 @@ import { validateStyleTraining, type StyleTraining } from "../common/api/index.j
 import { createLogger } from "../common/log/logger.js";
 import { ProgressMessageSchema } from "../common/progress.js";
 import { subjects, WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../common/worker-env.js";
+import { PERMANENT_FAILURE_EXIT_CODE, readTerminationMessage } from "../common/worker-exit.js";
 
 export interface LocalRunOptions {
   file: string;
@@ -38,6 +41,8 @@ export interface LocalRunResult {
   attempts: number;
   modelURI?: string;
   error?: string;
+  /** The run stopped on a permanent error (no retry could help); `error` names the field and URI. */
+  permanent?: boolean;
 }
 
 const log = createLogger("train-local");
@@ -109,6 +114,17 @@ function workerCommand(): string[] {
   return fromSource ? ["--import", "tsx", cli, "worker"] : [cli, "worker"];
 }
 
+/** The first worker that exited with PERMANENT_FAILURE_EXIT_CODE, in the words it left, or undefined. */
+export function permanentFailureMessage(
+  codes: readonly number[],
+  terminationMessage: (rank: number) => string | undefined,
+): string | undefined {
+  const rank = codes.indexOf(PERMANENT_FAILURE_EXIT_CODE);
+  if (rank < 0) return undefined;
+  const why = terminationMessage(rank) ?? "it left no termination message; see its log above";
+  return `worker ${rank} failed with a permanent error (exit code ${PERMANENT_FAILURE_EXIT_CODE}): ${why}; not retried (backoffLimit is for transient failures)`;
+}
+
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const training = readTrainingFile(options.file);
   const spec = { ...training.spec, workers: options.workers ?? training.spec.workers };
@@ -147,6 +163,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   })();
 
   const self = workerCommand();
+  // Each worker's termination message file, as a pod has /dev/termination-log.
+  const messages = mkdtempSync(join(tmpdir(), "stylekube-train-"));
+  const messageFile = (attempt: number, rank: number) => join(messages, `a${attempt}-w${rank}`);
   try {
     for (let attempt = 1, failures = 0; ; attempt++) {
       const workers: ChildProcess[] = [];
@@ -160,6 +179,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           worldSize: spec.workers,
           spec,
           natsUrl,
+          terminationMessagePath: messageFile(attempt, rank),
           // The machine's cores shared between the workers, unless the caller chose.
           ...(process.env[WORKER_ENV.wasmThreads] === undefined
             ? { wasmThreads: wasmThreadsFor(availableParallelism() / spec.workers) }
@@ -183,12 +203,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
             // Gang semantics: one failed worker ends the attempt for all. The
             // survivors notice within their step deadline and exit with an
             // error naming the lost rank; whoever still runs after a grace
-            // period is stopped.
+            // period is stopped — at once after a permanent error, which
+            // ends the run.
             if (code !== 0 && stopTimer === undefined) {
               log.warn({ attempt, rank: i, code }, "worker failed; the attempt ends");
+              const grace = code === PERMANENT_FAILURE_EXIT_CODE ? 0 : (options.gangGraceMs ?? 60_000);
               stopTimer = setTimeout(() => {
                 for (const other of workers) if (other.exitCode === null) other.kill("SIGTERM");
-              }, options.gangGraceMs ?? 60_000);
+              }, grace);
             }
             if (results.every((r) => r !== undefined)) {
               clearTimeout(stopTimer);
@@ -199,6 +221,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       });
       if (codes.every((c) => c === 0)) {
         return { ok: true, attempts: attempt, modelURI: `${spec.output.replace(/\/?$/, "/")}model/` };
+      }
+      const permanent = permanentFailureMessage(codes, (rank) =>
+        readTerminationMessage(messageFile(attempt, rank)),
+      );
+      if (permanent !== undefined) {
+        log.error({ attempt }, permanent);
+        return { ok: false, attempts: attempt, permanent: true, error: permanent };
       }
       failures++;
       const failed = codes
@@ -217,5 +246,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   } finally {
     sub.unsubscribe();
     await nc.drain().catch(() => undefined);
+    rmSync(messages, { recursive: true, force: true });
   }
 }

@@ -11,12 +11,13 @@ import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs-core";
 import type { NatsConnection } from "nats";
 import type { StyleTrainingSpec } from "../common/api/index.js";
-import { decodeRgb, rgbToFloat } from "../common/images/codec.js";
+import { rgbToFloat, type RgbImage } from "../common/images/codec.js";
 import { createLogger, type Logger } from "../common/log/logger.js";
 import type { ProgressMessage } from "../common/progress.js";
 import { openStore, storeOptionsFromEnv, type ObjectStore } from "../common/storage/index.js";
 import { checkpointPrefix } from "../common/storage/training-layout.js";
-import { readWorkerEnv, subjects, type WorkerEnv } from "../common/worker-env.js";
+import { readWorkerEnv, subjects, WORKER_ENV, type WorkerEnv } from "../common/worker-env.js";
+import { PERMANENT_FAILURE_EXIT_CODE, writeTerminationMessage } from "../common/worker-exit.js";
 import type { BatchSource } from "./batch-source.js";
 import {
   latestCheckpoint,
@@ -39,6 +40,8 @@ import {
 import { flattenTensors, unflattenTensors } from "../model/parameters.js";
 import { TransformerNet } from "../model/transformer-net.js";
 import { loadInitialModel } from "./initial-model.js";
+import { checkInputs, PermanentInputError } from "./input-check.js";
+import { readUri } from "./read-uri.js";
 import { learningRateAt } from "./optimizer/learning-rate-schedule.js";
 import { OnnxTrainer } from "./onnx/onnx-trainer.js";
 import { NetworkSession } from "./onnx/network-session.js";
@@ -68,15 +71,6 @@ export interface WorkerDeps {
   stepTimeoutMs?: number;
 }
 
-async function readUri(store: ObjectStore, uri: string): Promise<Uint8Array> {
-  if (/^https?:\/\//.test(uri)) {
-    const res = await fetch(uri);
-    if (!res.ok) throw new Error(`GET ${uri}: HTTP ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
-  }
-  return store.getBytes(uri);
-}
-
 /**
  * G(y_s) on the engine that trains: the onnxruntime engine's tfjs backend is
  * the pure-JavaScript cpu one (it only runs Adam), far too slow for VGG-16
@@ -85,7 +79,7 @@ async function readUri(store: ObjectStore, uri: string): Promise<Uint8Array> {
 async function styleTargetsOn(
   engine: Awaited<ReturnType<typeof initEngine>>,
   vgg: Vgg16,
-  styleRgb: Awaited<ReturnType<typeof decodeRgb>>,
+  styleRgb: RgbImage,
   layers: readonly VggLayer[],
 ): Promise<StyleTargets> {
   const image = { data: rgbToFloat(styleRgb), height: styleRgb.height, width: styleRgb.width };
@@ -134,6 +128,8 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
   const log = (deps.log ?? createLogger("worker")).child({ job: env.jobId, attempt, rank });
   const hp = spec.hyperparameters;
   const store = deps.store ?? openStore(storeOptionsFromEnv());
+  // Before the engine, NATS and VGG-16: a missing input fails here, for good.
+  const inputs = await checkInputs(store, spec);
   log.info({ engines: await doctorReport() }, "compute engines on this machine (stylekube doctor)");
   const engine = await initEngine(spec.engine, { wasmThreads: env.wasmThreads ?? 1 });
   log.info(
@@ -168,10 +164,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
       random: spec.lossNetwork.random,
       readUri: (uri) => readUri(store, uri),
     });
-    const styleRgb = await decodeRgb(await readUri(store, spec.style), {
-      maxSide: Math.max(hp.imageSize, 512),
-    });
-    const styleTargets = await styleTargetsOn(engine, vgg, styleRgb, hp.styleLayers);
+    const styleTargets = await styleTargetsOn(engine, vgg, inputs.styleRgb, hp.styleLayers);
     const net = new TransformerNet({
       normalization: hp.normalization,
       upsampling: hp.upsampling,
@@ -331,15 +324,19 @@ async function tfjsGradients(
   return { loss, flat };
 }
 
-/** Entry point of `stylekube worker`. */
+/** Entry point of `stylekube worker`: 0, PERMANENT_FAILURE_EXIT_CODE when retrying cannot help, else 1. */
 export async function workerMain(deps: Pick<WorkerDeps, "openBatches">): Promise<number> {
   const log = createLogger("worker");
+  const terminationMessagePath = process.env[WORKER_ENV.terminationMessagePath];
   let env: WorkerEnv;
   try {
     env = readWorkerEnv();
   } catch (err) {
-    log.error({ err: (err as Error).message }, "cannot start");
-    return 2;
+    // The same variables would fail the same way on every attempt.
+    const message = (err as Error).message;
+    log.error({ err: message }, "cannot start");
+    writeTerminationMessage(terminationMessagePath, message);
+    return PERMANENT_FAILURE_EXIT_CODE;
   }
   try {
     await runWorker(env, {
@@ -349,10 +346,15 @@ export async function workerMain(deps: Pick<WorkerDeps, "openBatches">): Promise
     });
     return 0;
   } catch (err) {
+    const permanent = err instanceof PermanentInputError;
     log.error(
-      { err: err instanceof Error ? { message: err.message, name: err.name } : String(err) },
-      "worker failed",
+      {
+        err: err instanceof Error ? { message: err.message, name: err.name } : String(err),
+        ...(permanent ? { field: err.field, uri: err.uri, permanent } : {}),
+      },
+      permanent ? "worker failed: an input no retry can fix" : "worker failed",
     );
-    return 1;
+    writeTerminationMessage(terminationMessagePath, err instanceof Error ? err.message : String(err));
+    return permanent ? PERMANENT_FAILURE_EXIT_CODE : 1;
   }
 }

@@ -30,6 +30,12 @@ export const TrainingReason = {
   /** Every worker exited 0. */
   Completed: "Completed",
   BackoffLimitExceeded: "BackoffLimitExceeded",
+  /**
+   * A worker exited with PERMANENT_FAILURE_EXIT_CODE (common/worker-exit.ts):
+   * an input is missing or unreadable, or the spec cannot run. Failed at
+   * once, without using backoffLimit (a Job's podFailurePolicy FailJob).
+   */
+  PermanentError: "PermanentError",
   DeadlineExceeded: "DeadlineExceeded",
   InvalidSpec: "InvalidSpec",
   SpecCorrected: "SpecCorrected",

@@ -364,7 +364,7 @@ export const StyleTrainingStatusSchema = z
       .optional()
       .describe("Pending, Running, Restarting, Suspended, Succeeded or Failed."),
     conditions: conditions(
-      "Created, Running, Restarting, Succeeded, Failed, Suspended, Deployed, as metav1.Conditions.",
+      "Created, Running, Restarting, Succeeded, Failed, Suspended, Deployed, as metav1.Conditions. Failed's reason says why: InvalidSpec, BackoffLimitExceeded, DeadlineExceeded, or PermanentError (a worker found an input missing or unreadable; its message names the field and the URI, and no retry was spent on it).",
     ).optional(),
     attempt: z
       .int()

@@ -10,8 +10,8 @@
 //
 // Lifecycle: Pending → Running → Succeeded, with gang restarts (Restarting)
 // when any worker fails or disappears, Suspended while spec.suspend, and
-// Failed on an invalid spec, an exhausted backoffLimit or an exceeded
-// activeDeadline.
+// Failed on an invalid spec, an exhausted backoffLimit, an exceeded
+// activeDeadline or a worker's permanent error (a missing input).
 import * as k8s from "@kubernetes/client-node";
 import { isDeepStrictEqual } from "node:util";
 import {

@@ -21,6 +21,10 @@ export interface WorkerPod {
   tracked: boolean;
   /** Why it stopped or is going away, for messages. */
   why: string;
+  /** The worker container's exit code, once it has terminated. */
+  exitCode?: number;
+  /** What the worker wrote to its termination message file (common/worker-exit.ts), if anything. */
+  terminationMessage?: string;
 }
 
 export function isTerminal(p: WorkerPod): boolean {
@@ -42,8 +46,12 @@ function podState(pod: k8s.V1Pod): WorkerPodState {
   }
 }
 
+function terminated(pod: k8s.V1Pod): k8s.V1ContainerStateTerminated | undefined {
+  return pod.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated;
+}
+
 function failureReason(pod: k8s.V1Pod): string {
-  const term = pod.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated;
+  const term = terminated(pod);
   const parts = [
     pod.status?.reason,
     term?.reason,
@@ -61,6 +69,15 @@ function deletionReason(pod: k8s.V1Pod): string {
   return disruption?.reason ? ` (${disruption.reason})` : "";
 }
 
+function termination(pod: k8s.V1Pod): Pick<WorkerPod, "exitCode" | "terminationMessage"> {
+  const term = terminated(pod);
+  const message = term?.message?.trim();
+  return {
+    ...(term?.exitCode !== undefined ? { exitCode: term.exitCode } : {}),
+    ...(message ? { terminationMessage: message } : {}),
+  };
+}
+
 export function describeWorkerPod(pod: k8s.V1Pod): WorkerPod {
   const labels = pod.metadata?.labels ?? {};
   const env = pod.spec?.containers?.[0]?.env?.find((e) => e.name === WORKER_ENV.worldSize)?.value;
@@ -75,5 +92,6 @@ export function describeWorkerPod(pod: k8s.V1Pod): WorkerPod {
     deleting,
     tracked: pod.metadata?.finalizers?.includes(WORKER_FINALIZER) ?? false,
     why: state === "failed" ? failureReason(pod) : deleting ? `was deleted${deletionReason(pod)}` : "",
+    ...termination(pod),
   };
 }

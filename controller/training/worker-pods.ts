@@ -4,6 +4,7 @@ import type * as k8s from "@kubernetes/client-node";
 import type { StyleTraining, StyleTrainingSpec } from "../../common/api/index.js";
 import { quantityValue } from "../../common/api/fields.js";
 import { WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../../common/worker-env.js";
+import { POD_TERMINATION_MESSAGE_PATH } from "../../common/worker-exit.js";
 import type { ControllerConfig } from "../config.js";
 import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
 import { trainingOwnerReference } from "./ownership.js";
@@ -44,6 +45,8 @@ export function buildWorkerPod(
     region: storage?.region ?? config.STYLEKUBE_S3_REGION,
     // The pod's CPU limit, not the node's core count (which Node reports inside a container).
     wasmThreads: wasmThreadsFor(quantityValue(spec.resources.cpu)),
+    // The operator reads it from the pod's terminated state (a permanent error names its field and URI there).
+    terminationMessagePath: POD_TERMINATION_MESSAGE_PATH,
   });
   const env: k8s.V1EnvVar[] = Object.entries(vars).map(([n, value]) => ({ name: n, value }));
 
@@ -122,6 +125,9 @@ export function buildWorkerPod(
           image: spec.image ?? config.STYLEKUBE_TRAINER_IMAGE,
           args: ["worker"],
           env,
+          terminationMessagePath: POD_TERMINATION_MESSAGE_PATH,
+          // A worker killed before it could write one still says why (its last log lines).
+          terminationMessagePolicy: "FallbackToLogsOnError",
           resources: { requests: quantities, limits: quantities },
           securityContext: {
             allowPrivilegeEscalation: false,

@@ -1,5 +1,6 @@
 // Plays the kubelet for a worker pod in the test environment (kwok only
-// makes pods Running): mark it Succeeded or Failed with an exit code.
+// makes pods Running): mark it Succeeded or Failed with an exit code (and
+// the termination message a worker leaves).
 import * as k8s from "@kubernetes/client-node";
 
 export function setWorkerPodPhase(
@@ -7,6 +8,8 @@ export function setWorkerPodPhase(
   pod: k8s.V1Pod,
   phase: "Failed" | "Succeeded",
   exitCode: number,
+  /** What the worker wrote to its termination message file. */
+  message?: string,
 ): Promise<k8s.V1Pod> {
   return core.patchNamespacedPodStatus(
     {
@@ -22,7 +25,13 @@ export function setWorkerPodPhase(
               imageID: "",
               ready: false,
               restartCount: 0,
-              state: { terminated: { exitCode, reason: exitCode === 0 ? "Completed" : "Error" } },
+              state: {
+                terminated: {
+                  exitCode,
+                  reason: exitCode === 0 ? "Completed" : "Error",
+                  ...(message !== undefined ? { message } : {}),
+                },
+              },
             },
           ],
         },

@@ -7,6 +7,7 @@ import { deadline } from "./deadline.js";
 import { Decision, type ObservedTraining, type TrainingFacts } from "./decision.js";
 import { finished } from "./finished.js";
 import { invalidSpec, specCorrected } from "./invalid-spec.js";
+import { permanentFailure } from "./permanent-failure.js";
 import { rescale } from "./rescale.js";
 import { success } from "./success.js";
 import { resume, suspend } from "./suspend.js";
@@ -39,6 +40,7 @@ function settle(facts: TrainingFacts, d: Decision): void {
   retireOtherAttempts(facts, d);
   const current = currentPods(facts, d);
   if (rescale(facts, d, current)) return;
+  if (permanentFailure(facts, d, current)) return;
   if (workerFailure(facts, d, current)) return;
   if (success(facts, d, current)) return;
   runWorkers(facts, d, current);

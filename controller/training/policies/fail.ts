@@ -1,4 +1,4 @@
-// The one way a training ends in Failed (backoffLimit, deadline): phase,
+// The one way a training ends in Failed (backoffLimit, deadline, a permanent error): phase,
 // completion time, conditions, one event, and its pods retired.
 import { TrainingCondition, type TrainingReasonType } from "../../../common/api/index.js";
 import type { Decision, ObservedTraining } from "./decision.js";

@@ -13,6 +13,8 @@ import type { WorkerPod, WorkerPodState } from "../../../controller/training/wor
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
 
 const T0 = new Date("2026-03-01T12:00:00Z");
+const MISSING_STYLE =
+  "spec.style s3://art/missing.jpg: cannot read the style image (s3://art/missing.jpg not found); upload the image there or point spec.style at it";
 const later = (s: number) => new Date(T0.getTime() + s * 1000);
 
 function pod(
@@ -156,6 +158,81 @@ const CASES: Case[] = [
       assert.deepEqual(reasons(d), ["BackoffLimitExceeded"]);
       assert.ok(d.status.completionTime);
       assert.equal(action(d, "createWorkers"), undefined);
+    },
+  },
+  // permanent errors (a Job's podFailurePolicy FailJob on an exit code)
+  {
+    name: "a worker that exits 66 fails the training at once with its message, no restart counted",
+    status: running,
+    pods: [
+      pod(1, 0, "failed", { exitCode: 66, terminationMessage: MISSING_STYLE, why: "Error, exit code 66" }),
+      pod(1, 1, "ready"),
+    ],
+    expect: (d) => {
+      assert.equal(d.status.phase, "Failed");
+      assert.equal(d.status.restarts, undefined, "the backoff budget is untouched");
+      assert.equal(d.status.attempt, 1);
+      assert.equal(condition(d, "Failed")?.status, "True");
+      assert.equal(condition(d, "Failed")?.reason, "PermanentError");
+      assert.match(
+        condition(d, "Failed")!.message,
+        /worker 0 \(t-a1-w0\) failed with a permanent error \(exit code 66\)/,
+      );
+      assert.ok(condition(d, "Failed")!.message.includes(MISSING_STYLE), "the worker's words: field and URI");
+      assert.equal(condition(d, "Restarting")?.status, "False");
+      assert.deepEqual(reasons(d), ["PermanentError"]);
+      assert.ok(d.status.completionTime);
+      assert.deepEqual(action(d, "deletePods")?.names, ["t-a1-w0", "t-a1-w1"], "the attempt is retired");
+      assert.equal(action(d, "createWorkers"), undefined, "no next attempt");
+    },
+  },
+  {
+    name: "with backoff left or not, exit 66 wins over a peer's ordinary failure in the same pass",
+    status: { ...running, attempt: 2, restarts: 1 },
+    pods: [
+      pod(2, 0, "failed"),
+      pod(2, 1, "failed", { exitCode: 66, terminationMessage: MISSING_STYLE, why: "Error, exit code 66" }),
+    ],
+    expect: (d) => {
+      assert.equal(condition(d, "Failed")?.reason, "PermanentError");
+      assert.equal(d.status.restarts, 1);
+      assert.deepEqual(reasons(d), ["PermanentError"]);
+    },
+  },
+  {
+    name: "exit 66 without a termination message still fails at once and says where to look",
+    status: running,
+    pods: [pod(1, 0, "failed", { exitCode: 66, why: "Error, exit code 66" }), pod(1, 1, "ready")],
+    expect: (d) => {
+      assert.equal(condition(d, "Failed")?.reason, "PermanentError");
+      assert.match(condition(d, "Failed")!.message, /no termination message; see its log/);
+    },
+  },
+  {
+    name: "any other exit code, with a message too, is transient: the gang restarts and the failure is counted",
+    status: running,
+    pods: [
+      pod(1, 0, "failed", {
+        exitCode: 1,
+        terminationMessage: "peer rank 1 missing",
+        why: "Error, exit code 1",
+      }),
+      pod(1, 1, "ready"),
+    ],
+    expect: (d) => {
+      assert.equal(d.status.phase, "Restarting");
+      assert.equal(d.status.restarts, 1);
+      assert.equal(d.status.attempt, 2);
+      assert.deepEqual(reasons(d), ["WorkerFailed"]);
+    },
+  },
+  {
+    name: "exit 66 of an attempt already moved past is not judged again",
+    status: { ...running, phase: "Restarting", attempt: 2, restarts: 1, workers: { ready: 0, total: 2 } },
+    pods: [pod(1, 0, "failed", { exitCode: 66, terminationMessage: MISSING_STYLE })],
+    expect: (d) => {
+      assert.equal(d.status.phase, "Restarting");
+      assert.deepEqual(reasons(d), []);
     },
   },
   {

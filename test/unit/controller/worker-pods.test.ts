@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { validateStyleTraining } from "../../../common/api/index.js";
 import { readWorkerEnv } from "../../../common/worker-env.js";
 import { readControllerConfig } from "../../../controller/config.js";
+import { describeWorkerPod } from "../../../controller/training/worker-pod.js";
 import { buildWorkerPod } from "../../../controller/training/worker-pods.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
 
@@ -39,6 +40,36 @@ describe("worker pods", () => {
     assert.equal(parsed.s3ForcePathStyle, true);
     assert.equal(parsed.spec.hyperparameters.iterations, 40_000);
     assert.equal(parsed.wasmThreads, 4, "one wasm thread per core of the default 4-CPU limit");
+  });
+
+  it("tell the worker where its termination message goes, and read its exit code and message back", () => {
+    const pod = buildWorkerPod(training(), 1, 0, config);
+    const container = pod.spec!.containers[0]!;
+    assert.equal(container.terminationMessagePath, "/dev/termination-log");
+    assert.equal(container.terminationMessagePolicy, "FallbackToLogsOnError");
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env.STYLEKUBE_TERMINATION_MESSAGE_PATH, container.terminationMessagePath);
+
+    assert.equal(describeWorkerPod(pod).exitCode, undefined, "not terminated yet");
+    pod.status = {
+      phase: "Failed",
+      containerStatuses: [
+        {
+          name: "worker",
+          image: "x",
+          imageID: "",
+          ready: false,
+          restartCount: 0,
+          state: {
+            terminated: { exitCode: 66, reason: "Error", message: "spec.style s3://b/s.jpg: not found\n" },
+          },
+        },
+      ],
+    };
+    const described = describeWorkerPod(pod);
+    assert.equal(described.state, "failed");
+    assert.equal(described.exitCode, 66);
+    assert.equal(described.terminationMessage, "spec.style s3://b/s.jpg: not found");
   });
 
   it("give the wasm engine one thread per whole core of the pod's CPU limit (1 … 8)", () => {
