@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs-core";
 import type { NatsConnection } from "nats";
 import type { StyleTrainingSpec } from "../common/api/index.js";
-import { rgbToFloat, type RgbImage } from "../common/images/codec.js";
+import { rgbToFloat } from "../common/images/codec.js";
 import { createLogger, type Logger } from "../common/log/logger.js";
 import type { ProgressMessage } from "../common/progress.js";
 import { openStore, storeOptionsFromEnv, type ObjectStore } from "../common/storage/index.js";
@@ -31,30 +31,17 @@ import { doctorReport } from "./engine/doctor.js";
 import { initEngine } from "./engine/engines.js";
 import { exportModel } from "../model/model-export.js";
 import { loadVgg16 } from "./loss-network/load.js";
-import type { Vgg16, VggLayer } from "./loss-network/vgg16.js";
-import {
-  computeStyleTargets,
-  disposeStyleTargets,
-  type StyleTargets,
-} from "./losses/style-reconstruction.js";
+import { disposeStyleTargets } from "./losses/style-reconstruction.js";
 import { flattenTensors, unflattenTensors } from "../model/parameters.js";
 import { TransformerNet } from "../model/transformer-net.js";
 import { loadInitialModel } from "./initial-model.js";
 import { checkInputs, PermanentInputError } from "./input-check.js";
 import { readUri } from "./read-uri.js";
 import { learningRateAt } from "./optimizer/learning-rate-schedule.js";
-import { OnnxTrainer } from "./onnx/onnx-trainer.js";
-import { NetworkSession } from "./onnx/network-session.js";
-import { computeStyleTargetsOnnx } from "./onnx/style-targets.js";
 import { loadPreviewPhotos, type PreviewPhoto } from "./previews/preview-photos.js";
-import { writeCheckpointPreviews, writePreviewOriginals } from "./previews/write-previews.js";
-import {
-  applyGradients,
-  computeGradientsInPasses,
-  createOptimizer,
-  imagesPerPass,
-  type TrainStepSetup,
-} from "./train-step.js";
+import { writePreviewOriginals } from "./previews/write-previews.js";
+import { stepEngineFor } from "./step/step-engine.js";
+import { applyGradients, createOptimizer, type TrainStepSetup } from "./train-step.js";
 
 export interface WorkerDeps {
   /** Opens this rank's batches, continuing from a checkpoint's cursor when given. */
@@ -71,58 +58,6 @@ export interface WorkerDeps {
   stepTimeoutMs?: number;
 }
 
-/**
- * G(y_s) on the engine that trains: the onnxruntime engine's tfjs backend is
- * the pure-JavaScript cpu one (it only runs Adam), far too slow for VGG-16
- * on a 512 px style image, so its targets come from ONNX Runtime.
- */
-async function styleTargetsOn(
-  engine: Awaited<ReturnType<typeof initEngine>>,
-  vgg: Vgg16,
-  styleRgb: RgbImage,
-  layers: readonly VggLayer[],
-): Promise<StyleTargets> {
-  const image = { data: rgbToFloat(styleRgb), height: styleRgb.height, width: styleRgb.width };
-  if (engine.engine === "onnxruntime" && engine.provider !== undefined) {
-    return computeStyleTargetsOnnx(vgg, image, layers, {
-      provider: engine.provider,
-      threads: engine.threads ?? 1,
-    });
-  }
-  const styleImage = tf.tensor4d(image.data, [1, image.height, image.width, 3]);
-  try {
-    return computeStyleTargets(vgg, styleImage, layers);
-  } finally {
-    styleImage.dispose();
-  }
-}
-
-/**
- * The checkpoint's previews on the engine that trains: the onnxruntime
- * engine runs the network as an ONNX Runtime session of the current weights
- * (its tfjs cpu backend took ~30 s per 256 px photo).
- */
-async function writeCheckpointPreviewsOn(
-  engine: Awaited<ReturnType<typeof initEngine>>,
-  store: ObjectStore,
-  output: string,
-  net: TransformerNet,
-  photos: readonly PreviewPhoto[],
-  step: number,
-): Promise<NonNullable<ProgressMessage["preview"]>> {
-  if (engine.engine !== "onnxruntime" || engine.provider === undefined)
-    return writeCheckpointPreviews(store, output, net, photos, step);
-  const session = await NetworkSession.snapshot(net, {
-    provider: engine.provider,
-    threads: engine.threads ?? 1,
-  });
-  try {
-    return await writeCheckpointPreviews(store, output, net, photos, step, (rgb) => session.stylise(rgb));
-  } finally {
-    await session.release();
-  }
-}
-
 export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void> {
   const { spec, rank, worldSize, attempt } = env;
   const log = (deps.log ?? createLogger("worker")).child({ job: env.jobId, attempt, rank });
@@ -132,6 +67,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
   const inputs = await checkInputs(store, spec);
   log.info({ engines: await doctorReport() }, "compute engines on this machine (stylekube doctor)");
   const engine = await initEngine(spec.engine, { wasmThreads: env.wasmThreads ?? 1 });
+  const stepEngine = stepEngineFor(engine);
   log.info(
     { engine: engine.engine, backend: engine.backend, threads: engine.threads, worldSize },
     "worker starting",
@@ -164,7 +100,12 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
       random: spec.lossNetwork.random,
       readUri: (uri) => readUri(store, uri),
     });
-    const styleTargets = await styleTargetsOn(engine, vgg, inputs.styleRgb, hp.styleLayers);
+    const styleImage = {
+      data: rgbToFloat(inputs.styleRgb),
+      height: inputs.styleRgb.height,
+      width: inputs.styleRgb.width,
+    };
+    const styleTargets = await stepEngine.styleTargets(vgg, styleImage, hp.styleLayers);
     const net = new TransformerNet({
       normalization: hp.normalization,
       upsampling: hp.upsampling,
@@ -209,14 +150,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
       tf.dispose([...values.values()]);
     }
     batches = await deps.openBatches({ store, spec, rank, worldSize, cursor });
-    // wasm cannot hold a large batch's activations at once: run it in passes.
-    const perPass = imagesPerPass(engine.engine, hp.imageSize, hp.batchSize);
-    if (perPass < hp.batchSize) log.info({ perPass, batchSize: hp.batchSize }, "batch runs in passes");
-    // onnxruntime: the whole step (forward, losses, backward) is one ONNX Runtime session run.
-    const onnx =
-      engine.engine === "onnxruntime" && engine.provider !== undefined
-        ? new OnnxTrainer(setup, { provider: engine.provider, threads: engine.threads ?? 1 })
-        : undefined;
+    const gradientStep = stepEngine.gradientStep(setup, { batchSize: hp.batchSize, imageSize: hp.imageSize });
 
     // Held-out photos for the dashboard's slider: rank 0 only, read once per attempt.
     let previewPhotos: PreviewPhoto[] = [];
@@ -237,9 +171,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
     let lastLoss: ProgressMessage["loss"] | undefined;
     while (step < hp.iterations) {
       const batch = await batches.next();
-      const { loss, flat } = onnx
-        ? await onnx.computeGradients(batch.data, batch.shape)
-        : await tfjsGradients(setup, batch, perPass);
+      const { loss, flat } = await gradientStep.computeGradients(batch);
       lastLoss = loss;
       step++;
       await collective.allreduceMean(flat, step);
@@ -262,7 +194,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
         await pruneCheckpoints(store, spec.output, spec.checkpoint.keep);
         checkpoint = { uri, step };
         if (previewPhotos.length > 0)
-          previewRef = await writeCheckpointPreviewsOn(engine, store, spec.output, net, previewPhotos, step);
+          previewRef = await stepEngine.writePreviews(store, spec.output, net, previewPhotos, step);
         log.info({ step, checkpoint: uri }, "checkpoint written");
       }
       const now = performance.now();
@@ -299,7 +231,7 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
     }
     // Nobody leaves before the model is written: a peer's exit would look like a failure.
     await collective.barrier("done");
-    await onnx?.dispose();
+    await gradientStep.dispose();
     disposeStyleTargets(styleTargets);
     vgg.dispose();
     net.dispose();
@@ -308,20 +240,6 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
     await collective.close();
     await nc.drain().catch(() => undefined);
   }
-}
-
-/** Loss and flat gradient of one batch on a tfjs engine (in passes where the engine needs them). */
-async function tfjsGradients(
-  setup: TrainStepSetup,
-  batch: { data: Float32Array; shape: [number, number, number, number] },
-  perPass: number,
-): Promise<{ loss: ProgressMessage["loss"]; flat: Float32Array }> {
-  const content = tf.tensor4d(batch.data, batch.shape);
-  const { loss, grads } = await computeGradientsInPasses(setup, content, perPass);
-  content.dispose();
-  const flat = await flattenTensors(grads);
-  tf.dispose([...grads.values()]);
-  return { loss, flat };
 }
 
 /** Entry point of `stylekube worker`: 0, PERMANENT_FAILURE_EXIT_CODE when retrying cannot help, else 1. */

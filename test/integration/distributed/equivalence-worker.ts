@@ -11,9 +11,9 @@ import { loadVgg16 } from "../../../trainer/loss-network/load.js";
 import { computeStyleTargets } from "../../../trainer/losses/style-reconstruction.js";
 import { flattenTensors, unflattenTensors } from "../../../model/parameters.js";
 import { TransformerNet } from "../../../model/transformer-net.js";
-import { OnnxTrainer } from "../../../trainer/onnx/onnx-trainer.js";
 import { Sgd } from "../../../trainer/optimizer/adam.js";
-import { applyGradients, computeGradients, type TrainStepSetup } from "../../../trainer/train-step.js";
+import { stepEngineFor } from "../../../trainer/step/step-engine.js";
+import { applyGradients, type TrainStepSetup } from "../../../trainer/train-step.js";
 import { syntheticImage } from "./synthetic-images.js";
 
 export const ArgsSchema = z.object({
@@ -35,7 +35,10 @@ export const ArgsSchema = z.object({
 export type Args = z.infer<typeof ArgsSchema>;
 
 async function main(args: Args): Promise<void> {
-  await initEngine(args.engine, args.engine === "onnxruntime" ? { ortProvider: args.provider } : {});
+  const engine = await initEngine(
+    args.engine,
+    args.engine === "onnxruntime" ? { ortProvider: args.provider } : {},
+  );
   const vgg = await loadVgg16({ random: true, seed: 1 });
   const style = tf.tensor4d(syntheticImage(1_000_000, args.size), [1, args.size, args.size, 3]);
   const layers = { content: "relu1_2" as const, style: ["relu1_2", "relu2_2"] as const };
@@ -60,10 +63,10 @@ async function main(args: Args): Promise<void> {
           worldSize: args.worldSize,
         })
       : undefined;
-  const onnx =
-    args.engine === "onnxruntime"
-      ? new OnnxTrainer(setup, { provider: args.provider, threads: 1 })
-      : undefined;
+  const gradientStep = stepEngineFor(engine).gradientStep(setup, {
+    batchSize: args.globalBatch / args.worldSize,
+    imageSize: args.size,
+  });
   const perWorker = args.globalBatch / args.worldSize;
   const pixels = args.size * args.size * 3;
   for (let step = 0; step < args.steps; step++) {
@@ -71,30 +74,15 @@ async function main(args: Args): Promise<void> {
     const data = new Float32Array(perWorker * pixels);
     for (let i = 0; i < perWorker; i++) data.set(syntheticImage(first + i, args.size), i * pixels);
     const shape: [number, number, number, number] = [perWorker, args.size, args.size, 3];
-    const flat = onnx
-      ? (await onnx.computeGradients(data, shape)).flat
-      : await tfjsGradients(setup, data, shape);
+    const { flat } = await gradientStep.computeGradients({ data, shape });
     if (collective) await collective.allreduceMean(flat, step + 1);
     applyGradients(setup.net, optimizer, unflattenTensors(flat, setup.net.params));
   }
-  await onnx?.dispose();
+  await gradientStep.dispose();
   await collective?.barrier("done");
   await collective?.close();
   const weights = await flattenTensors(setup.net.params);
   writeFileSync(args.out, Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength));
-}
-
-async function tfjsGradients(
-  setup: TrainStepSetup,
-  data: Float32Array,
-  shape: [number, number, number, number],
-): Promise<Float32Array> {
-  const content = tf.tensor4d(data, shape);
-  const { grads } = await computeGradients(setup, content);
-  content.dispose();
-  const flat = await flattenTensors(grads);
-  tf.dispose([...grads.values()]);
-  return flat;
 }
 
 await main(ArgsSchema.parse(JSON.parse(process.argv[2] ?? "{}")));
