@@ -3,10 +3,13 @@
 // `explain`, asked once at that moment — why it did not happen (pod phases,
 // scheduling, container states and events: test/support/pod-diagnosis.ts).
 import { setTimeout as sleep } from "node:timers/promises";
+import { explanation, type Explain } from "../support/timeout-explanation.js";
+
+export { explanation };
 
 export interface UntilOptions {
   /** Why the wait has not ended, asked once when it times out. */
-  explain?: () => Promise<string>;
+  explain?: Explain;
   /** Between probes; default 2 s. */
   intervalMs?: number;
 }
@@ -32,14 +35,4 @@ export async function until<T>(
   throw new Error(
     `timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError}${await explanation(options.explain)}`,
   );
-}
-
-/** The explanation as the message's tail; a failure to explain is said, never thrown over the timeout. */
-export async function explanation(explain: (() => Promise<string>) | undefined): Promise<string> {
-  if (!explain) return "";
-  try {
-    return `\nwhy:\n${await explain()}`;
-  } catch (err) {
-    return `\nwhy: unknown (explaining failed: ${err instanceof Error ? err.message : String(err)})`;
-  }
 }

@@ -5,6 +5,7 @@
 // namespace's recent events about those pods (or all of them when there are
 // no pods at all: a ReplicaSet's FailedCreate, a quota). Takes the objects as
 // kubectl's JSON or @kubernetes/client-node gives them; the same field names.
+import * as k8s from "@kubernetes/client-node";
 
 export interface DiagnosedPod {
   metadata?: { name?: string };
@@ -105,4 +106,16 @@ export function describePods(what: string, pods: DiagnosedPod[], events: Diagnos
     );
   }
   return lines.join("\n");
+}
+
+/** For a wait on pods through the API (integration tests): the pods matching `selector` and the namespace's events, described. */
+export function explainPods(kc: k8s.KubeConfig, namespace: string, selector: string): () => Promise<string> {
+  return async () => {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const [pods, events] = await Promise.all([
+      core.listNamespacedPod({ namespace, labelSelector: selector }),
+      core.listNamespacedEvent({ namespace }),
+    ]);
+    return describePods(`${selector} in ${namespace}`, pods.items, events.items);
+  };
 }
