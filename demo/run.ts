@@ -11,7 +11,8 @@
 //   8. the same photo through the gallery's model of the painting (hours of
 //      training, in this process), and the photo and both outputs side by side
 //   9. `stylekube controller` with the dashboard, and a StyleServer object
-//  10. a summary; the server and controller run until Ctrl-C
+//  10. a summary; the server and controller run until Ctrl-C, and on the way
+//      out the demo deletes its namespace (demo/cleanup.ts)
 //
 //   npm run demo              # keeps serving until Ctrl-C
 //   npm run demo -- --exit    # (or CI=true) stops everything at the end, exit 0
@@ -40,6 +41,7 @@ import {
   type ControllerProcess,
 } from "../test/support/controller-process.js";
 import { applyCrds, waitFor } from "../test/support/kubernetes.js";
+import { deleteDemoNamespace } from "./cleanup.js";
 import { compareWithGallery, galleryModelDir } from "./gallery-comparison.js";
 import { pullVgg16Weights } from "./vgg16-weights.js";
 
@@ -131,14 +133,42 @@ async function stopChildren(): Promise<void> {
   if (controller?.child.exitCode === null) controller.child.kill("SIGKILL");
 }
 
+/** Set once the demo has put objects into the cluster (phase 9). */
+let demoKubeConfig: k8s.KubeConfig | undefined;
+
+/**
+ * Stops the demo's processes, then deletes its namespace (its StyleServer
+ * and whatever an operator made for it: demo/cleanup.ts), so nothing of it
+ * is left for another operator to pick up.
+ */
+async function stopEverything(): Promise<void> {
+  await stopChildren();
+  if (!demoKubeConfig) return;
+  const kc = demoKubeConfig;
+  demoKubeConfig = undefined;
+  try {
+    const { outcome, seconds } = await deleteDemoNamespace(kc, NAMESPACE);
+    say(
+      outcome === "terminating"
+        ? `WARNING: namespace ${NAMESPACE} is still terminating after ${fmt(seconds)} (kubectl get all -n ${NAMESPACE})`
+        : `namespace ${NAMESPACE} and its StyleServer deleted (${fmt(seconds)})`,
+    );
+  } catch (err) {
+    say(
+      `WARNING: could not delete namespace ${NAMESPACE} (${err instanceof Error ? err.message : String(err)}); ` +
+        `kubectl delete namespace ${NAMESPACE} removes what the demo left`,
+    );
+  }
+}
+
 let stopping = false;
 function onSignal(signal: NodeJS.Signals): void {
   if (stopping) return;
   stopping = true;
   say(
-    `${signal}: stopping the model server and the controller (the test environment keeps running; npm run env:down stops it)`,
+    `${signal}: stopping the model server and the controller, deleting namespace ${NAMESPACE} (the test environment keeps running; npm run env:down stops it)`,
   );
-  void stopChildren().then(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  void stopEverything().then(() => process.exit(signal === "SIGINT" ? 130 : 143));
 }
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
@@ -412,6 +442,7 @@ async function main(): Promise<void> {
         await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
       } else throw err;
     });
+    demoKubeConfig = kc;
     const server: StyleServerInput = {
       apiVersion: "stylekube.io/v1alpha1",
       kind: "StyleServer",
@@ -517,17 +548,21 @@ async function main(): Promise<void> {
       "  Reminder: trained with RANDOM VGG-16 weights — the output shows the pipeline, not a learnt style.",
     );
   if (EXIT_AT_END) {
-    say("--exit: stopping the model server and the controller (the test environment keeps running)");
-    await stopChildren();
+    say(
+      `--exit: stopping the model server and the controller, deleting namespace ${NAMESPACE} (the test environment keeps running)`,
+    );
+    await stopEverything();
     process.exit(0);
   }
-  say("running until Ctrl-C (the test environment keeps running afterwards; npm run env:down stops it)");
+  say(
+    `running until Ctrl-C, which also deletes namespace ${NAMESPACE} (the test environment keeps running afterwards; npm run env:down stops it)`,
+  );
 }
 
 main().catch(async (err: unknown) => {
   console.error(
     `\nstylekube demo FAILED after ${elapsed()}: ${err instanceof Error ? err.message : String(err)}`,
   );
-  await stopChildren();
+  await stopEverything();
   process.exit(1);
 });

@@ -300,7 +300,7 @@ export class StyleRegistry {
     return entry && this.#status(entry);
   }
 
-  /** Ready when every configured style has a model (kserve#2882); lists those still waiting. */
+  /** Ready when every configured style has a model (a Service then routes only to replicas that serve them all); lists those still waiting. */
   readiness(): { ready: boolean; waiting: string[] } {
     const waiting = [...this.#entries.values()].filter((e) => !e.current).map((e) => e.name);
     return { ready: waiting.length === 0, waiting };

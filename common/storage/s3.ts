@@ -1,7 +1,7 @@
 // s3:// backend on AWS SDK v3: AWS S3 or any S3-compatible endpoint (MinIO).
 //
-// Retries. The SDK's retry middleware already does what the issue asks, so
-// this file configures it rather than wrapping it (checked against
+// Retries. The SDK's retry middleware already retries throttling and 5xx
+// with backoff, so this file configures it rather than wrapping it (checked against
 // @smithy/core's retry module shipped with client-s3 3.1175):
 //   - throttling (error codes SlowDown, Throttling, RequestLimitExceeded, …,
 //     or HTTP 429) and transient errors (HTTP 500/502/503/504, timeouts,

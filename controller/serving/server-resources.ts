@@ -108,7 +108,8 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
               ports: [{ name: "http", containerPort: SERVER_PORT }],
               env,
               resources: { requests, limits },
-              // Ready only once every configured style is loaded (kserve#2882).
+              // Ready only once every configured style is loaded, so no replica that
+              // would answer 404 for a configured style takes traffic.
               readinessProbe: probe("/v2/health/ready", 5),
               livenessProbe: probe("/v2/health/live", 10),
               startupProbe: { ...probe("/v2/health/live", 5), failureThreshold: 60 },

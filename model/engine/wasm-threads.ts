@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
  *
  * What stands in the way, found by running it:
  * 1. The backend's WASM_HAS_MULTITHREAD_SUPPORT flag is hard-wired to false
- *    under Node (tfjs issue #3830), so the single-threaded SIMD binary loads.
+ *    under Node, so the single-threaded SIMD binary loads.
  *    Setting the flag to true loads tfjs-backend-wasm-threaded-simd.wasm.
  * 2. Emscripten then starts its pthread pool (8 workers) with
  *    `new Worker(url)` where url is a `blob:` URL of the worker script and

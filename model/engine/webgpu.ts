@@ -11,6 +11,7 @@
  * fails with a message that says why, instead of tfjs's "Cannot read
  * properties of null" from inside the backend factory.
  */
+import { findVulkanSetup, vulkanAdvice, type VulkanSetup } from "./vulkan.js";
 
 interface WebGpuPackage {
   create(flags: string[]): { requestAdapter(options?: object): Promise<GpuAdapterLike | null> };
@@ -69,15 +70,35 @@ export function adapterDescription(adapter: GpuAdapterLike): GpuAdapterDescripti
   return description;
 }
 
+/**
+ * Why there is no point asking Dawn, or undefined when Vulkan's loader and a
+ * driver are both installed. Without them Dawn can only fail, and the
+ * Vulkan loader writes its failure to stderr ("vkCreateInstance: Found no
+ * drivers!") in every process that asks, so the engine choices that merely
+ * try WebGPU ("auto", the model server's provider list) check this first and
+ * stay quiet on a machine without a GPU. webgpu asked for by name still asks
+ * Dawn, whose messages then help.
+ */
+export function vulkanMissing(setup: VulkanSetup = findVulkanSetup()): string | undefined {
+  if (setup.loader !== undefined && setup.drivers.length > 0) return undefined;
+  return `no WebGPU adapter: ${vulkanAdvice(setup)}`;
+}
+
 let installed: Promise<{ name: string; software: boolean }> | undefined;
 let probed: Promise<{ name: string; software: boolean }> | undefined;
 
 /**
  * The adapter Dawn would give (without installing anything globally): for
  * engines that bring their own WebGPU (ONNX Runtime's WebGPU provider) and
- * must not pick a software adapter under "auto". Throws when there is none.
+ * must not pick a software adapter under "auto". Throws when there is none,
+ * without loading Dawn when Vulkan is missing (vulkanMissing).
  */
-export function dawnAdapter(importOptional: Importer): Promise<{ name: string; software: boolean }> {
+export async function dawnAdapter(
+  importOptional: Importer,
+  vulkan: () => VulkanSetup = findVulkanSetup,
+): Promise<{ name: string; software: boolean }> {
+  const missing = vulkanMissing(vulkan());
+  if (missing !== undefined) throw new Error(missing);
   probed ??= (async () => {
     const pkg = (await importOptional("webgpu")) as WebGpuPackage;
     const adapter = await pkg.create([]).requestAdapter();
@@ -132,6 +153,8 @@ export interface InstallWebGpuOptions {
    * engine for a GPU emulated on the same CPU.
    */
   allowSoftware: boolean;
+  /** Where to look for Vulkan (tests); default: where the Vulkan loader looks. */
+  vulkan?: () => VulkanSetup;
 }
 
 /**
@@ -144,6 +167,11 @@ export async function installWebGpu(
   importOptional: Importer,
   options: InstallWebGpuOptions = { allowSoftware: true },
 ): Promise<{ name: string; software: boolean }> {
+  // Not asked for by name: do not wake Dawn (and the Vulkan loader's stderr) for nothing.
+  if (!options.allowSoftware && installed === undefined) {
+    const missing = vulkanMissing((options.vulkan ?? findVulkanSetup)());
+    if (missing !== undefined) throw new Error(missing);
+  }
   installed ??= install(importOptional);
   const adapter = await installed;
   if (adapter.software && !options.allowSoftware) {

@@ -71,8 +71,8 @@ function missingCudaLibrary(): string | undefined {
     : `no NVIDIA driver is loaded on this machine (no ${NVIDIA_DRIVER_FILE}): CUDA needs an NVIDIA GPU and its driver; and `;
   return (
     `onnxruntime cuda: ${driver}${library} is not installed beside onnxruntime-node's binding (${dir}). ` +
-    "Get it with ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (downloads it from NuGet; " +
-    "the repository's .npmrc skips that download by default), or copy it and libonnxruntime_providers_shared.so " +
+    "Get it with node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12 (downloads it from NuGet; " +
+    "package.json's allowScripts keeps npm from running that script on install), or copy it and libonnxruntime_providers_shared.so " +
     `from the PyPI wheel onnxruntime-gpu==${ort.env.versions.node ?? ort.env.versions.common} into that folder; it runs on CUDA 12 and cuDNN 9 ` +
     "(the NVIDIA driver's CUDA, or the PyPI nvidia-*-cu12 wheels on LD_LIBRARY_PATH)"
   );

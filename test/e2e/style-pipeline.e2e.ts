@@ -1,4 +1,4 @@
-// The user's path on real pods, each step asserted (issue: "a real node"):
+// The user's path on real pods, each step asserted:
 //  1. the operator runs as a pod from its image, with the chart's ServiceAccount,
 //     as uid 1000 on a read-only root filesystem;
 //  2. `kubectl apply` of a StyleTraining (2 workers, 32 px, the onnxruntime
@@ -19,7 +19,6 @@ import { execSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import { parseAllDocuments, stringify } from "yaml";
@@ -29,8 +28,10 @@ import { openStore, type ObjectStore } from "../../common/storage/index.js";
 import { pullVgg16Weights } from "../../demo/vgg16-weights.js";
 import { packDataset } from "../../trainer/data/pack.js";
 import { REPO_ROOT } from "../env/env-file.js";
+import { describePods, type DiagnosedEvent } from "../support/pod-diagnosis.js";
 import { readE2eContext } from "./context.js";
 import { kubectl } from "./kubectl.js";
+import { explanation, until } from "./until.js";
 
 const ctx = readE2eContext();
 const k = kubectl(ctx);
@@ -71,24 +72,6 @@ interface Training {
   };
 }
 
-/** Polls `probe` every 2 s until it returns a value (not undefined); bounded. */
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(2000);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`,
-  );
-}
-
 async function listAll(store: ObjectStore, prefix: string): Promise<string[]> {
   const uris: string[] = [];
   for await (const entry of store.list(prefix)) uris.push(entry.uri);
@@ -101,6 +84,26 @@ const podReady = (p: Pod): boolean =>
 
 async function pods(namespace: string, selector: string): Promise<Pod[]> {
   return (await k.json<{ items: Pod[] }>(["-n", namespace, "get", "pods", "-l", selector])).items;
+}
+
+/** For a wait on pods that timed out: their phases, scheduling, containers and events. */
+function explainPods(namespace: string, selector: string): () => Promise<string> {
+  return async () => {
+    const events = await k.json<{ items: DiagnosedEvent[] }>(["-n", namespace, "get", "events"]);
+    return describePods(`${selector} in ${namespace}`, await pods(namespace, selector), events.items);
+  };
+}
+
+/** `kubectl rollout status`, whose failure says why the Deployment's pods are not Ready. */
+async function rolloutStatus(namespace: string, deployment: string, selector: string, seconds: number) {
+  try {
+    await k.run(["-n", namespace, "rollout", "status", `deployment/${deployment}`, `--timeout=${seconds}s`], {
+      timeoutMs: (seconds + 20) * 1000,
+    });
+  } catch (err) {
+    const why = await explanation(explainPods(namespace, selector));
+    throw new Error(`${err instanceof Error ? err.message : String(err)}${why}`, { cause: err });
+  }
 }
 
 async function training(): Promise<Training> {
@@ -176,6 +179,10 @@ function installManifests(): string {
     STYLEKUBE_S3_FORCE_PATH_STYLE: "true",
     STYLEKUBE_STORAGE_SECRET: "stylekube-s3",
     STYLEKUBE_STATUS_INTERVAL_MS: "1000",
+    // Only what this test owns: a StyleServer or StyleTraining left in another
+    // namespace (a demo's, a user's) must not get pods on this cluster's
+    // nodes while the test needs their CPUs.
+    STYLEKUBE_WATCH_NAMESPACE: NS,
   };
   const op = ctx.operator;
   if (op.hostNetwork) {
@@ -321,12 +328,7 @@ describe("end to end on real pods: operator, training with a killed worker, expo
           .join("---\n"),
       });
       await k.run(["apply", "--server-side", "--force-conflicts", "-f", "-"], { input: manifests });
-      await k.run(
-        ["-n", OPERATOR_NS, "rollout", "status", "deployment/stylekube-controller", "--timeout=180s"],
-        {
-          timeoutMs: 200_000,
-        },
-      );
+      await rolloutStatus(OPERATOR_NS, "stylekube-controller", "app.kubernetes.io/component=controller", 180);
       const [pod] = await pods(OPERATOR_NS, "app.kubernetes.io/component=controller");
       assert.ok(pod && podReady(pod), "the operator pod is Running and Ready");
       assert.equal(pod.spec.serviceAccountName, "stylekube-controller");
@@ -411,11 +413,16 @@ describe("end to end on real pods: operator, training with a killed worker, expo
       writeFileSync(specFile, stringify(spec));
       await k.run(["apply", "-f", specFile]);
 
-      const workers = await until("two Ready worker pods of attempt 1", 300_000, async () => {
-        const ps = await pods(NS, `stylekube.io/training=${TRAINING}`);
-        const ready = ps.filter((p) => p.metadata.name.startsWith(`${TRAINING}-a1-`) && podReady(p));
-        return ready.length === 2 ? ready : undefined;
-      });
+      const workers = await until(
+        "two Ready worker pods of attempt 1",
+        300_000,
+        async () => {
+          const ps = await pods(NS, `stylekube.io/training=${TRAINING}`);
+          const ready = ps.filter((p) => p.metadata.name.startsWith(`${TRAINING}-a1-`) && podReady(p));
+          return ready.length === 2 ? ready : undefined;
+        },
+        { explain: explainPods(NS, `stylekube.io/training=${TRAINING}`) },
+      );
       for (const w of workers) {
         assert.equal(w.spec.containers[0]!.image, ctx.images.trainer);
         await assertHardened(NS, w);
@@ -458,17 +465,27 @@ describe("end to end on real pods: operator, training with a killed worker, expo
       assert.ok(containerID, "the victim's container ID");
       execSync(ctx.killCommand.replace("{containerID}", containerID), { stdio: "inherit", timeout: 30_000 });
 
-      const restarted = await until("attempt 2 with restarts 1", 180_000, async () => {
-        const t = await training();
-        return t.status?.attempt === 2 && t.status.restarts === 1 ? t : undefined;
-      });
+      const restarted = await until(
+        "attempt 2 with restarts 1",
+        180_000,
+        async () => {
+          const t = await training();
+          return t.status?.attempt === 2 && t.status.restarts === 1 ? t : undefined;
+        },
+        { explain: explainPods(NS, `stylekube.io/training=${TRAINING}`) },
+      );
       const resumeFrom = restarted.status?.lastCheckpoint?.step ?? 0;
       assert.ok(resumeFrom >= CHECKPOINT_EVERY, "a checkpoint to resume from");
-      await until("two Ready worker pods of attempt 2", 300_000, async () => {
-        const ps = await pods(NS, `stylekube.io/training=${TRAINING}`);
-        const ready = ps.filter((p) => p.metadata.name.startsWith(`${TRAINING}-a2-`) && podReady(p));
-        return ready.length === 2 ? ready : undefined;
-      });
+      await until(
+        "two Ready worker pods of attempt 2",
+        300_000,
+        async () => {
+          const ps = await pods(NS, `stylekube.io/training=${TRAINING}`);
+          const ready = ps.filter((p) => p.metadata.name.startsWith(`${TRAINING}-a2-`) && podReady(p));
+          return ready.length === 2 ? ready : undefined;
+        },
+        { explain: explainPods(NS, `stylekube.io/training=${TRAINING}`) },
+      );
       const done = await until("Succeeded", 900_000, async () => {
         const t = await training();
         if (t.status?.phase === "Failed") throw new Error(`training failed: ${JSON.stringify(t.status)}`);
@@ -508,9 +525,7 @@ describe("end to end on real pods: operator, training with a killed worker, expo
         },
       };
       await k.run(["apply", "-f", "-"], { input: stringify(server) });
-      await k.run(["-n", NS, "rollout", "status", `deployment/${SERVER}-server`, "--timeout=300s"], {
-        timeoutMs: 320_000,
-      });
+      await rolloutStatus(NS, `${SERVER}-server`, `stylekube.io/server=${SERVER}`, 300);
       const [pod] = (await pods(NS, `stylekube.io/server=${SERVER}`)).filter(podReady);
       assert.ok(pod, "a Ready server pod");
       assert.equal(pod.spec.containers[0]!.image, ctx.images.server);
@@ -545,10 +560,15 @@ describe("end to end on real pods: operator, training with a killed worker, expo
 
   step("kubectl scale styleserver --replicas=2 gives two Ready server pods", async () => {
     await k.run(["-n", NS, "scale", "styleserver", SERVER, "--replicas=2"]);
-    await until("two Ready server pods", 300_000, async () => {
-      const ready = (await pods(NS, `stylekube.io/server=${SERVER}`)).filter(podReady);
-      return ready.length === 2 ? ready : undefined;
-    });
+    await until(
+      "two Ready server pods",
+      300_000,
+      async () => {
+        const ready = (await pods(NS, `stylekube.io/server=${SERVER}`)).filter(podReady);
+        return ready.length === 2 ? ready : undefined;
+      },
+      { explain: explainPods(NS, `stylekube.io/server=${SERVER}`) },
+    );
     const ssv = await k.json<{ status?: { readyReplicas?: number } }>([
       "-n",
       NS,

@@ -5,6 +5,7 @@ import * as k8s from "@kubernetes/client-node";
 import { z } from "zod";
 import { readTestEnv, REPO_ROOT } from "../env/env-file.js";
 import { WORKER_FINALIZER } from "../../common/api/owned-objects.js";
+import { explanation, type Explain } from "./timeout-explanation.js";
 
 export function adminKubeConfig(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
@@ -65,10 +66,16 @@ export async function applyCrdFile(kc: k8s.KubeConfig, path: string): Promise<vo
   });
 }
 
+/**
+ * Polls `check` until true, at most `timeoutMs`; the timeout's error names
+ * what it waited for, the check's last error and, with `explain` (e.g.
+ * explainPods, test/support/pod-diagnosis.ts), why it did not happen.
+ */
 export async function waitFor(
   what: string,
   check: () => Promise<boolean>,
   timeoutMs = 60_000,
+  explain?: Explain,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -81,7 +88,7 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`,
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}${await explanation(explain)}`,
   );
 }
 

@@ -15,6 +15,7 @@ import {
 import { readTestEnv } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
 import { waitFor } from "../../support/kubernetes.js";
+import { explainPods } from "../../support/pod-diagnosis.js";
 import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js";
 import { TrainingTimeline } from "../../support/training-timeline.js";
 import { setWorkerPodPhase } from "../../support/worker-pods.js";
@@ -202,10 +203,15 @@ describe("gang failures under races", () => {
     await core.deleteNamespacedPod({ name: victim.metadata!.name!, namespace: ns, gracePeriodSeconds: 0 });
     const s = await waitStatus(name, "attempt 2 Running", (st) => st.attempt === 2 && st.phase === "Running");
     assert.equal(s.restarts, 1, "the vanished worker is counted as a failure");
-    await waitFor("only attempt 2 pods", async () => {
-      const names = (await podsOf(name)).map((p) => p.metadata!.name).sort();
-      return JSON.stringify(names) === JSON.stringify([`${name}-a2-w0`, `${name}-a2-w1`]);
-    });
+    await waitFor(
+      "only attempt 2 pods",
+      async () => {
+        const names = (await podsOf(name)).map((p) => p.metadata!.name).sort();
+        return JSON.stringify(names) === JSON.stringify([`${name}-a2-w0`, `${name}-a2-w1`]);
+      },
+      60_000,
+      explainPods(op.kc, ns, `stylekube.io/training=${name}`),
+    );
     const list = await core.listNamespacedEvent({
       namespace: ns,
       fieldSelector: `involvedObject.name=${name}`,

@@ -18,6 +18,7 @@ import { readTestEnv } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
 import type { ControllerProcess } from "../../support/controller-process.js";
 import { waitFor } from "../../support/kubernetes.js";
+import { explainPods } from "../../support/pod-diagnosis.js";
 import { setUpOperator, type OperatorUnderTest } from "../../support/operator.js";
 import { setWorkerPodPhase } from "../../support/worker-pods.js";
 
@@ -107,7 +108,12 @@ describe("StyleTraining controller", () => {
 
   it("creates the workers of attempt 1 and reports Running only when all are ready", async () => {
     await create("lifecycle", { workers: 2 });
-    await waitFor("2 worker pods", async () => (await podsOf("lifecycle")).length === 2);
+    await waitFor(
+      "2 worker pods",
+      async () => (await podsOf("lifecycle")).length === 2,
+      60_000,
+      explainPods(kc, ns, "stylekube.io/training=lifecycle"),
+    );
     const pods = await podsOf("lifecycle");
     const names = pods.map((p) => p.metadata!.name).sort();
     assert.deepEqual(names, ["lifecycle-a1-w0", "lifecycle-a1-w1"]);

@@ -1,4 +1,4 @@
-// Large photos on the server's defaults (issue #14 item 4), within a
+// Large photos on the server's defaults, within a
 // StyleServer replica's default 2Gi limit (the process's peak RSS):
 // - wasm: a 768×768 JPEG is stylised and the server keeps serving afterwards
 //   (it used to abort the inference thread's wasm heap: 500 for it and for

@@ -1,5 +1,5 @@
 // The server's life around its models: not ready until every configured
-// style is loaded (kserve#2882), styles arriving later (admin API, retries,
+// style is loaded, styles arriving later (admin API, retries,
 // the styles file), the per-request timeout, and a graceful stop.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";

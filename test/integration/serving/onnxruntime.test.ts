@@ -1,4 +1,4 @@
-// The model server on engine onnxruntime (issue #14 items 2, 4, 5): the same
+// The model server on engine onnxruntime: the same
 // HTTP API on model.onnx, the engine reported on /, /v2 and in the metrics,
 // bad input still 4xx, an image above the engine's pixel limit 413 naming
 // it (instance norm) or served in bands (batch norm, 413 only when too wide

@@ -1,4 +1,4 @@
-// An inference worker whose run fails is recycled (issue #14 item 4), on
+// An inference worker whose run fails is recycled, on
 // every engine that runs here (wasm, cpu, onnxruntime): only that request
 // fails, the pool counts no healthy worker (so the server's readiness is
 // false) until the replacement has its engine and models, and a request

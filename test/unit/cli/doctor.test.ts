@@ -180,7 +180,10 @@ describe("stylekube doctor (CLI, this machine)", () => {
     if (!existsSync(library)) {
       assert.equal(cuda?.status, "unavailable");
       assert.match(cuda?.detail ?? "", /libonnxruntime_providers_cuda\.so is not installed/);
-      assert.match(cuda?.detail ?? "", /ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
+      assert.match(
+        cuda?.detail ?? "",
+        /node node_modules\/onnxruntime-node\/script\/install --onnxruntime-node-install=cuda12/,
+      );
       assert.match(cuda?.detail ?? "", /PyPI wheel onnxruntime-gpu==\d+\.\d+\.\d+/);
     }
     // The fastest is the first of auto's order that the report itself shows working on hardware.
