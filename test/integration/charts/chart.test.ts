@@ -293,8 +293,8 @@ spec: {style: "s3://b/s.jpg", dataset: "s3://b/d/", output: "s3://b/o/", workers
     const c = pod.containers[0]!;
     assert.deepEqual(pod.securityContext, {
       runAsNonRoot: true,
-      runAsUser: 1000,
-      runAsGroup: 1000,
+      runAsUser: 65532,
+      runAsGroup: 65532,
       seccompProfile: { type: "RuntimeDefault" },
     });
     assert.deepEqual(c.securityContext, {
