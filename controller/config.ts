@@ -4,10 +4,11 @@ import { z } from "zod";
 
 const bool = z.enum(["true", "false"]).transform((v) => v === "true");
 
-/** A numeric id for pods' securityContext; "" omits it (OpenShift assigns its own). */
+/** A numeric id for pods' securityContext, 65532 when unset; "" omits it (OpenShift assigns its own). */
 const podId = z
   .string()
   .regex(/^(\d+)?$/, "must be a number, or empty to leave it to the cluster")
+  .default("65532")
   .transform((v) => (v === "" ? undefined : Number(v)));
 
 export const ControllerConfigSchema = z.object({
@@ -81,9 +82,9 @@ export const ControllerConfigSchema = z.object({
    * values). Above 10000 so it matches no user of the node; empty omits the
    * field, for OpenShift's restricted SCC, which picks each namespace's UID.
    */
-  STYLEKUBE_RUN_AS_USER: podId.default(65532),
-  STYLEKUBE_RUN_AS_GROUP: podId.default(65532),
-  STYLEKUBE_FS_GROUP: podId.default(65532),
+  STYLEKUBE_RUN_AS_USER: podId,
+  STYLEKUBE_RUN_AS_GROUP: podId,
+  STYLEKUBE_FS_GROUP: podId,
   /** Objects of one kind reconciled at once (never the same object twice at once). */
   STYLEKUBE_RECONCILE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
 });
