@@ -1,5 +1,5 @@
 // What a StyleServer becomes: a Deployment of the model server, a Service in
-// front of it, and (with spec.autoscaling) an HPA that scales the StyleServer
+// front of it, a PodDisruptionBudget, and (with spec.autoscaling) an HPA that scales the StyleServer
 // itself through its scale subresource — so `kubectl scale`, the HPA and the
 // dashboard all move the same number, spec.replicas.
 import type * as k8s from "@kubernetes/client-node";
@@ -165,6 +165,31 @@ export function buildService(server: StyleServer): k8s.V1Service {
     spec: {
       selector: serverLabels(name),
       ports: [{ name: "http", port: 80, targetPort: "http" }],
+    },
+  };
+}
+
+/**
+ * Node drains and other voluntary evictions take one server pod at a time,
+ * so a StyleServer with two or more replicas keeps serving through them; with
+ * one replica a drain still proceeds (maxUnavailable, not minAvailable).
+ */
+export function buildDisruptionBudget(server: StyleServer): k8s.V1PodDisruptionBudget {
+  const name = server.metadata.name!;
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: {
+      name: serverObjectName(name),
+      namespace: server.metadata.namespace,
+      labels: serverLabels(name),
+      ownerReferences: [serverOwnerReference(server)],
+    },
+    spec: {
+      maxUnavailable: 1,
+      selector: { matchLabels: serverLabels(name) },
+      // A pod that is not ready serves nothing: evicting it costs nothing.
+      unhealthyPodEvictionPolicy: "AlwaysAllow",
     },
   };
 }

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { API_VERSION, validateStyleServer, type StyleServerInput } from "../../../common/api/index.js";
 import { readControllerConfig } from "../../../controller/config.js";
-import { buildDeployment } from "../../../controller/serving/server-resources.js";
+import { buildDeployment, buildDisruptionBudget } from "../../../controller/serving/server-resources.js";
 
 const config = readControllerConfig({});
 
@@ -113,5 +113,24 @@ describe("model-server Deployment", () => {
       runAsGroup: 65532,
       seccompProfile: { type: "RuntimeDefault" },
     });
+  });
+});
+
+describe("model-server PodDisruptionBudget", () => {
+  it("lets drains take one server pod at a time, selects exactly the server's pods, is owned by it", () => {
+    const v = validateStyleServer({
+      apiVersion: API_VERSION,
+      kind: "StyleServer",
+      metadata: { name: "api", namespace: "ns", uid: "uid-api" },
+      spec: { replicas: 3 },
+    });
+    assert.ok(v.ok);
+    const pdb = buildDisruptionBudget(v.value);
+    const deployment = buildDeployment(v.value, config);
+    assert.equal(pdb.metadata!.name, deployment.metadata!.name);
+    assert.equal(pdb.spec!.maxUnavailable, 1);
+    assert.deepEqual(pdb.spec!.selector, deployment.spec!.selector);
+    assert.equal(pdb.spec!.unhealthyPodEvictionPolicy, "AlwaysAllow");
+    assert.deepEqual(pdb.metadata!.ownerReferences, deployment.metadata!.ownerReferences);
   });
 });
