@@ -185,8 +185,7 @@ function installManifests(): string {
     pod.hostNetwork = true;
     // The restricted Pod Security level install.yaml puts on its namespace forbids host networking.
     const ns = docs.find((d) => d.kind === "Namespace") as
-      | (ManifestDoc & { metadata: { labels: Record<string, string> } })
-      | undefined;
+      (ManifestDoc & { metadata: { labels: Record<string, string> } }) | undefined;
     if (ns) ns.metadata.labels["pod-security.kubernetes.io/enforce"] = "privileged";
     pod.dnsPolicy = "ClusterFirstWithHostNet";
     if (op.httpHost) env.STYLEKUBE_HTTP_HOST = op.httpHost;
