@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -20,7 +20,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { CHART_DIR, INSTALL_RELEASE, INSTALL_YAML } from "../../../charts/generate.js";
 import { runToolOk } from "../../../charts/tools.js";
 import { GROUP, VERSION } from "../../../common/api/index.js";
-import { readTestEnv } from "../../env/env-file.js";
+import { readTestEnv, REPO_ROOT } from "../../env/env-file.js";
 import { minimalStyleTraining } from "../../fixtures/style-trainings.js";
 import { serviceAccountKubeconfig } from "../../support/controller-process.js";
 import {
@@ -347,6 +347,18 @@ describe("admission policy of manifests/install.yaml on the real apiserver", () 
     assert.deepEqual((created.spec.template as { spec: { nodeSelector: unknown } }).spec.nodeSelector, {
       pool: "inference",
     });
+  });
+
+  it("admits every example in manifests/examples as a namespace user", async () => {
+    const dir = join(REPO_ROOT, "manifests/examples");
+    const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
+    assert.ok(files.length >= 5, "the examples are there");
+    for (const file of files)
+      for (const doc of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) {
+        const body = doc.toJS() as Body & { metadata: { name: string } };
+        body.metadata = { ...body.metadata, name: `example-${files.indexOf(file)}-${body.metadata.name}` };
+        await assert.doesNotReject(create(user, nsDefault, body), file);
+      }
   });
 
   for (const c of REFUSED) {
