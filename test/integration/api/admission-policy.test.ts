@@ -272,16 +272,20 @@ describe("admission policy of manifests/install.yaml on the real apiserver", () 
   });
 
   after(async () => {
-    // Cluster-scoped policy objects would judge every other suite's objects: always removed.
-    const own = [...relaxed, ...installed].filter((o) =>
-      [
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
-        "Deployment",
-        "NetworkPolicy",
-        "PodDisruptionBudget",
-        "Service",
-      ].includes(o.kind),
+    // Cluster-scoped policy objects would judge every other suite's objects: always removed,
+    // with what only install.yaml brings. What manifests/rbac also holds (the Namespace,
+    // the operator's ServiceAccount and roles) and the CRDs stay: other suites use them.
+    const own = [...relaxed, ...installed].filter(
+      (o) =>
+        [
+          "ValidatingAdmissionPolicy",
+          "ValidatingAdmissionPolicyBinding",
+          "Deployment",
+          "NetworkPolicy",
+          "PodDisruptionBudget",
+          "Service",
+        ].includes(o.kind) ||
+        (o.kind === "ClusterRole" && /-(edit|view)$/.test(o.metadata.name)),
     );
     for (const o of own) {
       const ns = o.metadata.namespace ? ["-n", o.metadata.namespace] : [];
