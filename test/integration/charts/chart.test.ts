@@ -335,6 +335,11 @@ spec: {style: "s3://b/s.jpg", dataset: "s3://b/d/", output: "s3://b/o/", workers
     assert.deepEqual(nsWorkers.spec.egress[1]!.to, [
       { namespaceSelector: { matchLabels: { name: "messaging" } } },
     ]);
+    const openshiftDns = byKind(
+      parseManifests(template(["--set=networkPolicy.dnsPorts={53,5353}"])),
+      "NetworkPolicy",
+    ) as unknown as Policy[];
+    assert.equal(ports(openshiftDns[0]!)[0], "53/UDP,53/TCP,5353/UDP,5353/TCP");
     assert.deepEqual(
       byKind(parseManifests(template(["--set=networkPolicy.enabled=false"])), "NetworkPolicy"),
       [],
