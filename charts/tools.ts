@@ -1,4 +1,4 @@
-// helm and kubeconform for the chart's generator and tests: the versions
+// helm, kubeconform and kube-score for the chart's generator and tests: the versions
 // pinned in test/env/build-tools.sh, built by it from their Go modules into the
 // same version-keyed cache as the test environment's servers (first call: a few
 // minutes; afterwards a lookup).
@@ -12,6 +12,7 @@ export const REPO_ROOT = resolve(import.meta.dirname, "..");
 const TOOLS = {
   helm: { versionVar: "HELM_VERSION" },
   kubeconform: { versionVar: "KUBECONFORM_VERSION" },
+  "kube-score": { versionVar: "KUBE_SCORE_VERSION" },
 } as const;
 export type ChartTool = keyof typeof TOOLS;
 

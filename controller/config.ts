@@ -4,6 +4,13 @@ import { z } from "zod";
 
 const bool = z.enum(["true", "false"]).transform((v) => v === "true");
 
+/** A numeric id for pods' securityContext, 65532 when unset; "" omits it (OpenShift assigns its own). */
+const podId = z
+  .string()
+  .regex(/^(\d+)?$/, "must be a number, or empty to leave it to the cluster")
+  .default("65532")
+  .transform((v) => (v === "" ? undefined : Number(v)));
+
 export const ControllerConfigSchema = z.object({
   /** Namespace to watch; empty watches all namespaces. */
   STYLEKUBE_WATCH_NAMESPACE: z.string().default(""),
@@ -70,6 +77,14 @@ export const ControllerConfigSchema = z.object({
     .string()
     .regex(/^https?:\/\/\S+$/, "must be an http(s):// URL template, e.g. http://{podIP}:{port}/v2")
     .default("http://{podIP}:{port}/v2"),
+  /**
+   * The identity of worker and server pods (the chart's securityContext
+   * values). Above 10000 so it matches no user of the node; empty omits the
+   * field, for OpenShift's restricted SCC, which picks each namespace's UID.
+   */
+  STYLEKUBE_RUN_AS_USER: podId,
+  STYLEKUBE_RUN_AS_GROUP: podId,
+  STYLEKUBE_FS_GROUP: podId,
   /** Objects of one kind reconciled at once (never the same object twice at once). */
   STYLEKUBE_RECONCILE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
 });

@@ -81,24 +81,32 @@ export const VolumeMountSchema = z
   .strict()
   .describe("Where a template volume appears in the worker container (core/v1 VolumeMount).");
 
+const priorityClassName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
+  .optional();
+
+/** Where a pod may run, shared by worker pods and model-server pods. */
+function placementFields(pods: string) {
+  return {
+    nodeSelector: stringMap(`Node labels the node of ${pods} must have, e.g. a GPU node pool's.`, "labels"),
+    tolerations: z
+      .array(TolerationSchema)
+      .max(32)
+      .optional()
+      .describe(`Tolerations of ${pods}, e.g. for a tainted GPU node pool.`),
+    affinity: kubernetesObject(
+      `A core/v1 Affinity of ${pods}: nodeAffinity, podAffinity, podAntiAffinity.`,
+    ).optional(),
+    priorityClassName: priorityClassName.describe(`PriorityClass of ${pods}.`),
+  };
+}
+
 export const WorkerPodSpecTemplateSchema = described(
   z
     .object({
-      nodeSelector: stringMap("Node labels a worker's node must have, e.g. a GPU node pool's.", "labels"),
-      tolerations: z
-        .array(TolerationSchema)
-        .max(32)
-        .optional()
-        .describe("Tolerations, e.g. for a tainted GPU node pool."),
-      affinity: kubernetesObject(
-        "A core/v1 Affinity: nodeAffinity, podAffinity, podAntiAffinity.",
-      ).optional(),
-      priorityClassName: z
-        .string()
-        .max(253)
-        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
-        .optional()
-        .describe("PriorityClass of the worker pods."),
+      ...placementFields("worker pods"),
       env: described(
         z.array(EnvVarSchema).max(64),
         "Extra environment of the worker container, after the operator's.",
@@ -136,25 +144,28 @@ export const WorkerPodSpecTemplateSchema = described(
   ],
 );
 
+/** Labels and annotations added to every pod the operator builds from a template. */
+function templateMetadata(pod: string) {
+  return z
+    .object({
+      labels: stringMap(`Labels added to every ${pod}.`, "labels", [
+        {
+          rule: `self.all(k, !k.startsWith('${RESERVED_LABEL_PREFIX}') && !(k in ${celList(RESERVED_LABELS)}))`,
+          message: `label keys under ${RESERVED_LABEL_PREFIX} and ${RESERVED_LABELS.join(", ")} are set by the operator; choose another key`,
+          check: (v: Record<string, string>) =>
+            Object.keys(v).every((k) => !k.startsWith(RESERVED_LABEL_PREFIX) && !RESERVED_LABELS.includes(k)),
+        },
+      ]),
+      annotations: stringMap(`Annotations added to every ${pod}.`, "annotations"),
+    })
+    .strict()
+    .optional()
+    .describe(`Labels and annotations of every ${pod}.`);
+}
+
 export const WorkerPodTemplateSchema = z
   .object({
-    metadata: z
-      .object({
-        labels: stringMap("Labels added to every worker pod.", "labels", [
-          {
-            rule: `self.all(k, !k.startsWith('${RESERVED_LABEL_PREFIX}') && !(k in ${celList(RESERVED_LABELS)}))`,
-            message: `label keys under ${RESERVED_LABEL_PREFIX} and ${RESERVED_LABELS.join(", ")} are set by the operator; choose another key`,
-            check: (v: Record<string, string>) =>
-              Object.keys(v).every(
-                (k) => !k.startsWith(RESERVED_LABEL_PREFIX) && !RESERVED_LABELS.includes(k),
-              ),
-          },
-        ]),
-        annotations: stringMap("Annotations added to every worker pod.", "annotations"),
-      })
-      .strict()
-      .optional()
-      .describe("Labels and annotations of every worker pod."),
+    metadata: templateMetadata("worker pod"),
     spec: WorkerPodSpecTemplateSchema.optional(),
   })
   .strict()
@@ -163,3 +174,33 @@ export const WorkerPodTemplateSchema = z
   );
 
 export type WorkerPodTemplate = z.infer<typeof WorkerPodTemplateSchema>;
+
+export const ServerPodSpecTemplateSchema = z
+  .object({
+    ...placementFields("model-server pods"),
+    topologySpreadConstraints: z
+      .array(
+        kubernetesObject(
+          "A core/v1 TopologySpreadConstraint; its labelSelector may select the server's pods by stylekube.io/server.",
+        ),
+      )
+      .max(8)
+      .optional()
+      .describe(
+        "How the server pods spread over zones or nodes. Default: at most one more pod on any node than on another, where the scheduler can (whenUnsatisfiable ScheduleAnyway).",
+      ),
+  })
+  .strict()
+  .describe("Pod-level settings merged into every model-server pod.");
+
+export const ServerPodTemplateSchema = z
+  .object({
+    metadata: templateMetadata("model-server pod"),
+    spec: ServerPodSpecTemplateSchema.optional(),
+  })
+  .strict()
+  .describe(
+    "Merged into every model-server pod: labels, annotations, nodeSelector, tolerations, affinity, priorityClassName, topologySpreadConstraints.",
+  );
+
+export type ServerPodTemplate = z.infer<typeof ServerPodTemplateSchema>;

@@ -12,6 +12,7 @@ import {
   StorageSchema,
   uri,
 } from "./fields.js";
+import { ServerPodTemplateSchema } from "./pod-template.js";
 import { API_VERSION, ObjectMetaSchema } from "./style-training.js";
 
 export const AutoscalingSchema = described(
@@ -89,6 +90,9 @@ export const StyleServerSpecSchema = z
           .describe("Extended resource name of the GPU."),
         cpu: quantity("CPU request per replica.").default("2"),
         memory: quantity("Memory request and limit per replica.").default("2Gi"),
+        ephemeralStorage: quantity(
+          "Ephemeral storage request and limit per replica, and the size limit of its /tmp.",
+        ).default("1Gi"),
       })
       .strict()
       .prefault({})
@@ -110,6 +114,7 @@ export const StyleServerSpecSchema = z
       .max(1024)
       .optional()
       .describe("Server container image; defaults to the operator's serving image."),
+    template: ServerPodTemplateSchema.optional(),
   })
   .strict()
   .describe("How many servers, on which engine, serving which styles.");

@@ -182,6 +182,9 @@ export const WorkerResourcesSchema = z
       .describe("Extended resource name of the GPU, e.g. nvidia.com/gpu or amd.com/gpu."),
     cpu: quantity("CPU request and limit per worker.").default("4"),
     memory: quantity("Memory request and limit per worker.").default("16Gi"),
+    ephemeralStorage: quantity(
+      "Ephemeral storage request and limit per worker, and the size limit of its /tmp (where downloaded loss-network weights are unpacked).",
+    ).default("2Gi"),
   })
   .strict()
   .prefault({})

@@ -1,6 +1,6 @@
 // Level-triggered reconciliation of one StyleServer, in the StyleTraining
 // reconciler's shape: read what is (the object, and whatever exists under
-// the names of its Deployment, Service and HPA), let the policies
+// the names of its Deployment, Service, PodDisruptionBudget and HPA), let the policies
 // (./policies/) decide the next status and what to do, record that status
 // (a write guarded by the resourceVersion it was decided from), announce it,
 // then act: server-side apply the objects (so only the fields the operator
@@ -42,6 +42,7 @@ export class ServerReconciler {
   private readonly apps: k8s.AppsV1Api;
   private readonly core: k8s.CoreV1Api;
   private readonly autoscaling: k8s.AutoscalingV2Api;
+  private readonly policy: k8s.PolicyV1Api;
   private readonly custom: k8s.CustomObjectsApi;
   private readonly now: () => Date;
   private readonly written = new OwnWrites<RawServer>();
@@ -62,6 +63,7 @@ export class ServerReconciler {
     this.apps = deps.kc.makeApiClient(k8s.AppsV1Api);
     this.core = deps.kc.makeApiClient(k8s.CoreV1Api);
     this.autoscaling = deps.kc.makeApiClient(k8s.AutoscalingV2Api);
+    this.policy = deps.kc.makeApiClient(k8s.PolicyV1Api);
     this.custom = deps.kc.makeApiClient(k8s.CustomObjectsApi);
     this.now = deps.now ?? (() => new Date());
   }
@@ -102,14 +104,16 @@ export class ServerReconciler {
     const name = serverObjectName(server.metadata.name!);
     const namespace = server.metadata.namespace!;
     const uid = server.metadata.uid!;
-    const [deployment, service, autoscaler] = await Promise.all([
+    const [deployment, service, budget, autoscaler] = await Promise.all([
       this.apps.readNamespacedDeployment({ name, namespace }).catch(ignoreNotFound),
       this.core.readNamespacedService({ name, namespace }).catch(ignoreNotFound),
+      this.policy.readNamespacedPodDisruptionBudget({ name, namespace }).catch(ignoreNotFound),
       this.autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace }).catch(ignoreNotFound),
     ]);
     const occupants = {
       Deployment: occupantOf(deployment, uid),
       Service: occupantOf(service, uid),
+      PodDisruptionBudget: occupantOf(budget, uid),
       HorizontalPodAutoscaler: occupantOf(autoscaler, uid),
     };
     if (!occupants.Deployment?.ours) return { occupants };

@@ -1,5 +1,5 @@
 // What a StyleServer becomes: a Deployment of the model server, a Service in
-// front of it, and (with spec.autoscaling) an HPA that scales the StyleServer
+// front of it, a PodDisruptionBudget, and (with spec.autoscaling) an HPA that scales the StyleServer
 // itself through its scale subresource — so `kubectl scale`, the HPA and the
 // dashboard all move the same number, spec.replicas.
 import type * as k8s from "@kubernetes/client-node";
@@ -8,6 +8,7 @@ import { WORKER_ENV } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
 import { serverLabels, serverObjectName } from "../../common/api/owned-objects.js";
 import { serverOwnerReference } from "./ownership.js";
+import { containerSecurityContext, podSecurityContext, TMP_MOUNT, tmpVolume } from "../pod-security.js";
 
 export const SERVER_PORT = 8080;
 
@@ -26,11 +27,36 @@ export function templateStyles(deployment: k8s.V1Deployment): string | undefined
   return deployment.spec?.template?.spec?.containers?.[0]?.env?.find((e) => e.name === STYLES_ENV)?.value;
 }
 
+/**
+ * Where the server pods run: spec.template's placement, and by default a soft
+ * spread over nodes, so one node's loss or drain takes as few replicas as the
+ * cluster allows.
+ */
+export function serverPlacement(server: StyleServer): Partial<k8s.V1PodSpec> {
+  const t = server.spec.template?.spec;
+  const spread: k8s.V1TopologySpreadConstraint[] = (t?.topologySpreadConstraints as
+    k8s.V1TopologySpreadConstraint[] | undefined) ?? [
+    {
+      maxSkew: 1,
+      topologyKey: "kubernetes.io/hostname",
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: serverLabels(server.metadata.name!) },
+    },
+  ];
+  const placement: Partial<k8s.V1PodSpec> = { topologySpreadConstraints: spread };
+  if (t?.nodeSelector) placement.nodeSelector = t.nodeSelector;
+  if (t?.tolerations) placement.tolerations = t.tolerations as k8s.V1Toleration[];
+  if (t?.affinity) placement.affinity = t.affinity as k8s.V1Affinity;
+  if (t?.priorityClassName) placement.priorityClassName = t.priorityClassName;
+  return placement;
+}
+
 export function buildDeployment(server: StyleServer, config: ControllerConfig): k8s.V1Deployment {
   const name = server.metadata.name!;
   const { spec } = server;
   const labels = serverLabels(name);
   const storage = spec.storage;
+  const template = spec.template;
   const env: k8s.V1EnvVar[] = [
     // A changed style set changes the pod template, which rolls the
     // Deployment one pod at a time; readiness (all styles loaded) gates each step.
@@ -59,8 +85,12 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
     );
   }
   const res = spec.resources;
-  const requests: Record<string, string> = { cpu: res.cpu, memory: res.memory };
-  const limits: Record<string, string> = { memory: res.memory };
+  const requests: Record<string, string> = {
+    cpu: res.cpu,
+    memory: res.memory,
+    "ephemeral-storage": res.ephemeralStorage,
+  };
+  const limits: Record<string, string> = { memory: res.memory, "ephemeral-storage": res.ephemeralStorage };
   if (res.gpu > 0) requests[res.gpuResourceName] = limits[res.gpuResourceName] = String(res.gpu);
   const probe = (path: string, periodSeconds: number): k8s.V1Probe => ({
     httpGet: { path, port: "http" },
@@ -85,8 +115,10 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
       strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: {
-          labels,
+          // The operator's labels win: the Deployment selects by them.
+          labels: { ...template?.metadata?.labels, ...labels },
           annotations: {
+            ...template?.metadata?.annotations,
             "prometheus.io/scrape": "true",
             "prometheus.io/port": String(SERVER_PORT),
             "prometheus.io/path": "/metrics",
@@ -94,12 +126,8 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
         },
         spec: {
           automountServiceAccountToken: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 1000,
-            runAsGroup: 1000,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
+          securityContext: podSecurityContext(config),
+          ...serverPlacement(server),
           containers: [
             {
               name: "server",
@@ -113,15 +141,11 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
               readinessProbe: probe("/v2/health/ready", 5),
               livenessProbe: probe("/v2/health/live", 10),
               startupProbe: { ...probe("/v2/health/live", 5), failureThreshold: 60 },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] },
-              },
-              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+              securityContext: containerSecurityContext(),
+              volumeMounts: [TMP_MOUNT],
             },
           ],
-          volumes: [{ name: "tmp", emptyDir: {} }],
+          volumes: [tmpVolume(res.ephemeralStorage)],
         },
       },
     },
@@ -142,6 +166,31 @@ export function buildService(server: StyleServer): k8s.V1Service {
     spec: {
       selector: serverLabels(name),
       ports: [{ name: "http", port: 80, targetPort: "http" }],
+    },
+  };
+}
+
+/**
+ * Node drains and other voluntary evictions take one server pod at a time,
+ * so a StyleServer with two or more replicas keeps serving through them; with
+ * one replica a drain still proceeds (maxUnavailable, not minAvailable).
+ */
+export function buildDisruptionBudget(server: StyleServer): k8s.V1PodDisruptionBudget {
+  const name = server.metadata.name!;
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: {
+      name: serverObjectName(name),
+      namespace: server.metadata.namespace,
+      labels: serverLabels(name),
+      ownerReferences: [serverOwnerReference(server)],
+    },
+    spec: {
+      maxUnavailable: 1,
+      selector: { matchLabels: serverLabels(name) },
+      // A pod that is not ready serves nothing: evicting it costs nothing.
+      unhealthyPodEvictionPolicy: "AlwaysAllow",
     },
   };
 }

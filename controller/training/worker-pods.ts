@@ -6,6 +6,7 @@ import { quantityValue } from "../../common/api/fields.js";
 import { WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../../common/worker-env.js";
 import { POD_TERMINATION_MESSAGE_PATH } from "../../common/worker-exit.js";
 import type { ControllerConfig } from "../config.js";
+import { containerSecurityContext, podSecurityContext, TMP_MOUNT, tmpVolume } from "../pod-security.js";
 import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
 import { trainingOwnerReference } from "./ownership.js";
 import { WORKER_FINALIZER, workerLabels, workerPodName } from "../../common/api/owned-objects.js";
@@ -88,7 +89,11 @@ export function buildWorkerPod(
   const gpuToleration: k8s.V1Toleration[] =
     res.gpu > 0 ? [{ key: res.gpuResourceName, operator: "Exists", effect: "NoSchedule" }] : [];
   const tolerations = [...gpuToleration, ...((template?.spec?.tolerations ?? []) as k8s.V1Toleration[])];
-  const quantities: Record<string, string> = { cpu: res.cpu, memory: res.memory };
+  const quantities: Record<string, string> = {
+    cpu: res.cpu,
+    memory: res.memory,
+    "ephemeral-storage": res.ephemeralStorage,
+  };
   if (res.gpu > 0) quantities[res.gpuResourceName] = String(res.gpu);
 
   return {
@@ -112,13 +117,7 @@ export function buildWorkerPod(
       serviceAccountName: config.STYLEKUBE_WORKER_SERVICE_ACCOUNT,
       automountServiceAccountToken: false,
       hostname: `w${rank}`,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 1000,
-        runAsGroup: 1000,
-        fsGroup: 1000,
-        seccompProfile: { type: "RuntimeDefault" },
-      },
+      securityContext: podSecurityContext(config),
       containers: [
         {
           name: "worker",
@@ -129,20 +128,16 @@ export function buildWorkerPod(
           // A worker killed before it could write one still says why (its last log lines).
           terminationMessagePolicy: "FallbackToLogsOnError",
           resources: { requests: quantities, limits: quantities },
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ["ALL"] },
-          },
+          securityContext: containerSecurityContext(),
           volumeMounts: [
-            { name: "tmp", mountPath: "/tmp" },
+            TMP_MOUNT,
             ...(natsCredsSecret ? [{ name: "nats-creds", mountPath: CREDS_MOUNT, readOnly: true }] : []),
             ...(template?.spec?.volumeMounts ?? []),
           ],
         },
       ],
       volumes: [
-        { name: "tmp", emptyDir: {} },
+        tmpVolume(res.ephemeralStorage),
         ...(natsCredsSecret
           ? [{ name: "nats-creds", secret: { secretName: natsCredsSecret, defaultMode: 0o440 } }]
           : []),

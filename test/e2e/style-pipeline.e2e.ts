@@ -1,6 +1,6 @@
 // The user's path on real pods, each step asserted:
 //  1. the operator runs as a pod from its image, with the chart's ServiceAccount,
-//     as uid 1000 on a read-only root filesystem;
+//     as uid 65532 on a read-only root filesystem;
 //  2. `kubectl apply` of a StyleTraining (2 workers, 32 px, the onnxruntime
 //     engine, pretrained VGG-16 from `stylekube weights pull vgg16`, The
 //     Starry Night) gives two worker pods from the trainer image that average
@@ -110,11 +110,11 @@ async function training(): Promise<Training> {
   return k.json<Training>(["-n", NS, "get", "styletraining", TRAINING]);
 }
 
-/** uid 1000 and a read-only root filesystem, checked inside the running container. */
+/** uid 65532 (the chart's securityContext) and a read-only root filesystem, checked inside the running container. */
 async function assertHardened(namespace: string, pod: Pod): Promise<void> {
   const name = pod.metadata.name;
   const uid = (await k.run(["-n", namespace, "exec", name, "--", "id", "-u"])).trim();
-  assert.equal(uid, "1000", `${name} runs as uid 1000`);
+  assert.equal(uid, "65532", `${name} runs as uid 65532`);
   const write = await k
     .run(["-n", namespace, "exec", name, "--", "sh", "-c", "touch /app/e2e-probe 2>&1 || true"])
     .catch((err: Error) => err.message);
@@ -190,6 +190,10 @@ function installManifests(): string {
     // kube-proxy): the operator shares the node's network and is pointed at
     // the apiserver directly; it listens on the node's address, not 0.0.0.0.
     pod.hostNetwork = true;
+    // The restricted Pod Security level install.yaml puts on its namespace forbids host networking.
+    const ns = docs.find((d) => d.kind === "Namespace") as
+      (ManifestDoc & { metadata: { labels: Record<string, string> } }) | undefined;
+    if (ns) ns.metadata.labels["pod-security.kubernetes.io/enforce"] = "privileged";
     pod.dnsPolicy = "ClusterFirstWithHostNet";
     if (op.httpHost) env.STYLEKUBE_HTTP_HOST = op.httpHost;
     if (op.httpPort) {
@@ -307,7 +311,7 @@ describe("end to end on real pods: operator, training with a killed worker, expo
   });
 
   step(
-    "the operator runs as a pod from its image with its chart's ServiceAccount, uid 1000, read-only root",
+    "the operator runs as a pod from its image with its chart's ServiceAccount, uid 65532, read-only root",
     async () => {
       const manifests = installManifests();
       await k.run(["apply", "-f", "-"], {

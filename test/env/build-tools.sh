@@ -3,7 +3,7 @@
 # kube-controller-manager, kube-scheduler, kubectl, kwok, MinIO, nats-server —
 # from their Go modules, into a cache outside the repository keyed by version,
 # so the second run is a no-op. Usage: build-tools.sh [tool ...] (default: all
-# servers). helm and kubeconform (the chart tests' tools), and kubelet and
+# servers). helm, kubeconform and kube-score (the chart tests' tools), and kubelet and
 # pause (the opt-in real node's) are built only when named, so bringing the
 # environment up does not pay for them.
 set -euo pipefail
@@ -14,6 +14,7 @@ MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 NATS_VERSION="${NATS_VERSION:-v2.12.15}"
 HELM_VERSION="${HELM_VERSION:-v4.3.1}"
 KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.8.0}"
+KUBE_SCORE_VERSION="${KUBE_SCORE_VERSION:-v1.20.0}"
 TOOLS_DIR="${STYLEKUBE_TOOLS_DIR:-$HOME/.cache/stylekube/tools}"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 
@@ -129,6 +130,9 @@ for t in "${tools[@]}"; do
             "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" ;;
     kubeconform) go_install kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform kubeconform \
             "-X main.version=$KUBECONFORM_VERSION" ;;
+    # The chart's and install.yaml's static check (test/integration/charts/kube-score.test.ts).
+    kube-score) go_install kube-score "$KUBE_SCORE_VERSION" github.com/zegl/kube-score/cmd/kube-score kube-score \
+            "-X main.version=$KUBE_SCORE_VERSION" ;;
     *) log "unknown tool $t"; exit 2 ;;
   esac
 done

@@ -15,7 +15,14 @@ const POD_CIDR = "10.244.0.0/16";
 export const FAKE_NODES = ["kwok-node-0"];
 
 function fakeNode(name: string): V1Node {
-  const resources = { cpu: "32", memory: "256Gi", pods: "110", "nvidia.com/gpu": "8" };
+  // ephemeral-storage too: every pod stylekube builds requests it, as real nodes report it.
+  const resources = {
+    cpu: "32",
+    memory: "256Gi",
+    "ephemeral-storage": "1Ti",
+    pods: "110",
+    "nvidia.com/gpu": "8",
+  };
   return {
     apiVersion: "v1",
     kind: "Node",

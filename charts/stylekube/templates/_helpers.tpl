@@ -71,3 +71,44 @@ app.kubernetes.io/component: controller
 {{- define "stylekube.dashboardTokenFromSecret" -}}
 {{- if and .Values.dashboard.enabled (or .Values.dashboard.token.existingSecret .Values.dashboard.token.create) }}true{{ end }}
 {{- end }}
+
+{{/* The port of a parsed URL (urlParse), or the given default. */}}
+{{- define "stylekube.urlPort" -}}
+{{- $url := index . 0 }}
+{{- $default := index . 1 }}
+{{- $host := $url.host }}
+{{- if regexMatch ":[0-9]+$" $host }}
+{{- regexFind "[0-9]+$" $host }}
+{{- else }}
+{{- $default }}
+{{- end }}
+{{- end }}
+
+{{/* NetworkPolicy egress rules from {ports, to} dicts; an empty `to` is any destination. */}}
+{{- define "stylekube.egressRules" -}}
+{{- range . }}
+- ports:
+    {{- toYaml .ports | nindent 4 }}
+  {{- with .to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A securityContext id as text: "" for null (left to the cluster). */}}
+{{- define "stylekube.podId" -}}
+{{- if not (kindIs "invalid" .) }}{{ int64 . }}{{ end }}
+{{- end }}
+
+{{/* runAsUser and runAsGroup of the operator pod, each omitted when null. */}}
+{{- define "stylekube.podIds" -}}
+{{- with .Values.securityContext }}
+{{- if not (kindIs "invalid" .runAsUser) }}
+runAsUser: {{ int64 .runAsUser }}
+{{- end }}
+{{- if not (kindIs "invalid" .runAsGroup) }}
+runAsGroup: {{ int64 .runAsGroup }}
+{{- end }}
+{{- end }}
+{{- end }}

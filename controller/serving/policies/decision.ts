@@ -19,7 +19,7 @@ import { DecisionRecord, type DecisionEvent, type ObservedObject } from "../../k
 import type { Occupant } from "../ownership.js";
 
 /** The objects a StyleServer becomes; they share one name (`<server>-server`). */
-export type ServerObjectKind = "Deployment" | "Service" | "HorizontalPodAutoscaler";
+export type ServerObjectKind = "Deployment" | "Service" | "PodDisruptionBudget" | "HorizontalPodAutoscaler";
 
 /** What every policy sees, valid spec or not. */
 export interface ObservedServer extends ObservedObject<StyleServerStatus> {

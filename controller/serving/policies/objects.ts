@@ -4,7 +4,12 @@
 // is deleted; an HPA of that name that is not its own (say, one a user made
 // for this StyleServer by hand) stays.
 import { serverObjectName } from "../../../common/api/index.js";
-import { buildAutoscaler, buildDeployment, buildService } from "../server-resources.js";
+import {
+  buildAutoscaler,
+  buildDeployment,
+  buildDisruptionBudget,
+  buildService,
+} from "../server-resources.js";
 import type { ServerDecision, ServerFacts } from "./decision.js";
 import { takenKinds } from "./ownership.js";
 
@@ -12,6 +17,8 @@ export function applyObjects(facts: ServerFacts, d: ServerDecision): void {
   const taken = new Set(takenKinds(facts));
   if (!taken.has("Deployment")) d.act({ kind: "apply", object: buildDeployment(facts.server, facts.config) });
   if (!taken.has("Service")) d.act({ kind: "apply", object: buildService(facts.server) });
+  if (!taken.has("PodDisruptionBudget"))
+    d.act({ kind: "apply", object: buildDisruptionBudget(facts.server) });
   const autoscaler = buildAutoscaler(facts.server);
   if (autoscaler) {
     if (!taken.has("HorizontalPodAutoscaler")) d.act({ kind: "apply", object: autoscaler });

@@ -19,7 +19,7 @@ export const NOT_OWNED_RETRY_MS = 15_000;
 
 /** The kinds of object this spec needs: the HPA only with spec.autoscaling. */
 export function neededKinds(facts: ServerFacts): ServerObjectKind[] {
-  const kinds: ServerObjectKind[] = ["Deployment", "Service"];
+  const kinds: ServerObjectKind[] = ["Deployment", "Service", "PodDisruptionBudget"];
   if (facts.server.spec.autoscaling) kinds.push("HorizontalPodAutoscaler");
   return kinds;
 }
@@ -54,7 +54,7 @@ export function ownership(facts: ServerFacts, d: ServerDecision): void {
       ServerCondition.ResourcesOwned,
       "True",
       ServerReason.AllResourcesOwned,
-      "the Deployment, Service and HPA (with autoscaling) of this name are this StyleServer's",
+      "the Deployment, Service, PodDisruptionBudget and HPA (with autoscaling) of this name are this StyleServer's",
     );
     return;
   }

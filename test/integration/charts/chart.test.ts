@@ -39,6 +39,15 @@ const VARIANTS: Record<string, string[]> = {
     "--set=dashboard.ingress.enabled=true,dashboard.ingress.className=nginx",
     "--set=dashboard.ingress.tls[0].secretName=tls,dashboard.ingress.tls[0].hosts={stylekube.local}",
   ],
+  "namespaced, platform-assigned identity, relaxed admission": [
+    "--set=rbac.scope=namespaced,controller.watchNamespace=team-a",
+    "--set=securityContext.runAsUser=null,securityContext.runAsGroup=null,securityContext.fsGroup=null",
+    "--set=networkPolicy.workloadNamespaces={team-b,team-a}",
+    "--set=networkPolicy.nats[0].namespaceSelector.matchLabels.name=messaging",
+    "--set=admission.validationActions={Warn,Audit}",
+    "--set=admission.images.allowed={registry.example.com/ml/}",
+    '--set-json=admission.namespaces={"team-a":{"volumeSources":["secret"],"secretEnv":true}}',
+  ],
   "bring your own identity, no dashboard": [
     "--set=serviceAccount.create=false,serviceAccount.name=ops",
     "--set=rbac.create=false",
@@ -78,8 +87,12 @@ function controllerEnv(objs: Manifest[]): EnvVar[] {
   return deploy.spec.template.spec.containers[0]!.env;
 }
 
-function rbacRules(objs: Manifest[], kind: string): unknown {
-  return (one(objs, kind) as { rules?: unknown }).rules;
+function rbacRules(objs: Manifest[], kind: string, name?: string): unknown {
+  const found = name
+    ? byKind(objs, kind).filter((o) => (o.metadata as { name: string }).name === name)
+    : byKind(objs, kind);
+  assert.equal(found.length, 1, `exactly one ${kind} ${name ?? ""}`);
+  return (found[0] as { rules?: unknown }).rules;
 }
 
 describe("helm chart charts/stylekube", () => {
@@ -168,27 +181,38 @@ spec: {style: "s3://b/s.jpg", dataset: "s3://b/d/", output: "s3://b/o/", workers
       .map((o) => o.kind)
       .sort();
     assert.deepEqual(kinds, [
-      "ClusterRole",
+      "ClusterRole", // the operator's
+      "ClusterRole", // stylekube-edit, aggregated
+      "ClusterRole", // stylekube-view, aggregated
       "ClusterRoleBinding",
       "ClusterRoleBinding", // system:auth-delegator for dashboard token review
       "CustomResourceDefinition",
       "CustomResourceDefinition",
       "Deployment",
       "Ingress",
+      "NetworkPolicy", // the operator's
+      "NetworkPolicy", // workers in the watched namespace
+      "NetworkPolicy", // model servers in the watched namespace
       "PodDisruptionBudget",
       "Role",
       "RoleBinding",
       "Secret",
-      "Service",
+      "Service", // dashboard
+      "Service", // metrics
       "ServiceAccount",
       "ServiceAccount",
+      "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicyBinding",
     ]);
   });
 
   it("grants exactly manifests/rbac/controller.yaml's rules", () => {
     const source = parseManifests(readFileSync(resolve(REPO_ROOT, "manifests/rbac/controller.yaml"), "utf8"));
     const chart = parseManifests(template([], "other-release", "elsewhere"));
-    assert.deepEqual(rbacRules(chart, "ClusterRole"), rbacRules(source, "ClusterRole"));
+    assert.deepEqual(
+      rbacRules(chart, "ClusterRole", "other-release-stylekube-controller"),
+      rbacRules(source, "ClusterRole"),
+    );
     assert.deepEqual(rbacRules(chart, "Role"), rbacRules(source, "Role"));
     // Bound to the operator's ServiceAccount in the release namespace.
     const sa = byKind(chart, "ServiceAccount").find(
@@ -201,6 +225,168 @@ spec: {style: "s3://b/s.jpg", dataset: "s3://b/d/", output: "s3://b/o/", workers
         { kind: "ServiceAccount", name: "other-release-stylekube-controller", namespace: "elsewhere" },
       ]);
     }
+  });
+
+  it("rbac.scope namespaced: the operator's rules as a Role in the watched namespace, nothing cluster-wide", () => {
+    const objs = parseManifests(
+      template(VARIANTS["namespaced, platform-assigned identity, relaxed admission"]!),
+    );
+    const source = parseManifests(readFileSync(resolve(REPO_ROOT, "manifests/rbac/controller.yaml"), "utf8"));
+    const named = (kind: string, name: string) =>
+      byKind(objs, kind).find((o) => (o.metadata as { name: string }).name === name) as
+        { metadata: { namespace?: string }; rules?: unknown } | undefined;
+    const role = named("Role", "stylekube-controller");
+    assert.equal(role?.metadata.namespace, "team-a");
+    assert.deepEqual(role?.rules, rbacRules(source, "ClusterRole"));
+    assert.equal(named("RoleBinding", "stylekube-controller")?.metadata.namespace, "team-a");
+    // Cluster-wide: only the aggregated roles for users, which grant the operator nothing.
+    assert.deepEqual(byKind(objs, "ClusterRoleBinding"), []);
+    assert.deepEqual(
+      byKind(objs, "ClusterRole")
+        .map((o) => (o.metadata as { name: string }).name)
+        .sort(),
+      ["stylekube-edit", "stylekube-view"],
+    );
+    const binding = one(objs, "ValidatingAdmissionPolicyBinding") as unknown as {
+      spec: { validationActions: string[]; matchResources: { namespaceSelector: unknown } };
+    };
+    assert.deepEqual(binding.spec.matchResources.namespaceSelector, {
+      matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["team-a"] }],
+    });
+    assert.deepEqual(binding.spec.validationActions, ["Warn", "Audit"]);
+    const r = runTool("helm", ["template", "x", CHART_DIR, "--set=rbac.scope=namespaced"]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /rbac\.scope namespaced needs controller\.watchNamespace/);
+  });
+
+  it("the pods' identity: 65532 by default, left to the platform when the values are null", () => {
+    const podOf = (objs: Manifest[]) =>
+      (one(objs, "Deployment") as unknown as { spec: { template: { spec: { securityContext: object } } } })
+        .spec.template.spec.securityContext;
+    const envOf = (objs: Manifest[]) => Object.fromEntries(controllerEnv(objs).map((e) => [e.name, e.value]));
+    const defaults = parseManifests(template([]));
+    assert.deepEqual(podOf(defaults), {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    const env = envOf(defaults);
+    assert.deepEqual(
+      [env.STYLEKUBE_RUN_AS_USER, env.STYLEKUBE_RUN_AS_GROUP, env.STYLEKUBE_FS_GROUP],
+      ["65532", "65532", "65532"],
+    );
+    const openshift = parseManifests(
+      template(VARIANTS["namespaced, platform-assigned identity, relaxed admission"]!),
+    );
+    assert.deepEqual(podOf(openshift), { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    const config = ControllerConfigSchema.parse(envOf(openshift));
+    assert.deepEqual(
+      [config.STYLEKUBE_RUN_AS_USER, config.STYLEKUBE_RUN_AS_GROUP, config.STYLEKUBE_FS_GROUP],
+      [undefined, undefined, undefined],
+    );
+  });
+
+  it("NetworkPolicies: workers take no connections and reach only DNS, NATS and S3 on their ports", () => {
+    type Rule = { ports: { port: number | string; protocol: string }[]; to?: unknown[] };
+    type Policy = {
+      metadata: { name: string; namespace: string };
+      spec: { policyTypes: string[]; ingress?: unknown[]; egress: Rule[] };
+    };
+    const policies = byKind(
+      parseManifests(template(VARIANTS["everything on"]!)),
+      "NetworkPolicy",
+    ) as unknown as Policy[];
+    const find = (name: string) => policies.find((p) => p.metadata.name === name)!;
+    const ports = (p: Policy) =>
+      p.spec.egress.map((r) => r.ports.map((x) => `${x.port}/${x.protocol}`).join(","));
+    const workers = find("stylekube-workers");
+    assert.equal(workers.metadata.namespace, "team-a");
+    assert.deepEqual(workers.spec.policyTypes, ["Ingress", "Egress"]);
+    assert.equal(workers.spec.ingress, undefined, "no ingress rule: nothing may connect");
+    // nats://nats.messaging:4222 and http://minio.storage:9000 in this variant.
+    assert.deepEqual(ports(workers), ["53/UDP,53/TCP", "4222/TCP", "9000/TCP"]);
+    const servers = find("stylekube-servers");
+    assert.deepEqual(ports(servers), ["53/UDP,53/TCP", "9000/TCP"]);
+    assert.equal(servers.spec.ingress?.length, 1);
+    const operator = find("stylekube-controller");
+    assert.equal(operator.metadata.namespace, "stylekube-system");
+    assert.deepEqual(ports(operator), [
+      "53/UDP,53/TCP",
+      "443/TCP,6443/TCP",
+      "4222/TCP",
+      "9000/TCP",
+      "8080/TCP",
+    ]);
+    // Without an endpoint, S3 is AWS on 443; peers given for NATS narrow that rule.
+    const namespaced = byKind(
+      parseManifests(template(VARIANTS["namespaced, platform-assigned identity, relaxed admission"]!)),
+      "NetworkPolicy",
+    ) as unknown as Policy[];
+    assert.deepEqual(
+      namespaced
+        .filter((p) => p.metadata.name === "stylekube-workers")
+        .map((p) => p.metadata.namespace)
+        .sort(),
+      ["team-a", "team-b"],
+    );
+    const nsWorkers = namespaced.find((p) => p.metadata.name === "stylekube-workers")!;
+    assert.deepEqual(ports(nsWorkers), ["53/UDP,53/TCP", "4222/TCP", "443/TCP"]);
+    assert.deepEqual(nsWorkers.spec.egress[1]!.to, [
+      { namespaceSelector: { matchLabels: { name: "messaging" } } },
+    ]);
+    const openshiftDns = byKind(
+      parseManifests(template(["--set=networkPolicy.dnsPorts={53,5353}"])),
+      "NetworkPolicy",
+    ) as unknown as Policy[];
+    assert.equal(ports(openshiftDns[0]!)[0], "53/UDP,53/TCP,5353/UDP,5353/TCP");
+    assert.deepEqual(
+      byKind(parseManifests(template(["--set=networkPolicy.enabled=false"])), "NetworkPolicy"),
+      [],
+    );
+  });
+
+  it("a metrics Service by default, and a ServiceMonitor on request that selects it", () => {
+    const objs = parseManifests(template(["--set=metrics.serviceMonitor.enabled=true"]));
+    const service = byKind(objs, "Service").find(
+      (o) => (o.metadata as { name: string }).name === "stylekube-metrics",
+    ) as unknown as { metadata: { labels: Record<string, string> }; spec: { ports: { name: string }[] } };
+    assert.ok(service, "the metrics Service");
+    const monitor = one(objs, "ServiceMonitor") as unknown as {
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        endpoints: { port: string; path: string }[];
+      };
+    };
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels))
+      assert.equal(service.metadata.labels[k], v, `the Service carries ${k}=${v}`);
+    assert.equal(monitor.spec.endpoints[0]!.port, service.spec.ports[0]!.name);
+    assert.equal(monitor.spec.endpoints[0]!.path, "/metrics");
+    const r = runTool("helm", [
+      "template",
+      "x",
+      CHART_DIR,
+      "--set=metrics.serviceMonitor.enabled=true,metrics.service.enabled=false",
+    ]);
+    assert.match(r.stderr, /metrics\.serviceMonitor\.enabled needs metrics\.service\.enabled/);
+  });
+
+  it("every pod the chart runs has ephemeral-storage requests and limits and a capped /tmp", () => {
+    const deploy = one(parseManifests(template([])), "Deployment") as unknown as {
+      spec: {
+        template: {
+          spec: {
+            containers: { resources: { requests: Record<string, string>; limits: Record<string, string> } }[];
+            volumes: { name: string; emptyDir?: { sizeLimit?: string } }[];
+          };
+        };
+      };
+    };
+    const pod = deploy.spec.template.spec;
+    assert.ok(pod.containers[0]!.resources.requests["ephemeral-storage"]);
+    assert.ok(pod.containers[0]!.resources.limits["ephemeral-storage"]);
+    for (const v of pod.volumes.filter((x) => x.emptyDir))
+      assert.ok(v.emptyDir!.sizeLimit, `${v.name} sizeLimit`);
   });
 
   it("the worker ServiceAccount matches manifests/rbac/worker.yaml and the operator's setting", () => {
@@ -293,8 +479,8 @@ spec: {style: "s3://b/s.jpg", dataset: "s3://b/d/", output: "s3://b/o/", workers
     const c = pod.containers[0]!;
     assert.deepEqual(pod.securityContext, {
       runAsNonRoot: true,
-      runAsUser: 1000,
-      runAsGroup: 1000,
+      runAsUser: 65532,
+      runAsGroup: 65532,
       seccompProfile: { type: "RuntimeDefault" },
     });
     assert.deepEqual(c.securityContext, {

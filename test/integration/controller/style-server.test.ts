@@ -92,7 +92,7 @@ describe("StyleServer controller", () => {
       ...args,
     ]);
 
-  it("becomes a Deployment with health probes and a Service, and reports ready replicas and styles", async () => {
+  it("becomes a Deployment with health probes, a Service and a PodDisruptionBudget, and reports ready replicas and styles", async () => {
     await custom.createNamespacedCustomObject({
       ...servers,
       namespace: ns,
@@ -119,6 +119,22 @@ describe("StyleServer controller", () => {
     assert.equal(d.spec!.strategy!.rollingUpdate!.maxUnavailable, 0);
     const svc = await core.readNamespacedService({ name: "default-server", namespace: ns });
     assert.deepEqual(svc.spec!.selector, d.spec!.selector!.matchLabels);
+    // Drains take one server pod at a time; the topology spread keeps replicas on different nodes where it can.
+    const pdb = await waitFor("the PodDisruptionBudget", async () =>
+      Boolean(
+        await kc
+          .makeApiClient(k8s.PolicyV1Api)
+          .readNamespacedPodDisruptionBudget({ name: "default-server", namespace: ns }),
+      ),
+    ).then(() =>
+      kc
+        .makeApiClient(k8s.PolicyV1Api)
+        .readNamespacedPodDisruptionBudget({ name: "default-server", namespace: ns }),
+    );
+    assert.equal(pdb.spec!.maxUnavailable, 1);
+    assert.deepEqual(pdb.spec!.selector!.matchLabels, d.spec!.selector!.matchLabels);
+    assert.equal(pdb.metadata!.ownerReferences![0]!.kind, "StyleServer");
+    assert.equal(d.spec!.template.spec!.topologySpreadConstraints![0]!.topologyKey, "kubernetes.io/hostname");
     const s = await waitServer(
       "default",
       "2 ready with mosaic loaded",

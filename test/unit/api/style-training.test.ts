@@ -30,7 +30,13 @@ describe("StyleTraining schema (zod)", () => {
       upsampling: "upsample-conv",
       seed: 0,
     });
-    assert.deepEqual(spec.resources, { gpu: 1, gpuResourceName: "nvidia.com/gpu", cpu: "4", memory: "16Gi" });
+    assert.deepEqual(spec.resources, {
+      gpu: 1,
+      gpuResourceName: "nvidia.com/gpu",
+      cpu: "4",
+      memory: "16Gi",
+      ephemeralStorage: "2Gi",
+    });
     assert.deepEqual(spec.lossNetwork, { format: "auto", convention: "auto", random: false });
     assert.deepEqual(spec.checkpoint, { everySteps: 1000, keep: 3 });
     assert.deepEqual(spec.previews, { photos: ["held-out/"], maxPhotos: 4, size: 256 });

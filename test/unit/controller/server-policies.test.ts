@@ -84,9 +84,9 @@ const autoscaling = { minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercen
 
 const CASES: Case[] = [
   {
-    name: "a new server: Deployment and Service applied, owned, not yet available",
+    name: "a new server: Deployment, Service and PodDisruptionBudget applied, owned, not yet available",
     expect: (d) => {
-      assert.deepEqual(applied(d), ["Deployment", "Service"]);
+      assert.deepEqual(applied(d), ["Deployment", "Service", "PodDisruptionBudget"]);
       assert.deepEqual(deletes(d), []);
       assert.deepEqual(d.events, []);
       assert.equal(condition(d, "ResourcesOwned")?.status, "True");
@@ -106,7 +106,7 @@ const CASES: Case[] = [
     deployment: deployment(rolledOut),
     engine: "onnxruntime/cpu",
     expect: (d) => {
-      assert.deepEqual(applied(d), ["Deployment", "Service"]);
+      assert.deepEqual(applied(d), ["Deployment", "Service", "PodDisruptionBudget"]);
       assert.deepEqual(d.status.loadedStyles, ["mosaic"]);
       assert.equal(d.status.engine, "onnxruntime/cpu");
       assert.equal(d.status.readyReplicas, 2);
@@ -144,7 +144,7 @@ const CASES: Case[] = [
     name: "a Service of the name made by hand: left alone, a Warning naming it and the fix, ResourcesOwned False, looked at again",
     occupants: { Service: byHand("s-hand") },
     expect: (d) => {
-      assert.deepEqual(applied(d), ["Deployment"]);
+      assert.deepEqual(applied(d), ["Deployment", "PodDisruptionBudget"]);
       assert.deepEqual(reasons(d), ["ResourceExists"]);
       assert.equal(d.events[0]!.type, "Warning");
       assert.match(
@@ -177,7 +177,7 @@ const CASES: Case[] = [
     expect: (d) => {
       assert.deepEqual(d.events, []);
       assert.equal(condition(d, "ResourcesOwned")?.lastTransitionTime, "2026-02-01T00:00:00.000Z");
-      assert.deepEqual(applied(d), ["Deployment"]);
+      assert.deepEqual(applied(d), ["Deployment", "PodDisruptionBudget"]);
     },
   },
   {
@@ -198,7 +198,7 @@ const CASES: Case[] = [
       Deployment: existing("d-other", { kind: "Rollout", name: "api", uid: "r1" }),
     },
     expect: (d) => {
-      assert.deepEqual(applied(d), []);
+      assert.deepEqual(applied(d), ["PodDisruptionBudget"]);
       assert.equal(d.events.length, 1);
       assert.match(d.events[0]!.message, /^Deployment api-server .*\(its controller is Rollout api\)/);
       assert.match(condition(d, "ResourcesOwned")!.message, /^Deployment api-server.* Service api-server/);
@@ -209,7 +209,7 @@ const CASES: Case[] = [
     status: { loadedStyles: ["mosaic"], engine: "wasm", replicas: 2, readyReplicas: 2 },
     occupants: { Deployment: byHand("d-hand") },
     expect: (d) => {
-      assert.deepEqual(applied(d), ["Service"]);
+      assert.deepEqual(applied(d), ["Service", "PodDisruptionBudget"]);
       assert.equal(d.status.replicas, 0);
       assert.equal(d.status.readyReplicas, 0);
       assert.equal(d.status.loadedStyles, undefined);
@@ -225,7 +225,7 @@ const CASES: Case[] = [
     name: "a Deployment an earlier StyleServer of the name still owns: said so (the garbage collector removes it)",
     occupants: { Deployment: existing("d-old", { kind: "StyleServer", name: "api", uid: "uid-old" }) },
     expect: (d) => {
-      assert.deepEqual(applied(d), ["Service"]);
+      assert.deepEqual(applied(d), ["Service", "PodDisruptionBudget"]);
       assert.match(d.events[0]!.message, /earlier StyleServer api \(uid uid-old\)/);
       assert.match(d.events[0]!.message, /garbage collector/);
     },
@@ -250,18 +250,33 @@ const CASES: Case[] = [
       assert.equal(d.requeueAfterMs, undefined);
     },
   },
+  {
+    name: "a PodDisruptionBudget of the name made by hand: left alone, announced, the rest applied",
+    occupants: { PodDisruptionBudget: byHand("p-hand") },
+    expect: (d) => {
+      assert.deepEqual(applied(d), ["Deployment", "Service"]);
+      assert.match(d.events[0]!.message, /^PodDisruptionBudget api-server already exists/);
+      assert.equal(condition(d, "ResourcesOwned")?.status, "False");
+    },
+  },
   // The HPA
   {
     name: "autoscaling: the HPA is applied when its name is free",
     spec: { autoscaling },
-    expect: (d) => assert.deepEqual(applied(d), ["Deployment", "Service", "HorizontalPodAutoscaler"]),
+    expect: (d) =>
+      assert.deepEqual(applied(d), [
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+      ]),
   },
   {
     name: "autoscaling with an HPA of the name that is not its own: not applied, announced",
     spec: { autoscaling },
     occupants: { HorizontalPodAutoscaler: byHand("h-hand") },
     expect: (d) => {
-      assert.deepEqual(applied(d), ["Deployment", "Service"]);
+      assert.deepEqual(applied(d), ["Deployment", "Service", "PodDisruptionBudget"]);
       assert.match(d.events[0]!.message, /^HorizontalPodAutoscaler api-server already exists/);
       assert.equal(condition(d, "ResourcesOwned")?.status, "False");
     },

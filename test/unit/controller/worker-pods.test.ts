@@ -110,6 +110,7 @@ describe("worker pods", () => {
     assert.deepEqual(pod.spec!.containers[0]!.resources!.limits, {
       cpu: "4",
       memory: "16Gi",
+      "ephemeral-storage": "2Gi",
       "nvidia.com/gpu": "1",
     });
     assert.equal(pod.spec!.restartPolicy, "Never");
@@ -123,6 +124,36 @@ describe("worker pods", () => {
     });
     assert.equal(pod.metadata!.labels!["stylekube.io/attempt"], "1");
     assert.equal(pod.spec!.containers[0]!.securityContext!.readOnlyRootFilesystem, true);
+  });
+
+  it("run as the configured non-root identity, with /tmp capped at the ephemeral-storage limit", () => {
+    const pod = buildWorkerPod(training(), 1, 0, config);
+    assert.deepEqual(pod.spec!.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    assert.deepEqual(
+      pod.spec!.volumes!.find((v) => v.name === "tmp"),
+      {
+        name: "tmp",
+        emptyDir: { sizeLimit: "2Gi" },
+      },
+    );
+    assert.equal(pod.spec!.containers[0]!.resources!.requests!["ephemeral-storage"], "2Gi");
+    // OpenShift: empty ids leave the UID and groups to the platform; non-root stays.
+    const openshift = readControllerConfig({
+      STYLEKUBE_RUN_AS_USER: "",
+      STYLEKUBE_RUN_AS_GROUP: "",
+      STYLEKUBE_FS_GROUP: "",
+    });
+    assert.deepEqual(buildWorkerPod(training(), 1, 0, openshift).spec!.securityContext, {
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    assert.throws(() => readControllerConfig({ STYLEKUBE_RUN_AS_USER: "nobody" }), /STYLEKUBE_RUN_AS_USER/);
   });
 
   it("fill in the operator's default VGG-16 weights only where a training names none and is not random", () => {
