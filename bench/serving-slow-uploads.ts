@@ -9,7 +9,6 @@
 // older commit, for a before/after comparison) with the same client.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -18,6 +17,7 @@ import { FileStore } from "../common/storage/index.js";
 import { exportModel } from "../model/model-export.js";
 import { TransformerNet } from "../model/transformer-net.js";
 import { REPO_ROOT } from "../test/env/env-file.js";
+import { slowRequest, stylizeHead } from "../test/integration/serving/slow-client.js";
 import { freePort, testImage } from "../test/integration/serving/support.js";
 import { percentile } from "./support/percentile.js";
 
@@ -65,39 +65,21 @@ async function startServer(modelURI: string): Promise<{ url: string; port: numbe
 }
 
 interface SlowConnection {
-  /** The status line's code the server answered with, or "closed" (no answer) / "open" (still open at the end). */
+  /** The status code the server answered with, "closed" (closed without an answer) or "open" (still open at the end). */
   outcome: string;
   heldS: number;
-  sentBytes: number;
 }
 
-/** One upload at SLOW_BYTES_PER_SECOND (a quarter-second's worth every 250 ms) until the server answers or closes, or `until`. */
-function slowUpload(port: number, until: number): Promise<SlowConnection> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const socket = connect(port, "127.0.0.1");
-    let answer = "";
-    let sent = 0;
-    const finish = (outcome: string) => {
-      clearInterval(trickle);
-      clearTimeout(end);
-      socket.destroy();
-      resolve({ outcome, heldS: round((performance.now() - started) / 1000), sentBytes: sent });
-    };
-    socket.write(
-      `POST /v1/styles/bench:stylize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\nContent-Length: ${SLOW_DECLARED_BYTES}\r\n\r\n`,
-    );
-    const chunk = Buffer.alloc(SLOW_BYTES_PER_SECOND / 4, 0xff);
-    const trickle = setInterval(() => {
-      if (sent + chunk.length >= SLOW_DECLARED_BYTES || socket.destroyed) return;
-      socket.write(chunk);
-      sent += chunk.length;
-    }, 250);
-    const end = setTimeout(() => finish("open"), Math.max(0, until - Date.now()));
-    socket.on("data", (d: Buffer) => (answer += d.toString("latin1")));
-    socket.on("error", () => {});
-    socket.on("close", () => finish(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? "closed"));
+/** One upload at SLOW_BYTES_PER_SECOND until the server answers or closes, or `until`. */
+async function slowUpload(port: number, until: number): Promise<SlowConnection> {
+  const r = await slowRequest({
+    port,
+    head: stylizeHead("bench", SLOW_DECLARED_BYTES),
+    bytesPerSecond: SLOW_BYTES_PER_SECOND,
+    bodyBytes: SLOW_DECLARED_BYTES,
+    giveUpAfterMs: Math.max(0, until - Date.now()),
   });
+  return { outcome: r.stillOpen ? "open" : String(r.status ?? "closed"), heldS: round(r.heldMs / 1000) };
 }
 
 async function slowClient(port: number, until: number): Promise<SlowConnection[]> {

@@ -92,10 +92,16 @@ export function readUpload(req: IncomingMessage, options: UploadOptions): Promis
         );
       else chunks.push(chunk);
     };
+    const every = checkEveryMs(options.limits);
+    let lastTick = performance.now();
     const timer = setInterval(() => {
-      const cutOff = progress.check(performance.now());
+      const now = performance.now();
+      // A tick this late means this process could not read either: not the client's slowness.
+      if (now - lastTick > 2 * every) progress.restartWindow(now);
+      lastTick = now;
+      const cutOff = progress.check(now);
       if (cutOff) finish(new ApiError(cutOff.code, cutOff.message));
-    }, checkEveryMs(options.limits));
+    }, every);
     req.on("data", onWire);
     body.on("data", onBody);
     body.once("end", () => finish());

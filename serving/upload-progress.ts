@@ -43,6 +43,16 @@ export class UploadProgress {
     this.#total += bytes;
   }
 
+  /**
+   * Starts a new rate window now, forgetting the current one: for when this
+   * process itself was too busy to read (its event loop stalled), so the
+   * bytes waiting in the socket were not the client's fault.
+   */
+  restartWindow(now: number): void {
+    this.#windowStart = now;
+    this.#windowBytes = 0;
+  }
+
   /** Why to cut the upload off now, or undefined to keep reading. Call it at least once a window. */
   check(now: number): UploadCutOff | undefined {
     const { minBytesPerSecond, windowMs, timeoutMs } = this.limits;
