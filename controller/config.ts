@@ -1,6 +1,8 @@
 // The operator's settings, from environment variables (the Helm chart sets
 // them), parsed with zod so a bad value stops the process with its name.
 import { z } from "zod";
+import { jsonText } from "../common/json-env.js";
+import { ServerClientLimitsSchema } from "../common/server-client-limits.js";
 
 const bool = z.enum(["true", "false"]).transform((v) => v === "true");
 
@@ -70,6 +72,12 @@ export const ControllerConfigSchema = z.object({
     .string()
     .regex(/^https?:\/\/\S+$/, "must be an http(s):// URL template, e.g. http://{podIP}:{port}/v2")
     .default("http://{podIP}:{port}/v2"),
+  /**
+   * The model server's limits on slow clients for every StyleServer pod
+   * (JSON, keys of common/server-client-limits.ts; the chart's
+   * server.clientLimits). Keys left out keep the server's defaults.
+   */
+  STYLEKUBE_SERVER_CLIENT_LIMITS: jsonText.pipe(ServerClientLimitsSchema).default({}),
   /** Objects of one kind reconciled at once (never the same object twice at once). */
   STYLEKUBE_RECONCILE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
 });

@@ -3,6 +3,7 @@
 // with zod so a bad value stops the process at start with the variable's name.
 import { z } from "zod";
 import { SERVING_ENGINES } from "../common/api/fields.js";
+import { jsonText } from "../common/json-env.js";
 import { StyleMapSchema } from "./style-map.js";
 
 const MB = 1024 * 1024;
@@ -11,17 +12,7 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().in
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 /** STYLEKUBE_STYLES: a JSON object {styleName: modelURI}. */
-const StylesEnvSchema = z
-  .string()
-  .transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      ctx.addIssue({ code: "custom", message: `not JSON: ${(err as Error).message}` });
-      return z.NEVER;
-    }
-  })
-  .pipe(StyleMapSchema);
+const StylesEnvSchema = jsonText.pipe(StyleMapSchema);
 
 export const ServerConfigSchema = z
   .object({
