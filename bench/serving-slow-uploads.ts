@@ -48,7 +48,8 @@ async function startServer(modelURI: string): Promise<{ url: string; port: numbe
         STYLEKUBE_STYLES: JSON.stringify({ bench: modelURI }),
         // Every other setting at its default: 1 inference at a time, 4 queued.
       },
-      stdio: ["ignore", "inherit", "inherit"],
+      // Its log lines go to stderr, so stdout holds only this benchmark's JSON line.
+      stdio: ["ignore", 2, 2],
     },
   );
   const url = `http://127.0.0.1:${port}`;
