@@ -1,6 +1,8 @@
 // The operator's settings, from environment variables (the Helm chart sets
 // them), parsed with zod so a bad value stops the process with its name.
 import { z } from "zod";
+import { jsonText } from "../common/json-env.js";
+import { ServerClientLimitsSchema } from "../common/server-client-limits.js";
 
 const bool = z.enum(["true", "false"]).transform((v) => v === "true");
 
@@ -85,6 +87,12 @@ export const ControllerConfigSchema = z.object({
   STYLEKUBE_RUN_AS_USER: podId,
   STYLEKUBE_RUN_AS_GROUP: podId,
   STYLEKUBE_FS_GROUP: podId,
+  /**
+   * The model server's limits on slow clients for every StyleServer pod
+   * (JSON, keys of common/server-client-limits.ts; the chart's
+   * server.clientLimits). Keys left out keep the server's defaults.
+   */
+  STYLEKUBE_SERVER_CLIENT_LIMITS: jsonText.pipe(ServerClientLimitsSchema).default({}),
   /** Objects of one kind reconciled at once (never the same object twice at once). */
   STYLEKUBE_RECONCILE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
 });

@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   style_not_found: 404,
   method_not_allowed: 405,
   not_acceptable: 406,
+  upload_too_slow: 408,
+  upload_timeout: 408,
   image_too_large: 413,
   model_load_failed: 422,
   too_many_styles: 422,

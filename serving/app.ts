@@ -2,11 +2,11 @@
 // forwards their rejections to the error handler at the end, which answers
 // every failure as {error: {code, message}} (common/http/errors.ts) and
 // never lets one escape.
-import { timingSafeEqual } from "node:crypto";
-import express, { type NextFunction, type Request, type Response } from "express";
+import express, { type Request } from "express";
 import type { ServerMetadata } from "../common/api/server-metadata.js";
 import type { Logger } from "../common/log/logger.js";
 import type { Admission } from "./admission.js";
+import { adminApiState, adminGuard } from "./admin-api.js";
 import { errorHandler } from "../common/http/errors.js";
 import { ApiError } from "./api-error.js";
 import type { ServerConfig } from "./config.js";
@@ -22,6 +22,8 @@ export interface AppDeps {
   registry: StyleRegistry;
   pool: InferencePool;
   admission: Admission;
+  /** Bytes of request bodies being received or held (read-upload.ts). */
+  uploads: Admission;
   metrics: ServerMetrics;
   log: Logger;
   version: string;
@@ -132,26 +134,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(status);
   });
 
-  const admin = (req: Request, _res: Response, next: NextFunction) => {
-    if (!config.STYLEKUBE_ADMIN_API) {
-      throw new ApiError(
-        "method_not_allowed",
-        "the admin API is disabled on this server (STYLEKUBE_ADMIN_API=false)",
-      );
-    }
-    const token = config.STYLEKUBE_ADMIN_TOKEN;
-    if (token !== undefined) {
-      const given = Buffer.from(/^Bearer (.+)$/.exec(req.get("authorization") ?? "")?.[1] ?? "");
-      const want = Buffer.from(token);
-      if (given.length !== want.length || !timingSafeEqual(given, want)) {
-        throw new ApiError(
-          "unauthorized",
-          "the admin API needs Authorization: Bearer <STYLEKUBE_ADMIN_TOKEN>",
-        );
-      }
-    }
-    next();
-  };
+  const admin = adminGuard(adminApiState(config));
   const jsonBody = express.json({ limit: "16kb", strict: true });
 
   app.put("/v1/styles/:name", admin, jsonBody, async (req, res) => {

@@ -8,6 +8,7 @@ const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 6
 
 export interface MetricSources {
   inflight(): number;
+  uploadBytes(): number;
   queued(): number;
   stylesLoaded(): number;
   ready(): boolean;
@@ -72,6 +73,14 @@ export class ServerMetrics {
       registers: [this.registry],
       collect() {
         this.set(sources.inflight());
+      },
+    });
+    new Gauge({
+      name: "stylekube_upload_bytes_in_flight",
+      help: "Bytes of the upload budget (STYLEKUBE_MAX_INFLIGHT_BODY_BYTES) reserved by stylize request bodies being received or held.",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.uploadBytes());
       },
     });
     new Gauge({

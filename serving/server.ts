@@ -2,10 +2,11 @@
 // HTTP API; and takes it down gracefully (stop accepting, let requests in
 // flight finish, then stop the threads).
 import { once } from "node:events";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerOptions } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../common/log/logger.js";
 import { Admission } from "./admission.js";
+import { adminApiState } from "./admin-api.js";
 import { createApp } from "./app.js";
 import type { ServerConfig } from "./config.js";
 import { InferencePool } from "./inference-pool.js";
@@ -20,6 +21,30 @@ export interface RunningServer {
   registry: StyleRegistry;
   /** Graceful stop; resolves when in-flight requests are done (or the shutdown timeout passed). */
   close(): Promise<void>;
+}
+
+/**
+ * Node's own limits on receiving a request (any route): headers within
+ * STYLEKUBE_HEADERS_TIMEOUT_MS, the whole request within that plus
+ * STYLEKUBE_BODY_TIMEOUT_MS (after which Node answers 408 and closes). The
+ * stylize route's own body deadline (read-upload.ts) starts after the
+ * headers, so it answers first, in the API's JSON. Node checks these
+ * deadlines every connectionsCheckingInterval (30 s by default): once a
+ * second keeps a cut-off near its deadline.
+ */
+export function httpServerOptions(config: ServerConfig): ServerOptions {
+  const body = config.STYLEKUBE_BODY_TIMEOUT_MS;
+  return {
+    headersTimeout: config.STYLEKUBE_HEADERS_TIMEOUT_MS,
+    requestTimeout: body === 0 ? 0 : config.STYLEKUBE_HEADERS_TIMEOUT_MS + body,
+    connectionsCheckingInterval: 1000,
+  };
+}
+
+function logAdminApi(state: ReturnType<typeof adminApiState>, log: Logger): void {
+  if (state.enabled)
+    log.info("admin API on: PUT/DELETE /v1/styles/{name} need Authorization: Bearer <STYLEKUBE_ADMIN_TOKEN>");
+  else log.info({ reason: state.reason }, `admin API off: ${state.reason}`);
 }
 
 export async function startServer(
@@ -71,9 +96,11 @@ export async function startServer(
       : () => {};
 
   const admission = new Admission(config.STYLEKUBE_CONCURRENCY + config.STYLEKUBE_QUEUE_SIZE);
+  const uploads = new Admission(config.STYLEKUBE_MAX_INFLIGHT_BODY_BYTES);
   let shuttingDown = false;
   const metrics = new ServerMetrics({
     inflight: () => admission.admitted,
+    uploadBytes: () => uploads.admitted,
     queued: () => pool.queued,
     stylesLoaded: () => registry.loadedCount(),
     ready: () => registry.readiness().ready && pool.healthy > 0 && !shuttingDown,
@@ -94,6 +121,7 @@ export async function startServer(
     registry,
     pool,
     admission,
+    uploads,
     metrics,
     log,
     version,
@@ -103,15 +131,13 @@ export async function startServer(
   // Requests open now (any route), for the drain at shutdown.
   let open = 0;
   let drained: (() => void) | undefined;
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(httpServerOptions(config), (req, res) => {
     open++;
     res.on("close", () => {
       if (--open === 0) drained?.();
     });
     app(req, res);
   });
-  // Node's own limit on a whole request; above ours so ours answers first with a JSON error.
-  server.requestTimeout = config.STYLEKUBE_REQUEST_TIMEOUT_MS + 30_000;
   server.listen(config.STYLEKUBE_HTTP_PORT, config.STYLEKUBE_HTTP_HOST);
   try {
     await once(server, "listening");
@@ -129,6 +155,7 @@ export async function startServer(
     { url, host: config.STYLEKUBE_HTTP_HOST, port, styles: Object.keys(declared(file?.styles)) },
     "model server listening",
   );
+  logAdminApi(adminApiState(config), log);
 
   let closing: Promise<void> | undefined;
   const close = () =>

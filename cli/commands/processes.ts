@@ -16,6 +16,22 @@ export function registerProcessCommands(program: Command): void {
   program
     .command("serve")
     .description("run the model server: POST /v1/styles/{name}:stylize (config from env)")
+    .addHelpText(
+      "after",
+      `
+Configured by environment variables (docs/operations.md, "Model server"); the safe ones by default:
+  STYLEKUBE_ADMIN_TOKEN                  the admin API (PUT/DELETE /v1/styles/{name}) is on only with it:
+                                         callers send Authorization: Bearer <token>; off when unset
+  STYLEKUBE_HEADERS_TIMEOUT_MS           headers must arrive within it (10000); else 408
+  STYLEKUBE_BODY_TIMEOUT_MS              the body must arrive within it (120000; 0: no limit); else 408
+  STYLEKUBE_MIN_UPLOAD_BYTES_PER_SECOND  slowest upload kept (8192, over STYLEKUBE_MIN_UPLOAD_WINDOW_MS
+                                         = 10000; 0: no minimum); slower: 408 and the connection closed
+  STYLEKUBE_MAX_BODY_BYTES               largest image body (20 MiB)
+  STYLEKUBE_MAX_INFLIGHT_BODY_BYTES      all bodies being received at once (64 MiB); beyond it: 429
+  STYLEKUBE_CONCURRENCY, STYLEKUBE_QUEUE_SIZE
+                                         inferences at once (1) and waiting (4), taken once a body has
+                                         arrived; beyond them: 429`,
+    )
     .action(async () => {
       const { serveMain } = await import("../../serving/main.js");
       process.exitCode = await serveMain();

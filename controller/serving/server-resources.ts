@@ -4,6 +4,7 @@
 // dashboard all move the same number, spec.replicas.
 import type * as k8s from "@kubernetes/client-node";
 import { API_VERSION, type StyleServer } from "../../common/api/index.js";
+import { serverClientLimitsEnv } from "../../common/server-client-limits.js";
 import { WORKER_ENV } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
 import { serverLabels, serverObjectName } from "../../common/api/owned-objects.js";
@@ -65,6 +66,7 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
     { name: "STYLEKUBE_HTTP_PORT", value: String(SERVER_PORT) },
     // Styles come from the StyleServer spec only; no one may change them behind the operator's back.
     { name: "STYLEKUBE_ADMIN_API", value: "false" },
+    ...serverClientLimitsEnv(config.STYLEKUBE_SERVER_CLIENT_LIMITS),
   ];
   const endpoint = storage?.endpoint ?? config.STYLEKUBE_S3_ENDPOINT;
   if (endpoint) env.push({ name: WORKER_ENV.s3Endpoint, value: endpoint });

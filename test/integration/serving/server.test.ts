@@ -24,6 +24,8 @@ import {
 } from "./support.js";
 
 const store = new FileStore({ durable: false });
+const ADMIN_TOKEN = "server-test-admin-token";
+const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const dir = mkdtempSync(join(tmpdir(), "stylekube-serving-"));
 const base = pathToFileURL(dir).href;
 
@@ -73,6 +75,7 @@ describe("model server", { timeout: 300_000 }, () => {
       STYLEKUBE_MAX_BODY_BYTES: String(2 * 1024 * 1024),
       STYLEKUBE_MAX_PIXELS: "4000000",
       STYLEKUBE_REQUEST_TIMEOUT_MS: "60000",
+      STYLEKUBE_ADMIN_TOKEN: ADMIN_TOKEN,
     });
     const ready = await fetch(`${server.url}/v2/health/ready`);
     for (let i = 0; i < 100 && (await fetch(`${server.url}/v2/health/ready`)).status !== 200; i++) {
@@ -305,12 +308,21 @@ describe("model server", { timeout: 300_000 }, () => {
     const clients = [0, 1].map(async () => {
       while (running) statuses.push((await stylize(server.url, "a", png, { accept: "image/png" })).status);
     });
-    const put = (name: string, modelURI: string) =>
+    const put = (name: string, modelURI: string, auth: Record<string, string> = adminAuth) =>
       fetch(`${server.url}/v1/styles/${name}`, {
         method: "PUT",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...auth },
         body: JSON.stringify({ modelURI }),
       });
+
+    // The admin API needs the token: none, or a wrong one, is a 401 that changes nothing.
+    for (const auth of [{}, { authorization: "Bearer wrong-token" }] as Record<string, string>[]) {
+      const refused = await put("b", uriB, auth);
+      assert.equal(refused.status, 401, JSON.stringify(auth));
+      assert.equal(refused.headers.get("www-authenticate"), 'Bearer realm="stylekube admin"');
+      assert.equal(errorCode(Buffer.from(await refused.arrayBuffer())), "unauthorized");
+    }
+    assert.equal((await fetch(`${server.url}/v1/styles/b`)).status, 404, "b was not added");
 
     const added = await put("b", uriB);
     assert.equal(added.status, 201, await added.clone().text());
@@ -335,7 +347,8 @@ describe("model server", { timeout: 300_000 }, () => {
     // Remove b while two of its requests are in flight: both finish.
     const inflightB = [stylize(server.url, "b", png), stylize(server.url, "b", png)];
     await new Promise((r) => setTimeout(r, 50));
-    const removed = await fetch(`${server.url}/v1/styles/b`, { method: "DELETE" });
+    assert.equal((await fetch(`${server.url}/v1/styles/b`, { method: "DELETE" })).status, 401);
+    const removed = await fetch(`${server.url}/v1/styles/b`, { method: "DELETE", headers: adminAuth });
     assert.equal(removed.status, 204);
     for (const r of await Promise.all(inflightB))
       assert.ok([200, 429].includes(r.status), `in-flight b: ${r.status}`);

@@ -18,6 +18,7 @@ async function processMetricNames(registry: Registry): Promise<string[]> {
 const serverMetrics = () =>
   new ServerMetrics({
     inflight: () => 0,
+    uploadBytes: () => 0,
     queued: () => 0,
     stylesLoaded: () => 0,
     ready: () => false,

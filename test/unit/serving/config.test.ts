@@ -12,6 +12,24 @@ describe("server configuration from the environment", () => {
     assert.deepEqual(c.STYLEKUBE_STYLES, {});
   });
 
+  it("has secure defaults for slow clients and the admin API", () => {
+    const c = readServerConfig({});
+    assert.equal(c.STYLEKUBE_HEADERS_TIMEOUT_MS, 10_000);
+    assert.equal(c.STYLEKUBE_BODY_TIMEOUT_MS, 120_000);
+    assert.equal(c.STYLEKUBE_MIN_UPLOAD_BYTES_PER_SECOND, 8192);
+    assert.equal(c.STYLEKUBE_MIN_UPLOAD_WINDOW_MS, 10_000);
+    assert.equal(c.STYLEKUBE_MAX_INFLIGHT_BODY_BYTES, 64 * 1024 * 1024);
+    assert.equal(c.STYLEKUBE_ADMIN_TOKEN, undefined);
+    assert.equal(c.STYLEKUBE_ADMIN_API, undefined);
+    // Each relaxation is an explicit value.
+    const relaxed = readServerConfig({
+      STYLEKUBE_BODY_TIMEOUT_MS: "0",
+      STYLEKUBE_MIN_UPLOAD_BYTES_PER_SECOND: "0",
+    });
+    assert.equal(relaxed.STYLEKUBE_BODY_TIMEOUT_MS, 0);
+    assert.equal(relaxed.STYLEKUBE_MIN_UPLOAD_BYTES_PER_SECOND, 0);
+  });
+
   it("reads STYLEKUBE_STYLES as the operator writes it, normalising URIs", () => {
     const c = readServerConfig({
       STYLEKUBE_STYLES: JSON.stringify({
@@ -37,6 +55,16 @@ describe("server configuration from the environment", () => {
       [{ STYLEKUBE_ENGINE: "cuda" }, /STYLEKUBE_ENGINE/],
       [{ STYLEKUBE_HTTP_PORT: "70000" }, /STYLEKUBE_HTTP_PORT/],
       [{ STYLEKUBE_CONCURRENCY: "0" }, /STYLEKUBE_CONCURRENCY/],
+      [{ STYLEKUBE_ADMIN_API: "true" }, /STYLEKUBE_ADMIN_API: true needs STYLEKUBE_ADMIN_TOKEN/],
+      [
+        { STYLEKUBE_MAX_BODY_BYTES: "2000000", STYLEKUBE_MAX_INFLIGHT_BODY_BYTES: "1000000" },
+        /STYLEKUBE_MAX_INFLIGHT_BODY_BYTES: must be at least STYLEKUBE_MAX_BODY_BYTES/,
+      ],
+      [
+        { STYLEKUBE_BODY_TIMEOUT_MS: "500" },
+        /STYLEKUBE_BODY_TIMEOUT_MS: must be 0 \(no limit\) or at least 1000 ms/,
+      ],
+      [{ STYLEKUBE_HEADERS_TIMEOUT_MS: "0" }, /STYLEKUBE_HEADERS_TIMEOUT_MS/],
     ] as const) {
       assert.throws(() => readServerConfig(env), name);
     }
