@@ -6,6 +6,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { API_VERSION, type StyleServer } from "../../common/api/index.js";
 import { WORKER_ENV } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
+import { gpuPodFields, podImage } from "../gpu-pods.js";
 import { serverLabels, serverObjectName } from "../../common/api/owned-objects.js";
 import { serverOwnerReference } from "./ownership.js";
 
@@ -103,7 +104,10 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
           containers: [
             {
               name: "server",
-              image: spec.image ?? config.STYLEKUBE_SERVER_IMAGE,
+              image: podImage(res, spec.image, {
+                plain: config.STYLEKUBE_SERVER_IMAGE,
+                cuda: config.STYLEKUBE_SERVER_CUDA_IMAGE,
+              }),
               args: ["serve"],
               ports: [{ name: "http", containerPort: SERVER_PORT }],
               env,
@@ -121,6 +125,7 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
             },
           ],
           volumes: [{ name: "tmp", emptyDir: {} }],
+          ...gpuPodFields(res, config.STYLEKUBE_GPU_RUNTIME_CLASS),
         },
       },
     },

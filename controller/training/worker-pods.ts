@@ -5,6 +5,7 @@ import type { StyleTraining, StyleTrainingSpec } from "../../common/api/index.js
 import { quantityValue } from "../../common/api/fields.js";
 import { WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
+import { gpuRuntimeClass, gpuTolerations, podImage } from "../gpu-pods.js";
 import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
 import { trainingOwnerReference } from "./ownership.js";
 import { WORKER_FINALIZER, workerLabels, workerPodName } from "../../common/api/owned-objects.js";
@@ -82,9 +83,10 @@ export function buildWorkerPod(
   env.push(...((template?.spec?.env ?? []) as k8s.V1EnvVar[]));
 
   const res = spec.resources;
-  const gpuToleration: k8s.V1Toleration[] =
-    res.gpu > 0 ? [{ key: res.gpuResourceName, operator: "Exists", effect: "NoSchedule" }] : [];
-  const tolerations = [...gpuToleration, ...((template?.spec?.tolerations ?? []) as k8s.V1Toleration[])];
+  const tolerations = [
+    ...gpuTolerations(res),
+    ...((template?.spec?.tolerations ?? []) as k8s.V1Toleration[]),
+  ];
   const quantities: Record<string, string> = { cpu: res.cpu, memory: res.memory };
   if (res.gpu > 0) quantities[res.gpuResourceName] = String(res.gpu);
 
@@ -119,7 +121,10 @@ export function buildWorkerPod(
       containers: [
         {
           name: "worker",
-          image: spec.image ?? config.STYLEKUBE_TRAINER_IMAGE,
+          image: podImage(res, spec.image, {
+            plain: config.STYLEKUBE_TRAINER_IMAGE,
+            cuda: config.STYLEKUBE_TRAINER_CUDA_IMAGE,
+          }),
           args: ["worker"],
           env,
           resources: { requests: quantities, limits: quantities },
@@ -146,6 +151,7 @@ export function buildWorkerPod(
       nodeSelector: template?.spec?.nodeSelector,
       affinity: template?.spec?.affinity as k8s.V1Affinity | undefined,
       priorityClassName: template?.spec?.priorityClassName,
+      runtimeClassName: gpuRuntimeClass(res, config.STYLEKUBE_GPU_RUNTIME_CLASS),
     },
   };
 }
