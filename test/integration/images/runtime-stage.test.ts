@@ -200,8 +200,11 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
           const src = join(root, source.replace(/^\/app\//, ""));
           assert.ok(existsSync(src), `${name}: COPY --from=${from} ${source}: not produced by that stage`);
           // node_modules is linked (600 MB); dist is copied, as code resolves files relative to itself.
-          if (source.endsWith("node_modules")) symlinkSync(src, dest);
-          else cpSync(src, dest, { recursive: true });
+          // A later COPY replaces an earlier one's node_modules (trainer-tfjs-node-gpu's own deps).
+          if (source.endsWith("node_modules")) {
+            rmSync(dest, { recursive: true, force: true });
+            symlinkSync(src, dest);
+          } else cpSync(src, dest, { recursive: true });
         } else {
           assert.ok(existsSync(resolve(REPO_ROOT, source)), `${name}: COPY ${source}: not in the repository`);
           assert.ok(
