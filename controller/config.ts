@@ -29,6 +29,19 @@ export const ControllerConfigSchema = z.object({
   STYLEKUBE_HTTP_HOST: z.string().default("0.0.0.0"),
   STYLEKUBE_TRAINER_IMAGE: z.string().default("stylekube/trainer:0.1.0"),
   STYLEKUBE_SERVER_IMAGE: z.string().default("stylekube/server:0.1.0"),
+  /**
+   * The CUDA variants (ONNX Runtime's CUDA provider and the CUDA libraries,
+   * `npm run images -- --gpu`), for pods that ask for NVIDIA GPUs and name
+   * no image of their own.
+   */
+  STYLEKUBE_TRAINER_CUDA_IMAGE: z.string().default("stylekube/trainer:0.1.0-cuda"),
+  STYLEKUBE_SERVER_CUDA_IMAGE: z.string().default("stylekube/server:0.1.0-cuda"),
+  /**
+   * runtimeClassName of pods with NVIDIA GPUs, for clusters where the NVIDIA
+   * container runtime is a runtime class (often "nvidia") rather than the
+   * nodes' default; empty: none.
+   */
+  STYLEKUBE_GPU_RUNTIME_CLASS: z.string().default(""),
   STYLEKUBE_WORKER_SERVICE_ACCOUNT: z.string().default("stylekube-worker"),
   /**
    * VGG-16 weights for StyleTrainings that name none (and are not random):

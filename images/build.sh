@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# `npm run images`: builds the operator, model-server and trainer images from
-# the project's Dockerfiles with podman, or with Docker where its engine
-# answers. The base image is a build argument (NODE_IMAGE): the official
-# node:24-bookworm-slim when it can be pulled (or is already present), else a
-# local equivalent made by images/local-base.sh.
+# `npm run images`: builds the operator, model-server and trainer images, one
+# target each of the project's Dockerfile, with podman, or with Docker where
+# its engine answers. The base image is a build argument (NODE_IMAGE): the
+# official node:24-bookworm-slim when it can be pulled (or is already
+# present), else a local equivalent made by images/local-base.sh.
 #   npm run images                         all three, tagged docker.io/stylekube/<name>:<package version>
 #   npm run images -- controller trainer   only those
+#   npm run images -- --gpu [names]        also their CUDA variants trainer-cuda, server-cuda, tagged
+#                                          docker.io/stylekube/{trainer,server}:<version>-cuda
+#                                          (ONNX Runtime's CUDA provider; images/cuda-libs.sh
+#                                          fetches its libraries from PyPI, about 1.6 GB once)
+#   npm run images -- trainer-tfjs-node-gpu   the tensorflow engine's trainer (…:<version>-tfjs-node-gpu)
 # Environment: STYLEKUBE_IMAGE_ENGINE=podman|docker, NODE_IMAGE=<base>,
 # STYLEKUBE_IMAGE_TAG=<tag> (default: the package version).
 set -euo pipefail
@@ -47,9 +52,16 @@ base_image() {
   "$ROOT/images/local-base.sh" "$ENGINE"
 }
 
-declare -A DOCKERFILE=([controller]=controller/Dockerfile [server]=serving/Dockerfile [trainer]=trainer/Dockerfile)
-names=("$@"); [[ ${#names[@]} -eq 0 ]] && names=(controller server trainer)
-for n in "${names[@]}"; do [[ -n "${DOCKERFILE[$n]:-}" ]] || { log "unknown image $n (controller, server, trainer)"; exit 2; }; done
+# Target → image name and tag suffix.
+declare -A IMAGE=([controller]=controller [server]=server [trainer]=trainer
+  [trainer-cuda]=trainer [server-cuda]=server [trainer-tfjs-node-gpu]=trainer)
+declare -A SUFFIX=([trainer-cuda]=-cuda [server-cuda]=-cuda [trainer-tfjs-node-gpu]=-tfjs-node-gpu)
+gpu=false names=()
+for a in "$@"; do if [[ "$a" == --gpu ]]; then gpu=true; else names+=("$a"); fi; done
+[[ ${#names[@]} -eq 0 ]] && names=(controller server trainer)
+# --gpu: each named trainer or server image also in its CUDA variant.
+if $gpu; then for n in "${names[@]}"; do if [[ "$n" == trainer || "$n" == server ]]; then names+=("$n-cuda"); fi; done; fi
+for n in "${names[@]}"; do [[ -n "${IMAGE[$n]:-}" ]] || { log "unknown image $n (${!IMAGE[*]}, or --gpu)"; exit 2; }; done
 
 BASE="$(base_image)"
 log "engine $ENGINE, base $BASE, tag $TAG"
@@ -89,9 +101,13 @@ if [[ "$ENGINE" == podman ]]; then
 fi
 
 for n in "${names[@]}"; do
-  image="docker.io/stylekube/$n:$TAG"
+  image="docker.io/stylekube/${IMAGE[$n]}:$TAG${SUFFIX[$n]:-}"
+  target_args=(--target "$n")
+  # The CUDA targets copy the provider and CUDA libraries from a build
+  # context of that name: the folder images/cuda-libs.sh makes (cached).
+  if [[ "$n" == *-cuda ]]; then target_args+=(--build-context "cuda=$("$ROOT/images/cuda-libs.sh")"); fi
   started=$SECONDS
-  log "building $image from ${DOCKERFILE[$n]}"
-  "$ENGINE" build "${build_args[@]}" -f "$ROOT/${DOCKERFILE[$n]}" -t "$image" "$ROOT"
+  log "building $image (target $n of Dockerfile)"
+  "$ENGINE" build "${build_args[@]}" "${target_args[@]}" -f "$ROOT/Dockerfile" -t "$image" "$ROOT"
   log "$image built in $((SECONDS - started)) s"
 done

@@ -28,6 +28,7 @@ import {
 import { Collective } from "./collectives/index.js";
 import { connectNats } from "./collectives/options.js";
 import { doctorReport } from "./engine/doctor.js";
+import { gpuNotUsedMessage } from "./engine/gpu-use.js";
 import { initEngine } from "./engine/engines.js";
 import { exportModel } from "../model/model-export.js";
 import { loadVgg16 } from "./loss-network/load.js";
@@ -65,8 +66,11 @@ export async function runWorker(env: WorkerEnv, deps: WorkerDeps): Promise<void>
   const store = deps.store ?? openStore(storeOptionsFromEnv());
   // Before the engine, NATS and VGG-16: a missing input fails here, for good.
   const inputs = await checkInputs(store, spec);
-  log.info({ engines: await doctorReport() }, "compute engines on this machine (stylekube doctor)");
+  const engines = await doctorReport();
+  log.info({ engines }, "compute engines on this machine (stylekube doctor)");
   const engine = await initEngine(spec.engine, { wasmThreads: env.wasmThreads ?? 1 });
+  const gpuNotUsed = gpuNotUsedMessage(spec.resources.gpu, engine, engines);
+  if (gpuNotUsed !== undefined) log.warn(gpuNotUsed);
   const stepEngine = stepEngineFor(engine);
   log.info(
     { engine: engine.engine, backend: engine.backend, threads: engine.threads, worldSize },

@@ -7,6 +7,7 @@ import { API_VERSION, type StyleServer } from "../../common/api/index.js";
 import { serverClientLimitsEnv } from "../../common/server-client-limits.js";
 import { WORKER_ENV } from "../../common/worker-env.js";
 import type { ControllerConfig } from "../config.js";
+import { gpuPodFields, podImage } from "../gpu-pods.js";
 import { serverLabels, serverObjectName } from "../../common/api/owned-objects.js";
 import { serverOwnerReference } from "./ownership.js";
 import { containerSecurityContext, podSecurityContext, TMP_MOUNT, tmpVolume } from "../pod-security.js";
@@ -133,7 +134,10 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
           containers: [
             {
               name: "server",
-              image: spec.image ?? config.STYLEKUBE_SERVER_IMAGE,
+              image: podImage(res, spec.image, {
+                plain: config.STYLEKUBE_SERVER_IMAGE,
+                cuda: config.STYLEKUBE_SERVER_CUDA_IMAGE,
+              }),
               args: ["serve"],
               ports: [{ name: "http", containerPort: SERVER_PORT }],
               env,
@@ -148,6 +152,7 @@ export function buildDeployment(server: StyleServer, config: ControllerConfig): 
             },
           ],
           volumes: [tmpVolume(res.ephemeralStorage)],
+          ...gpuPodFields(res, config.STYLEKUBE_GPU_RUNTIME_CLASS),
         },
       },
     },

@@ -7,6 +7,7 @@ import { WORKER_ENV, wasmThreadsFor, workerEnvVars } from "../../common/worker-e
 import { POD_TERMINATION_MESSAGE_PATH } from "../../common/worker-exit.js";
 import type { ControllerConfig } from "../config.js";
 import { containerSecurityContext, podSecurityContext, TMP_MOUNT, tmpVolume } from "../pod-security.js";
+import { gpuRuntimeClass, gpuTolerations, podImage } from "../gpu-pods.js";
 import { CREDS_KEY, CREDS_MOUNT } from "../nats/job-credentials.js";
 import { trainingOwnerReference } from "./ownership.js";
 import { WORKER_FINALIZER, workerLabels, workerPodName } from "../../common/api/owned-objects.js";
@@ -86,9 +87,10 @@ export function buildWorkerPod(
   env.push(...((template?.spec?.env ?? []) as k8s.V1EnvVar[]));
 
   const res = spec.resources;
-  const gpuToleration: k8s.V1Toleration[] =
-    res.gpu > 0 ? [{ key: res.gpuResourceName, operator: "Exists", effect: "NoSchedule" }] : [];
-  const tolerations = [...gpuToleration, ...((template?.spec?.tolerations ?? []) as k8s.V1Toleration[])];
+  const tolerations = [
+    ...gpuTolerations(res),
+    ...((template?.spec?.tolerations ?? []) as k8s.V1Toleration[]),
+  ];
   const quantities: Record<string, string> = {
     cpu: res.cpu,
     memory: res.memory,
@@ -121,7 +123,10 @@ export function buildWorkerPod(
       containers: [
         {
           name: "worker",
-          image: spec.image ?? config.STYLEKUBE_TRAINER_IMAGE,
+          image: podImage(res, spec.image, {
+            plain: config.STYLEKUBE_TRAINER_IMAGE,
+            cuda: config.STYLEKUBE_TRAINER_CUDA_IMAGE,
+          }),
           args: ["worker"],
           env,
           terminationMessagePath: POD_TERMINATION_MESSAGE_PATH,
@@ -147,6 +152,7 @@ export function buildWorkerPod(
       nodeSelector: template?.spec?.nodeSelector,
       affinity: template?.spec?.affinity as k8s.V1Affinity | undefined,
       priorityClassName: template?.spec?.priorityClassName,
+      runtimeClassName: gpuRuntimeClass(res, config.STYLEKUBE_GPU_RUNTIME_CLASS),
     },
   };
 }

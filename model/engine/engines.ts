@@ -125,7 +125,7 @@ export async function loadTensorflowPackage(): Promise<void> {
       "tensorflow",
       `engine tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (${errorText(err)}). ` +
         "Their install step downloads libtensorflow from storage.googleapis.com, so they are only present where that is reachable: " +
-        "npm install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA) there, or build the image trainer/Dockerfile.tfjs-node-gpu; " +
+        "npm install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA) there, or build the image target trainer-tfjs-node-gpu (npm run images -- trainer-tfjs-node-gpu); " +
         "use engine onnxruntime, webgpu, wasm or cpu otherwise.",
     );
   }

@@ -7,6 +7,13 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
+import {
+  CUDA_DRIVER_LIBRARY,
+  CUDA_RUNTIME_LIBRARIES,
+  explainCudaFailure,
+  libraryDirs,
+  missingLibraries,
+} from "./cuda-libraries.js";
 import { GraphBuilder } from "./graph.js";
 import * as ops from "./ops.js";
 import { serializeModel } from "./serialize.js";
@@ -54,16 +61,20 @@ const probes = new Map<OrtProvider, Promise<string | undefined>>();
 /** Where the Linux NVIDIA kernel driver says it is loaded (absent without a GPU or its driver). */
 export const NVIDIA_DRIVER_FILE = "/proc/driver/nvidia/version";
 
+/** Where ONNX Runtime looks for provider libraries: beside libonnxruntime.so.1 and the binding. */
+export function ortBinaryDir(): string {
+  const binding = createRequire(import.meta.url).resolve("onnxruntime-node");
+  return join(dirname(binding), "..", "bin", "napi-v6", process.platform, process.arch);
+}
+
 /**
- * The CUDA provider's library, which onnxruntime-node's install script
- * downloads beside its binding. Checked before ONNX Runtime tries to load it,
- * which would print a red error of its own on every start where it is absent.
- * The message says what to install, the NVIDIA driver first: without it the
- * library is of no use.
+ * The CUDA provider's library is not part of the onnxruntime-node package.
+ * Checked before ONNX Runtime tries to load it, which would print a red
+ * error of its own on every start where it is absent. The message says what
+ * to install, the NVIDIA driver first: without it the library is of no use.
  */
 function missingCudaLibrary(): string | undefined {
-  const binding = createRequire(import.meta.url).resolve("onnxruntime-node");
-  const dir = join(dirname(binding), "..", "bin", "napi-v6", process.platform, process.arch);
+  const dir = ortBinaryDir();
   const library = "libonnxruntime_providers_cuda.so";
   if (existsSync(join(dir, library))) return undefined;
   const driver = existsSync(NVIDIA_DRIVER_FILE)
@@ -71,11 +82,23 @@ function missingCudaLibrary(): string | undefined {
     : `no NVIDIA driver is loaded on this machine (no ${NVIDIA_DRIVER_FILE}): CUDA needs an NVIDIA GPU and its driver; and `;
   return (
     `onnxruntime cuda: ${driver}${library} is not installed beside onnxruntime-node's binding (${dir}). ` +
-    "Get it with node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12 (downloads it from NuGet; " +
-    "package.json's allowScripts keeps npm from running that script on install), or copy it and libonnxruntime_providers_shared.so " +
-    `from the PyPI wheel onnxruntime-gpu==${ort.env.versions.node ?? ort.env.versions.common} into that folder; it runs on CUDA 12 and cuDNN 9 ` +
-    "(the NVIDIA driver's CUDA, or the PyPI nvidia-*-cu12 wheels on LD_LIBRARY_PATH)"
+    "The -cuda images have it (npm run images -- --gpu). Elsewhere: images/cuda-libs.sh fetches it and " +
+    `libonnxruntime_providers_shared.so from the PyPI wheel onnxruntime-gpu==${ort.env.versions.node ?? ort.env.versions.common} ` +
+    "(copy both from its onnxruntime/ folder into that folder) with the CUDA 13 and cuDNN 9 libraries they need " +
+    "(its lib/ folder, on LD_LIBRARY_PATH; NVIDIA driver r580 or newer); or, where NuGet can be reached, " +
+    "node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12 installs the CUDA 12 build " +
+    "(package.json's allowScripts keeps npm from running that script on install), which needs the CUDA 12 libraries instead (PyPI's nvidia-*-cu12)"
   );
+}
+
+/** ORT's error for `provider`, explained where it is a known CUDA failure. */
+function failureText(provider: OrtProvider, err: unknown): string {
+  const text = oneLine(err);
+  if (provider !== "cuda") return text;
+  const explained = explainCudaFailure(err instanceof Error ? err.message : String(err), () =>
+    missingLibraries([CUDA_DRIVER_LIBRARY, ...CUDA_RUNTIME_LIBRARIES], libraryDirs()),
+  );
+  return explained ?? text;
 }
 
 /** Runs the one-conv graph on `provider`; throws when it cannot or gives no finite output. */
@@ -110,7 +133,7 @@ export function probeProvider(provider: OrtProvider): Promise<string | undefined
         await runProbe(provider);
         return undefined;
       } catch (err) {
-        return `onnxruntime ${provider}: ${oneLine(err)}`;
+        return `onnxruntime ${provider}: ${failureText(provider, err)}`;
       }
     })();
     probes.set(provider, probe);

@@ -1,8 +1,9 @@
 // The ONNX Runtime execution providers the onnxruntime engine's correctness
-// suites run on: the CPU provider everywhere, and the WebGPU provider where
+// suites run on: the CPU provider everywhere, the WebGPU provider where
 // ONNX Runtime's Dawn finds a Vulkan device (a GPU, or Mesa's lavapipe on a
-// CPU machine, which CI installs); where it cannot start, its suites are
-// skipped with ONNX Runtime's one-line reason.
+// CPU machine, which CI installs), and the CUDA provider on an NVIDIA GPU
+// with its libraries (bench/gpu/cuda.sh); where one cannot start, its suites
+// are skipped with the probe's one-line reason.
 import { probeProvider, type OrtProvider } from "../../model/onnx/providers.js";
 
 export interface OrtTestProvider {
@@ -16,5 +17,6 @@ export async function ortTestProviders(): Promise<OrtTestProvider[]> {
     // The CPU provider runs everywhere: a failure to start is a failure, not a skip.
     { provider: "cpu", skip: undefined },
     { provider: "webgpu", skip: await probeProvider("webgpu") },
+    { provider: "cuda", skip: await probeProvider("cuda") },
   ];
 }

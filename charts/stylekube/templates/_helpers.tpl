@@ -63,6 +63,17 @@ app.kubernetes.io/component: controller
 {{- end }}
 {{- end }}
 
+{{/* A CUDA image variant: as stylekube.image, the default tag <appVersion>-cuda. */}}
+{{- define "stylekube.cudaImage" -}}
+{{- $image := index . 0 }}
+{{- $root := index . 1 }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $image.repository $image.digest }}
+{{- else }}
+{{- printf "%s:%s" $image.repository (default (printf "%s-cuda" $root.Chart.AppVersion) $image.tag) }}
+{{- end }}
+{{- end }}
+
 {{- define "stylekube.dashboardSecretName" -}}
 {{- default (printf "%s-dashboard" (include "stylekube.fullname" .)) .Values.dashboard.token.existingSecret }}
 {{- end }}

@@ -1,8 +1,8 @@
 // The images' runtime stages, assembled and run without a Docker engine
 // (there is none where this project is developed; docs/operations.md).
 //
-// Each Dockerfile is parsed (dockerfile-ast) and its final stage rebuilt in a
-// temporary folder exactly as its COPY lines say: the build stage's `dist`
+// The Dockerfile is parsed (dockerfile-ast) and each image target rebuilt (its
+// stages, oldest first) in a temporary folder exactly as its COPY lines say: the build stage's `dist`
 // from the same `npm run build` compile, the deps stage's node_modules from
 // the same `npm ci --omit=dev --ignore-scripts`, and the context files,
 // which must not be excluded by .dockerignore. Then its ENTRYPOINT + CMD runs
@@ -17,9 +17,10 @@
 //   wasm with two threads, and Dawn for Node.
 // The deps stage is `npm ci --prefer-offline`: after the project's own
 // `npm ci` the npm cache holds every package, so no network is needed.
-// The deps stage of Dockerfile.tfjs-node-gpu adds @tensorflow/tfjs-node-gpu,
-// whose install downloads libtensorflow: here its worker runs without it, as
-// the tensorflow engine is loaded only when chosen.
+// The deps-tfjs-node-gpu stage adds @tensorflow/tfjs-node-gpu, whose install
+// downloads libtensorflow: here its worker runs with the plain deps instead,
+// as the tensorflow engine is loaded only when chosen. The CUDA targets'
+// libraries are checked by cuda-image.test.ts.
 // What this cannot check: the base image, the OS packages that RUN installs
 // (libvulkan1, the CUDA libraries) and the non-root user.
 import assert from "node:assert/strict";
@@ -37,8 +38,9 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Copy, DockerfileParser, Entrypoint, Cmd, Env, type Instruction } from "dockerfile-ast";
+import { Copy, Entrypoint, Cmd, Env } from "dockerfile-ast";
 import { REPO_ROOT, readTestEnv } from "../../env/env-file.js";
+import { targetInstructions } from "../../support/dockerfile-targets.js";
 import { adminKubeConfig, applyCrds, waitFor } from "../../support/kubernetes.js";
 
 interface RuntimeStage {
@@ -47,12 +49,9 @@ interface RuntimeStage {
   command: string[];
 }
 
-/** The last stage of a Dockerfile: its COPY lines, ENV, and ENTRYPOINT + CMD (JSON form). */
-function runtimeStage(dockerfile: string): RuntimeStage {
-  const parsed = DockerfileParser.parse(readFileSync(resolve(REPO_ROOT, dockerfile), "utf8"));
-  const all = parsed.getInstructions();
-  const lastFrom = all.map((i) => i.getKeyword()).lastIndexOf("FROM");
-  const stage: Instruction[] = all.slice(lastFrom + 1);
+/** An image target of the Dockerfile: its COPY lines, ENV, and ENTRYPOINT + CMD (JSON form). */
+function runtimeStage(target: string): RuntimeStage {
+  const stage = targetInstructions(target);
   const out: RuntimeStage = { copies: [], env: {}, command: [] };
   let entrypoint: string[] = [];
   let cmd: string[] = [];
@@ -176,11 +175,15 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  /** Assembles the final stage of `dockerfile` and returns its /app. */
+  /** Assembles an image target (its stages, oldest first) and returns its /app. */
   function assemble(name: string, stage: RuntimeStage): string {
     const app = join(work, name);
     mkdirSync(app);
-    const stages: Record<string, string> = { build: join(work, "build"), deps: join(work, "deps") };
+    const stages: Record<string, string> = {
+      build: join(work, "build"),
+      deps: join(work, "deps"),
+      "deps-tfjs-node-gpu": join(work, "deps"),
+    };
     for (const { from, sources, target } of stage.copies) {
       for (const source of sources) {
         const dest = resolve(
@@ -190,12 +193,18 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
         mkdirSync(dirname(dest), { recursive: true });
         if (from !== null) {
           const root = stages[from];
-          assert.ok(root, `${name}: COPY --from=${from} names a stage this test builds (build, deps)`);
+          assert.ok(
+            root,
+            `${name}: COPY --from=${from} names a stage this test builds (${Object.keys(stages).join(", ")})`,
+          );
           const src = join(root, source.replace(/^\/app\//, ""));
           assert.ok(existsSync(src), `${name}: COPY --from=${from} ${source}: not produced by that stage`);
           // node_modules is linked (600 MB); dist is copied, as code resolves files relative to itself.
-          if (source.endsWith("node_modules")) symlinkSync(src, dest);
-          else cpSync(src, dest, { recursive: true });
+          // A later COPY replaces an earlier one's node_modules (trainer-tfjs-node-gpu's own deps).
+          if (source.endsWith("node_modules")) {
+            rmSync(dest, { recursive: true, force: true });
+            symlinkSync(src, dest);
+          } else cpSync(src, dest, { recursive: true });
         } else {
           assert.ok(existsSync(resolve(REPO_ROOT, source)), `${name}: COPY ${source}: not in the repository`);
           assert.ok(
@@ -217,8 +226,8 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
     assert.equal(dockerIgnored("controller/dashboard/static"), false);
   });
 
-  it("controller/Dockerfile: the operator starts, becomes ready and serves the dashboard", async () => {
-    const stage = runtimeStage("controller/Dockerfile");
+  it("target controller: the operator starts, becomes ready and serves the dashboard", async () => {
+    const stage = runtimeStage("controller");
     const app = assemble("controller", stage);
     const env = readTestEnv();
     await applyCrds(adminKubeConfig());
@@ -245,8 +254,8 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
     assert.equal(await r.exit, 0, r.output());
   });
 
-  it("serving/Dockerfile: no trainer code; the model server starts, live and ready; its engine runs", async () => {
-    const stage = runtimeStage("serving/Dockerfile");
+  it("target server: no trainer code; the model server starts, live and ready; its engine runs", async () => {
+    const stage = runtimeStage("server");
     const app = assemble("serving", stage);
     const files = (readdirSync(join(app, "dist"), { recursive: true }) as string[]).map((f) =>
       f.split("\\").join("/"),
@@ -299,10 +308,10 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
     );
   });
 
-  for (const dockerfile of ["trainer/Dockerfile", "trainer/Dockerfile.tfjs-node-gpu"]) {
-    it(`${dockerfile}: the worker loads and rejects an empty environment by name; its engines load`, async () => {
-      const stage = runtimeStage(dockerfile);
-      const app = assemble(dockerfile.replace(/\W/g, "-"), stage);
+  for (const target of ["trainer", "trainer-tfjs-node-gpu"]) {
+    it(`target ${target}: the worker loads and rejects an empty environment by name; its engines load`, async () => {
+      const stage = runtimeStage(target);
+      const app = assemble(target, stage);
       const r = start(stage, app, {});
       running.push(r);
       const code = await r.exit;

@@ -8,6 +8,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { chartCopies, CHART_DIR } from "../../../charts/generate.js";
 import { ENGINES, validateResource } from "../../../common/api/index.js";
 import { REPO_ROOT } from "../../env/env-file.js";
+import { DOCKERFILE, dockerfileStages, targetText } from "../../support/dockerfile-targets.js";
 
 type Schema = {
   type?: string | string[];
@@ -116,53 +117,92 @@ describe("manifests/examples", () => {
   });
 });
 
-describe("Dockerfiles", () => {
+describe("Dockerfile: one target per image", () => {
   // The operator starts its pods with exactly these args (controller/training/worker-pods.ts,
   // controller/serving/server-resources.ts); the chart passes "controller".
   const images = [
-    { file: "controller/Dockerfile", arg: "controller" },
-    { file: "serving/Dockerfile", arg: "serve" },
-    { file: "trainer/Dockerfile", arg: "worker" },
-    { file: "trainer/Dockerfile.tfjs-node-gpu", arg: "worker" },
+    { target: "controller", arg: "controller" },
+    { target: "server", arg: "serve" },
+    { target: "trainer", arg: "worker" },
+    { target: "trainer-cuda", arg: "worker" },
+    { target: "server-cuda", arg: "serve" },
+    { target: "trainer-tfjs-node-gpu", arg: "worker" },
   ];
-  const finalStage = (text: string) => text.slice(text.lastIndexOf("\nFROM "));
+  const text = readFileSync(resolve(REPO_ROOT, DOCKERFILE), "utf8");
+  const stages = dockerfileStages();
 
-  for (const { file, arg } of images) {
-    const text = readFileSync(resolve(REPO_ROOT, file), "utf8");
-    const runtime = finalStage(text);
+  it("one build stage; every stage FROM the NODE_IMAGE argument (default node:24-bookworm-slim) or an earlier stage", () => {
+    assert.match(text, /^ARG NODE_IMAGE=docker\.io\/library\/node:24-bookworm-slim$/m);
+    assert.ok(text.indexOf("ARG NODE_IMAGE") < text.indexOf("\nFROM "), "declared before the first FROM");
+    assert.equal((text.match(/npm run build/g) ?? []).length, 1, "TypeScript is compiled in one stage");
+    const names = [...stages.keys()];
+    for (const [name, stage] of stages) {
+      const earlier = names.slice(0, names.indexOf(name));
+      assert.ok(
+        stage.from === "${NODE_IMAGE}" || earlier.includes(stage.from),
+        `stage ${name}: FROM ${stage.from}`,
+      );
+    }
+  });
 
-    it(`${file}: multi-stage, every stage on the NODE_IMAGE argument (default node:24-bookworm-slim)`, () => {
-      assert.ok((text.match(/^FROM /gm) ?? []).length >= 2, "a build stage and a runtime stage");
-      assert.match(text, /^ARG NODE_IMAGE=docker\.io\/library\/node:24-bookworm-slim$/m);
-      const froms = text.match(/^FROM .*$/gm) ?? [];
-      for (const from of froms) assert.match(from, /^FROM \$\{NODE_IMAGE\}( AS \w+)?$/, from);
-      assert.ok(text.indexOf("ARG NODE_IMAGE") < text.indexOf("\nFROM "), "declared before the first FROM");
-      assert.match(runtime, /npm ci --omit=dev|COPY --from=\S+ \/app\/node_modules/);
-    });
+  for (const { target, arg } of images) {
+    const runtime = targetText(target, stages);
 
-    it(`${file}: runs as uid 1000 and writes only to /tmp`, () => {
-      assert.match(runtime, /^USER 1000(:1000)?$/m);
+    it(`${target}: production dependencies only, uid 1000, writes only to /tmp`, () => {
+      assert.match(runtime, /COPY --from=(deps|deps-tfjs-node-gpu) \/app\/node_modules/);
+      assert.doesNotMatch(runtime, /COPY --from=build \/app\/node_modules/);
+      const users = runtime.match(/^USER .*$/gm) ?? [];
+      assert.equal(users.at(-1), "USER 1000:1000", "the last USER is uid 1000");
       assert.match(runtime, /^ENV .*TMPDIR=\/tmp/m);
       assert.match(runtime, /^ENV .*NODE_ENV=production/m);
     });
 
-    it(`${file}: entrypoint node /app/bin/stylekube.js, default args ${arg}`, () => {
+    it(`${target}: entrypoint node /app/bin/stylekube.js, default args ${arg}`, () => {
       assert.match(runtime, /^ENTRYPOINT \["node", "\/app\/bin\/stylekube\.js"\]$/m);
-      assert.match(runtime, new RegExp(`^CMD \\["${arg}"\\]$`, "m"));
+      const cmds = runtime.match(/^CMD .*$/gm) ?? [];
+      assert.equal(cmds.at(-1), `CMD ["${arg}"]`);
     });
   }
 
   it("the trainer images carry the Vulkan loader and ask the NVIDIA runtime for graphics", () => {
-    for (const file of ["trainer/Dockerfile", "trainer/Dockerfile.tfjs-node-gpu"]) {
-      const runtime = finalStage(readFileSync(resolve(REPO_ROOT, file), "utf8"));
-      assert.match(runtime, /libvulkan1/, file);
-      assert.match(runtime, /NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics/, file);
+    for (const target of ["trainer", "trainer-cuda", "trainer-tfjs-node-gpu"]) {
+      const runtime = targetText(target, stages);
+      assert.match(runtime, /libvulkan1/, target);
+      assert.match(runtime, /NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics/, target);
     }
   });
 
-  it("the tfjs-node-gpu variant installs @tensorflow/tfjs-node-gpu", () => {
-    const text = readFileSync(resolve(REPO_ROOT, "trainer/Dockerfile.tfjs-node-gpu"), "utf8");
-    assert.match(text, /@tensorflow\/tfjs-node-gpu@/);
+  it("the CUDA images put ORT's provider beside its binding and the CUDA libraries on LD_LIBRARY_PATH", () => {
+    for (const target of ["trainer-cuda", "server-cuda"]) {
+      const runtime = targetText(target, stages);
+      assert.match(
+        runtime,
+        /^COPY --from=cuda onnxruntime\/ \/app\/node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/$/m,
+        target,
+      );
+      assert.match(runtime, /^COPY --from=cuda lib\/ \/opt\/stylekube\/cuda\/lib\/$/m, target);
+      assert.match(runtime, /^ENV LD_LIBRARY_PATH=\/opt\/stylekube\/cuda\/lib$/m, target);
+      assert.match(runtime, /^ENV NVIDIA_DRIVER_CAPABILITIES=compute,utility/m, target);
+    }
+  });
+
+  it("the tfjs-node-gpu variant takes its node_modules from a stage that installs @tensorflow/tfjs-node-gpu", () => {
+    const deps = stages
+      .get("deps-tfjs-node-gpu")
+      ?.instructions.map((i) => i.getTextContent())
+      .join("\n");
+    assert.match(deps ?? "", /@tensorflow\/tfjs-node-gpu@/);
+    const copies = targetText("trainer-tfjs-node-gpu", stages).match(
+      /^COPY --from=\S+ \/app\/node_modules.*$/gm,
+    );
+    assert.equal(copies?.at(-1), "COPY --from=deps-tfjs-node-gpu /app/node_modules ./node_modules");
+  });
+
+  it("images/build.sh builds exactly these targets", () => {
+    const script = readFileSync(resolve(REPO_ROOT, "images/build.sh"), "utf8");
+    const declared = /declare -A IMAGE=\(([^)]*)\)/.exec(script)?.[1] ?? "";
+    const targets = [...declared.matchAll(/\[([\w-]+)\]=/g)].map((m) => m[1]);
+    assert.deepEqual(targets.sort(), images.map((i) => i.target).sort());
   });
 });
 
