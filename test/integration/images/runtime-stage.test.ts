@@ -42,6 +42,7 @@ import { Copy, Entrypoint, Cmd, Env } from "dockerfile-ast";
 import { REPO_ROOT, readTestEnv } from "../../env/env-file.js";
 import { targetInstructions } from "../../support/dockerfile-targets.js";
 import { adminKubeConfig, applyCrds, waitFor } from "../../support/kubernetes.js";
+import { PERMANENT_FAILURE_EXIT_CODE } from "../../../common/worker-exit.js";
 
 interface RuntimeStage {
   copies: { from: string | null; sources: string[]; target: string }[];
@@ -315,7 +316,11 @@ describe("images: runtime stages run with what their Dockerfiles copy", () => {
       const r = start(stage, app, {});
       running.push(r);
       const code = await r.exit;
-      assert.equal(code, 2, `exit code 2 (bad configuration): ${r.output()}`);
+      assert.equal(
+        code,
+        PERMANENT_FAILURE_EXIT_CODE,
+        `exit code ${PERMANENT_FAILURE_EXIT_CODE} (an environment no retry can fix): ${r.output()}`,
+      );
       assert.match(r.output(), /invalid worker environment: STYLEKUBE_JOB_ID/);
 
       // The engines are imported only when chosen, so load them explicitly from

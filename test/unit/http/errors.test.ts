@@ -38,7 +38,9 @@ describe("errorClass", () => {
     assert.equal(new ApiError("style_not_found", "x").status, 404);
     assert.equal(new ApiError("overloaded", "x").status, 429);
     assert.equal(new ApiError("model_load_failed", "x").status, 422);
-    assert.equal(Object.keys(ERROR_STATUS).length, 19);
+    assert.equal(new ApiError("upload_too_slow", "x").status, 408);
+    assert.equal(new ApiError("upload_timeout", "x").status, 408);
+    assert.equal(Object.keys(ERROR_STATUS).length, 21);
     assert.equal(new DashboardError("upstream_failed", "x").status, 502);
   });
 });
