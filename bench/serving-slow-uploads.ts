@@ -7,7 +7,6 @@
 // {"bench":"serving-slow-uploads",...}.
 // --server-root runs the server of another checkout (e.g. a worktree of an
 // older commit, for a before/after comparison) with the same client.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +17,8 @@ import { exportModel } from "../model/model-export.js";
 import { TransformerNet } from "../model/transformer-net.js";
 import { REPO_ROOT } from "../test/env/env-file.js";
 import { slowRequest, stylizeHead } from "../test/integration/serving/slow-client.js";
-import { freePort, testImage } from "../test/integration/serving/support.js";
+import { testImage } from "../test/integration/serving/support.js";
+import { startModelServer } from "./support/model-server-process.js";
 import { percentile } from "./support/percentile.js";
 
 const argv = process.argv.slice(2);
@@ -32,37 +32,18 @@ const NORMAL_PAUSE_MS = 200;
 
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-async function startServer(modelURI: string): Promise<{ url: string; port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(SERVER_ROOT, "test/integration/serving/serve-entry.ts")],
-    {
-      cwd: SERVER_ROOT,
-      env: {
-        ...process.env,
-        STYLEKUBE_LOG_LEVEL: "warn",
-        STYLEKUBE_ENGINE: "wasm",
-        STYLEKUBE_HTTP_HOST: "127.0.0.1",
-        STYLEKUBE_HTTP_PORT: String(port),
-        STYLEKUBE_STYLES: JSON.stringify({ bench: modelURI }),
-        // Every other setting at its default: 1 inference at a time, 4 queued.
-      },
-      // Its log lines go to stderr, so stdout holds only this benchmark's JSON line.
-      stdio: ["ignore", 2, 2],
+function startServer(modelURI: string): ReturnType<typeof startModelServer> {
+  return startModelServer({
+    root: SERVER_ROOT,
+    env: {
+      STYLEKUBE_ENGINE: "wasm",
+      STYLEKUBE_STYLES: JSON.stringify({ bench: modelURI }),
+      // Every other setting at its default: 1 inference at a time, 4 queued.
     },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 1200; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ready = await fetch(`${url}/v2/health/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return { url, port, child };
-    await sleep(100);
-  }
-  throw new Error("server not ready after 120 s");
+    // Its log lines go to stderr, so stdout holds only this benchmark's JSON line.
+    stdio: ["ignore", 2, 2],
+    readyTimeoutMs: 120_000,
+  });
 }
 
 interface SlowConnection {

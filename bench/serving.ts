@@ -17,7 +17,7 @@
 //      `--memory-sizes 512,1024` runs fewer sizes (the slow tfjs cpu engine).
 // Ratios (onnxruntime / wasm req/s per size) come from the same run. Ends
 // with one JSON line {"bench":"serving",...}.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,7 +29,7 @@ import { REPO_ROOT } from "../test/env/env-file.js";
 import type { ServingEngine } from "../common/api/fields.js";
 import { exportModel } from "../model/model-export.js";
 import { TransformerNet } from "../model/transformer-net.js";
-import { freePort } from "../test/integration/serving/support.js";
+import { startModelServer } from "./support/model-server-process.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -68,37 +68,19 @@ async function startServer(
   engine: ServingEngine,
   styles: Record<string, string>,
 ): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(REPO_ROOT, "test/integration/serving/serve-entry.ts")],
-    {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        STYLEKUBE_LOG_LEVEL: "warn",
-        STYLEKUBE_ENGINE: engine,
-        STYLEKUBE_HTTP_HOST: "127.0.0.1",
-        STYLEKUBE_HTTP_PORT: String(port),
-        STYLEKUBE_STYLES: JSON.stringify(styles),
-        STYLEKUBE_CONCURRENCY: String(CONCURRENCY),
-        STYLEKUBE_QUEUE_SIZE: String(QUEUE),
-        STYLEKUBE_REQUEST_TIMEOUT_MS: "600000",
-      },
-      stdio: ["ignore", "inherit", "inherit"],
+  const { url, child } = await startModelServer({
+    root: REPO_ROOT,
+    env: {
+      STYLEKUBE_ENGINE: engine,
+      STYLEKUBE_STYLES: JSON.stringify(styles),
+      STYLEKUBE_CONCURRENCY: String(CONCURRENCY),
+      STYLEKUBE_QUEUE_SIZE: String(QUEUE),
+      STYLEKUBE_REQUEST_TIMEOUT_MS: "600000",
     },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${url}/v2/health/ready`)).ok) return { url, child };
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("server not ready after 60 s");
+    stdio: ["ignore", "inherit", "inherit"],
+    readyTimeoutMs: 60_000,
+  });
+  return { url, child };
 }
 
 /** The server's own inference time so far: sum and count of its histogram. */
